@@ -1,0 +1,49 @@
+# The two commands: `make run` (set up + nightly run on the demo data) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# The demo data is a fixed snapshot that ends on this night; `make run RUN_DATE=...` to change.
+RUN_DATE  ?= 2026-11-20
+CUSTOMERS ?= 2000
+DAYS      ?= 30
+
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PYTHONDONTWRITEBYTECODE = 1
+
+.PHONY: install demo-data run test serve bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> creating $(VENV) from requirements.lock"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+demo-data: install
+	@$(BIN)/silobridge demo-data --customers $(CUSTOMERS) --days $(DAYS) --if-missing
+
+run: demo-data
+	@$(BIN)/silobridge run --run-date $(RUN_DATE)
+
+test: install
+	@$(BIN)/python -m pytest
+
+serve: demo-data
+	@$(BIN)/silobridge serve
+
+bench: install
+	@$(BIN)/python tests/benchmarks/bench_pipeline.py
+
+# Re-resolve the pins after changing dependencies in pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet -e '.[test]'
+	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^silobridge' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf data/warehouse data/work

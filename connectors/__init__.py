@@ -1,0 +1,1 @@
+"""Connectors: read one kind of export into Arrow with lineage columns; they write nothing."""

@@ -1,0 +1,209 @@
+"""Read one export file of any supported format into an all-string Arrow table with lineage columns.
+
+Every value is kept as text (None when absent): typing is staging's job, so that a bad value can be
+quarantined with its original text instead of failing the read or being silently coerced
+(a phone number read as an integer loses its leading zero).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from connectors.config import SourceConfig
+
+
+class ExportError(Exception):
+    """A whole export file could not be read; the message names the file, the line and the problem."""
+
+    def __init__(self, file: str, problem: str, line: int | None = None):
+        self.file, self.problem, self.line = file, problem, line
+        where = f"{file}, line {line}" if line is not None else file
+        super().__init__(f"{where}: {problem}")
+
+
+def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    """Read one file of `source` into an all-string table with lineage columns appended."""
+    readers = {
+        "csv": _read_csv,
+        "json": _read_json,
+        "jsonl": _read_jsonl,
+        "excel": _read_excel,
+        "parquet": _read_parquet,
+        "sqlite": _read_sqlite,
+    }
+    try:
+        table = readers[source.format](path, source, display_name)
+    except ExportError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise ExportError(display_name, f"cannot be decoded as {source.encoding}: {exc.reason}") from None
+    except (OSError, ValueError, pa.ArrowException, sqlite3.Error) as exc:
+        raise ExportError(display_name, f"cannot be read as {source.format}: {exc}") from None
+    return _with_lineage(table, source, display_name)
+
+
+def _with_lineage(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
+    n = table.num_rows
+    return (
+        table.append_column("_source_system", pa.array([source.system] * n, pa.string()))
+        .append_column("_source_entity", pa.array([source.entity] * n, pa.string()))
+        .append_column("_source_file", pa.array([display_name] * n, pa.string()))
+        .append_column("_row_number", pa.array(range(1, n + 1), pa.int64()))
+    )
+
+
+def _string_table(columns: list[str], rows: Iterable[dict[str, str | None]]) -> pa.Table:
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+def _text(value: object) -> str | None:
+    """Render one scalar or nested value as text (nested values as compact JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    with path.open("r", encoding=source.encoding, newline="") as fh:
+        header = next(csv.reader(fh, delimiter=source.delimiter), None)
+    if not header:
+        raise ExportError(display_name, "is empty (no header row)", line=1)
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise ExportError(display_name, f"header repeats column(s) {dupes}", line=1)
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        # Arrow reports ragged rows as "Expected N columns, got M: <row text>"; the row text may
+        # hold personal data, so only the shape reaches the message.
+        msg = str(exc).split(":")
+        shape = msg[1].strip() if len(msg) > 1 and "Expected" in msg[1] else "malformed CSV"
+        raise ExportError(display_name, f"{shape} (delimiter {source.delimiter!r})") from None
+    return table
+
+
+def _flatten(record: object, prefix: str = "") -> dict[str, str | None]:
+    """Flatten nested objects into dotted keys; lists stay as JSON text."""
+    if not isinstance(record, dict):
+        return {prefix or "value": _text(record)}
+    out: dict[str, str | None] = {}
+    for key, value in record.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(_flatten(value, name))
+        else:
+            out[name] = _text(value)
+    return out
+
+
+def _records_table(records: list[dict[str, str | None]]) -> pa.Table:
+    columns: dict[str, None] = {}
+    for rec in records:
+        columns.update(dict.fromkeys(rec))
+    return _string_table(list(columns), records)
+
+
+def _read_json(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    text = path.read_text(encoding=source.encoding)
+    if not text.strip():
+        raise ExportError(display_name, "is empty", line=1)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExportError(display_name, f"is not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise ExportError(display_name, "expected a JSON array of records or an object holding one array")
+        data = lists[0]
+    if not isinstance(data, list):
+        raise ExportError(display_name, "expected a JSON array of records")
+    return _records_table([_flatten(r) for r in data])
+
+
+def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    records = []
+    with path.open("r", encoding=source.encoding) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(_flatten(json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise ExportError(display_name, f"is not valid JSON Lines: {exc.msg}", line=lineno) from None
+    return _records_table(records)
+
+
+def _read_excel(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    sheet_name = source.sheet or book.sheet_names[0]
+    if sheet_name not in book.sheet_names:
+        raise ExportError(display_name, f"has no sheet {sheet_name!r} (sheets: {book.sheet_names})")
+    rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    if not rows:
+        raise ExportError(display_name, f"sheet {sheet_name!r} is empty", line=1)
+    header = [_text(h) or f"column_{i + 1}" for i, h in enumerate(rows[0])]
+    body = [r for r in rows[1:] if any(v not in (None, "") for v in r)]
+    return _string_table(header, ({h: (_text(v) if v != "" else None) for h, v in zip(header, r)} for r in body))
+
+
+def _read_parquet(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    table = pq.read_table(path)
+    columns = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            columns.append(col.cast(pa.string()))
+        else:
+            columns.append(pa.array([_text(v) for v in col.to_pylist()], pa.string()))
+    return pa.table(columns, names=table.column_names)
+
+
+def _read_sqlite(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    if not source.table:
+        raise ExportError(display_name, "sqlite sources need `table:` in the configuration")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type in ('table','view')")}
+        if source.table not in tables:
+            raise ExportError(display_name, f"has no table {source.table!r} (tables: {sorted(tables)})")
+        cur = con.execute(f'select * from "{source.table.replace(chr(34), chr(34) * 2)}"')
+        header = [d[0] for d in cur.description]
+        rows = [{h: _text(v) for h, v in zip(header, r)} for r in cur]
+    finally:
+        con.close()
+    return _string_table(header, rows)
+
+

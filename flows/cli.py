@@ -1,0 +1,214 @@
+"""The `silobridge` command: run the nightly flow, write demo data, serve the schedule, evaluate."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="silobridge: unify customer data from silos.")
+console = Console()
+err = Console(stderr=True)
+
+# Quiet, predictable Prefect defaults (see STACK_NOTES); the environment can override each.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "PREFECT_UI_ENABLED": "false",
+}
+
+
+def _quiet_prefect() -> None:
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+def _progress_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("silobridge")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: Annotated[int, typer.Option(help="number of real persons")] = 2000,
+    days: Annotated[int, typer.Option(help="days of activity ending on --end-date")] = 30,
+    seed: Annotated[int, typer.Option()] = 7,
+    end_date: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])] = datetime(2026, 11, 20),
+    out: Annotated[Optional[Path], typer.Option(help="default: <data_dir>/demo")] = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when exports exist")] = False,
+) -> None:
+    """Write the demo silos' exports and their ground truth (deterministic for the same arguments)."""
+    from connectors.demo.generator import generate
+
+    settings = Settings()
+    out = out or settings.exports_path.parent
+    if if_missing and (out / "exports").exists() and any((out / "exports").rglob("*.*")):
+        console.print(f"demo exports already in {out / 'exports'} (delete them to regenerate)")
+        return
+    start = time.perf_counter()
+    rows = generate(out, customers=customers, days=days, seed=seed, end_date=end_date.date())
+    console.print(f"wrote {len(rows)} files, {sum(rows.values()):,} rows to {out} in {time.perf_counter() - start:.1f}s")
+
+
+@app.command()
+def run(
+    run_date: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="as-of date (default: today, UTC)")] = None,
+    source: Annotated[Optional[list[str]], typer.Option(help="only these systems or system__entity (repeatable)")] = None,
+    full_refresh: Annotated[bool, typer.Option(help="start history afresh; do not reuse earlier loads")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the nightly flow once, in Prefect's embedded mode unless PREFECT_API_URL is set."""
+    _quiet_prefect()
+    _progress_logging(verbose)
+    from connectors.config import ConfigError
+    from flows.pipeline import PipelineError
+
+    settings = Settings()
+    err.print("[dim]starting Prefect (embedded unless PREFECT_API_URL is set)...[/dim]")
+    from flows.nightly import nightly
+
+    start = time.perf_counter()
+    try:
+        summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh)
+    except (PipelineError, ConfigError) as exc:
+        err.print(f"[bold red]run failed:[/bold red] {exc}")
+        err.print(f"The previous warehouse in {settings.warehouse_path} is unchanged.")
+        raise typer.Exit(1) from None
+    _print_summary(summary, settings, time.perf_counter() - start)
+
+
+def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
+    from flows.warehouse import CATALOG
+
+    wh = settings.warehouse_path
+    console.print(f"\n[bold]silobridge run {summary['run_id']}[/bold] as of {summary['run_date']}: "
+                  f"published in {seconds:.1f}s")
+    console.print(f"warehouse: {wh.resolve()}  (DuckDB catalog: {(wh / CATALOG).resolve()})")
+    import duckdb
+
+    con = duckdb.connect(str(wh / CATALOG), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select view_name from duckdb_views() where not internal order by view_name").fetchall()]
+        t = Table("table", "rows", title="rows per table")
+        for name in tables:
+            t.add_row(name, f"{con.execute(f'select count(*) from {name}').fetchall()[0][0]:,}")
+        console.print(t)
+        q = con.execute("select source, rule, count(*) from quarantine group by all order by 1, 2").fetchall()
+        if q:
+            qt = Table("source", "rule", "rows", title="quarantined rows")
+            for s, r, n in q:
+                qt.add_row(s, r, f"{n:,}")
+            console.print(qt)
+        m = Table("family", "metric", "dimension", "numerator", "denominator", "value", title="headline metrics")
+        for family, metric, dimension, num, den, value in summary["metrics"]["headline"]:
+            m.add_row(family, metric, dimension, f"{num:,.0f}", f"{den:,.0f}", "" if value is None else f"{value:.3f}")
+        console.print(m)
+    finally:
+        con.close()
+    truth = settings.ground_truth_path / "identity.csv"
+    if truth.exists():
+        scores = evaluate_warehouse(wh, truth)
+        console.print(f"identity vs demo ground truth: precision {scores['precision']:.4f}, "
+                      f"recall {scores['recall']:.4f}, F1 {scores['f1']:.4f} "
+                      f"({scores['records']:,} of {scores['truth_records']:,} true records in the warehouse)")
+
+
+def evaluate_warehouse(warehouse_dir: Path, truth_csv: Path) -> dict:
+    """Score the published customer_identities against a ground-truth identity.csv."""
+    import duckdb
+
+    from flows.warehouse import CATALOG
+    from transforms.evaluate import evaluate_identity
+
+    if not (warehouse_dir / CATALOG).exists():
+        raise typer.BadParameter(f"no published warehouse in {warehouse_dir}: run `silobridge run` first")
+    con = duckdb.connect(str(warehouse_dir / CATALOG), read_only=True)
+    try:
+        con.execute("create temp table truth as select * from read_csv($p, all_varchar = true)", {"p": str(truth_csv)})
+        return evaluate_identity(con)
+    finally:
+        con.close()
+
+
+@app.command()
+def evaluate() -> None:
+    """Score the published identity map against the demo ground truth."""
+    settings = Settings()
+    truth = settings.ground_truth_path / "identity.csv"
+    if not truth.exists():
+        err.print(f"no ground truth at {truth}")
+        raise typer.Exit(1)
+    for k, v in evaluate_warehouse(settings.warehouse_path, truth).items():
+        console.print(f"{k:>20}: {v:.4f}" if isinstance(v, float) else f"{k:>20}: {v:,}")
+
+
+@app.command()
+def serve(
+    cron: Annotated[Optional[str], typer.Option(help="default: SILOBRIDGE_SCHEDULE_CRON (0 2 * * *)")] = None,
+    timezone: Annotated[Optional[str], typer.Option(help="default: SILOBRIDGE_SCHEDULE_TIMEZONE (Asia/Taipei)")] = None,
+) -> None:
+    """Serve the nightly deployment on its cron schedule (starts a local Prefect server if none is set)."""
+    _quiet_prefect()
+    _progress_logging(False)
+    settings = Settings()
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        server = _start_local_server()
+    try:
+        from flows.nightly import nightly
+        from flows.schedule import deployment_schedule
+
+        console.print("serving deployment 'silobridge-nightly/nightly'; trigger a run with:\n"
+                      "  prefect deployment run 'silobridge-nightly/nightly' --param run_date=2026-11-20")
+        nightly.serve(name="nightly", schedules=[deployment_schedule(cron or settings.schedule_cron,
+                                                                     timezone or settings.schedule_timezone)])
+    finally:
+        if server is not None:
+            server.terminate()
+
+
+def _start_local_server(port: int = 4200) -> subprocess.Popen:
+    url = f"http://127.0.0.1:{port}/api"
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        urllib.request.urlopen(f"{url}/health", timeout=2)
+        console.print(f"using the Prefect server already running at {url}")
+        return None
+    except OSError:
+        pass
+    console.print(f"starting a local Prefect server at {url} (UI: http://127.0.0.1:{port})")
+    env = dict(os.environ, PREFECT_UI_ENABLED="true")
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(90):
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(1)
+    proc.terminate()
+    err.print("the Prefect server did not become healthy within 90 s")
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,95 @@
+"""The nightly Prefect flow: it only sequences thin tasks over the plain steps in flows.pipeline."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, timezone
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows import pipeline, warehouse
+from flows.pipeline import RunSpec
+from flows.settings import Settings
+
+# Steps pass a RunSpec (paths) and return counts; nothing is cached or persisted between runs.
+_task = task(cache_policy=NO_CACHE, persist_result=False)
+
+
+@_task(name="extract")
+def extract_task(spec: RunSpec) -> dict:
+    return pipeline.timed("extract", pipeline.extract_step, spec)
+
+
+@_task(name="validate")
+def validate_task(spec: RunSpec) -> dict:
+    return pipeline.timed("validate", pipeline.validate_step, spec)
+
+
+@_task(name="stage")
+def stage_task(spec: RunSpec, validated: dict) -> dict:
+    return pipeline.timed("stage", pipeline.stage_step, spec, validated)
+
+
+@_task(name="resolve-identities")
+def identity_task(spec: RunSpec) -> dict:
+    return pipeline.timed("identity", pipeline.identity_step, spec, Settings().pii_hash_key.get_secret_value())
+
+
+@_task(name="model")
+def model_task(spec: RunSpec) -> dict:
+    return pipeline.timed("model", pipeline.model_step, spec, Settings().pii_hash_key.get_secret_value())
+
+
+@_task(name="metrics")
+def metrics_task(spec: RunSpec) -> dict:
+    return pipeline.timed("metrics", pipeline.metrics_step, spec, Settings().pii_hash_key.get_secret_value())
+
+
+@_task(name="publish")
+def publish_task(spec: RunSpec, summary: dict) -> dict:
+    return pipeline.timed("publish", pipeline.publish_step, spec, summary)
+
+
+def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
+              now: datetime) -> RunSpec:
+    """The RunSpec of a new run started at `now`."""
+    run_id = pipeline.new_run_id(now)
+    return RunSpec(
+        run_id=run_id,
+        run_date=run_date or now.astimezone(timezone.utc).date(),
+        run_dir=settings.work_path / run_id,
+        exports_dir=settings.exports_path,
+        warehouse_dir=settings.warehouse_path,
+        config_path=settings.sources_path,
+        sources=sources or None,
+        full_refresh=full_refresh,
+        duckdb_threads=settings.duckdb_threads,
+        duckdb_memory_limit=settings.duckdb_memory_limit,
+        keep_versions=settings.keep_versions,
+    )
+
+
+@flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)
+def nightly(run_date: date | None = None, sources: list[str] | None = None, full_refresh: bool = False) -> dict:
+    """Extract, validate, stage, resolve identities, model, measure and publish one night's exports."""
+    now = datetime.now(timezone.utc)
+    spec = make_spec(Settings(), run_date, sources, full_refresh, now)
+    summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": now.isoformat()}
+    try:
+        summary["extract"] = extract_task(spec)
+        summary["validate"] = validate_task(spec)
+        summary["stage"] = stage_task(spec, summary["validate"])
+        summary["identity"] = identity_task(spec)
+        summary["model"] = model_task(spec)
+        summary["metrics"] = metrics_task(spec)
+        summary["publish"] = publish_task(spec, summary)
+    except Exception as exc:
+        warehouse.write_run_record(spec.warehouse_dir, pipeline.run_record(spec, summary, "failed", str(exc)))
+        raise
+    finally:
+        shutil.rmtree(spec.run_dir, ignore_errors=True)
+    create_markdown_artifact(key="silobridge-run", markdown=pipeline.summary_markdown(summary),
+                             description=f"silobridge run {spec.run_id}")
+    return summary

@@ -1,0 +1,442 @@
+"""The nightly pipeline's steps as plain functions: each takes a RunSpec, reads and writes files under
+the run directory, and returns counts. The Prefect flow only sequences them.
+
+Run directory (<work>/<run_id>/): raw/ (extracted text), staging/ (typed accepted rows),
+quarantine/ (rejected rows and files set aside), int/ (identity internals), out/ (the new warehouse
+version, moved into the warehouse on publish).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from connectors.config import PipelineConfig, SourceConfig, load_config
+from connectors.extract import extract_source
+from flows import warehouse
+from transforms.identity import register_udfs, resolve_identities
+from transforms.model import build_metrics, build_models
+from transforms.stage import quote, staged_columns, typed_sql
+from transforms.validate import quarantine_record, validate_typed
+
+log = logging.getLogger("silobridge.pipeline")
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("source", pa.string()), ("system", pa.string()), ("entity", pa.string()),
+    ("file", pa.string()), ("row_number", pa.int64()), ("rule", pa.string()), ("severity", pa.string()),
+    ("reason", pa.string()), ("record", pa.string()),
+])
+IDENTITY_TABLES = ("int_identity__records", "int_identity__key_customers")
+PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards")
+
+
+class PipelineError(Exception):
+    """A run cannot publish; the message says which source, file, row and rule, and what to do."""
+
+
+class RunSpec(BaseModel):
+    """Everything a step needs to find its inputs and outputs (no secrets, no data)."""
+
+    run_id: str
+    run_date: date
+    run_dir: Path
+    exports_dir: Path
+    warehouse_dir: Path
+    config_path: Path
+    sources: list[str] | None = None
+    full_refresh: bool = False
+    duckdb_threads: int = 2
+    duckdb_memory_limit: str = "6GB"
+    keep_versions: int = 3
+
+    def config(self) -> PipelineConfig:
+        return load_config(self.config_path)
+
+    def connect(self):
+        return warehouse.connect(self.duckdb_threads, self.duckdb_memory_limit)
+
+    def path(self, *parts: str) -> Path:
+        return self.run_dir.joinpath(*parts)
+
+
+def new_run_id(now: datetime) -> str:
+    """A sortable run id from the start time (UTC)."""
+    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+# --------------------------------------------------------------------------------------- extract
+def extract_step(spec: RunSpec) -> dict:
+    """Read every file of every selected source into raw/<source>.parquet; note files set aside."""
+    cfg = spec.config()
+    out = {}
+    for src in cfg.select(spec.sources):
+        ex = extract_source(src, spec.exports_dir)
+        spec.path("raw").mkdir(parents=True, exist_ok=True)
+        pq.write_table(ex.table, spec.path("raw", f"{src.name}.parquet"))
+        problems = [{"file": e.file, "line": e.line, "problem": e.problem} for e in ex.file_errors]
+        if not ex.files and not ex.file_errors:
+            problems.append({"file": src.path, "line": None, "problem": f"no file matches {src.path!r}"})
+        spec.path("raw", f"{src.name}.files.json").write_text(json.dumps(
+            {"files": ex.rows_per_file, "set_aside": problems}, ensure_ascii=False, indent=2), encoding="utf-8")
+        out[src.name] = {"rows": ex.table.num_rows, "files": len(ex.files), "files_set_aside": len(problems)}
+        for p in problems:
+            log.warning("%s: file set aside: %s%s: %s", src.name, p["file"],
+                        f", line {p['line']}" if p["line"] else "", p["problem"])
+    return out
+
+
+# -------------------------------------------------------------------------------------- validate
+def validate_step(spec: RunSpec) -> dict:
+    """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/.
+
+    Raises PipelineError when a critical source has a file set aside or too many rejected rows, or when
+    a source does not reconcile (rows read != accepted + quarantined + held back).
+    """
+    cfg = spec.config()
+    out = {}
+    for src in cfg.select(spec.sources):
+        out[src.name] = _validate_source(spec, src)
+    return out
+
+
+def _validate_source(spec: RunSpec, src: SourceConfig) -> dict:
+    files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
+    con = spec.connect()
+    try:
+        warehouse.attach_parquet(con, "raw", spec.path("raw", f"{src.name}.parquet"))
+        sql, params = typed_sql(src)
+        con.execute(f"create table typed as {sql}", params)
+        typed = con.table("typed").df()
+        outcome = validate_typed(typed, src)
+        rejected = outcome.rejected
+        rows_in = len(typed)
+        quarantined = len(rejected)
+        share = quarantined / rows_in if rows_in else 0.0
+        status = "loaded"
+        if files["set_aside"] and src.critical:
+            first = files["set_aside"][0]
+            raise PipelineError(
+                f"critical source {src.name}: file {first['file']}"
+                + (f", line {first['line']}" if first["line"] else "")
+                + f" was set aside: {first['problem']}")
+        if share > src.max_reject_share:
+            top = rejected["rule"].value_counts().head(3).to_dict()
+            message = (f"source {src.name}: {quarantined} of {rows_in} rows ({share:.1%}) were rejected, more "
+                       f"than max_reject_share {src.max_reject_share:.0%}; most frequent rules: {top}")
+            if src.critical:
+                raise PipelineError(f"critical {message}")
+            log.warning("%s; the source is held back from this run", message)
+            status = "held_back"
+        con.register("rejected", rejected[["_row_id"]])
+        accepted = 0
+        if status == "loaded":
+            cols = ", ".join(quote(c) for c in staged_columns(src.kind))
+            con.execute(f"create view accepted as select {cols} from typed "
+                        f"where _row_id not in (select _row_id from rejected) order by _row_id")
+            accepted = warehouse.write_parquet(con, "accepted", spec.path("staging", f"{src.name}.parquet"))
+        held_back = rows_in - accepted - quarantined if status == "held_back" else 0
+        _write_quarantine(spec, src, typed, rejected, files["set_aside"])
+    finally:
+        con.close()
+    if rows_in != accepted + quarantined + held_back:
+        raise PipelineError(f"source {src.name} does not reconcile: {rows_in} rows read, {accepted} accepted, "
+                            f"{quarantined} quarantined, {held_back} held back")
+    return {
+        "kind": src.kind, "status": status, "rows_in": rows_in, "accepted": accepted,
+        "quarantined": quarantined, "held_back": held_back, "files": files["files"],
+        "files_set_aside": files["set_aside"], "warnings": outcome.warnings,
+        "rules": {r.rule: r.failed for r in outcome.rules if r.failed},
+    }
+
+
+def _write_quarantine(spec: RunSpec, src: SourceConfig, typed: pd.DataFrame, rejected: pd.DataFrame,
+                      set_aside: list[dict]) -> None:
+    rows = []
+    if len(rejected):
+        bad = typed.set_index("_row_id").loc[rejected["_row_id"]].reset_index()
+        for rec, rule, reason in zip(bad.to_dict("records"), rejected["rule"], rejected["reason"]):
+            rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
+                         "file": rec["_source_file"], "row_number": int(rec["_row_number"]), "rule": rule,
+                         "severity": "reject", "reason": reason, "record": quarantine_record(rec, src)})
+    for p in set_aside:
+        rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
+                     "file": p["file"], "row_number": p["line"], "rule": "file", "severity": "file",
+                     "reason": p["problem"], "record": None})
+    spec.path("quarantine").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), spec.path("quarantine", f"{src.name}.parquet"))
+
+
+# ------------------------------------------------------------------------------------------ stage
+def stage_step(spec: RunSpec, validated: dict) -> dict:
+    """Assemble the run's staged sources: this run's, plus the last published ones of sources not run
+    (or held back) tonight, unless full_refresh. Returns rows per staged source."""
+    cfg = spec.config()
+    previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
+    staged = {}
+    for src in cfg.sources:
+        path = spec.path("staging", f"{src.name}.parquet")
+        result = validated.get(src.name)
+        if result is None or result["status"] == "held_back":
+            old = previous / "staging" / f"{src.name}.parquet" if previous else None
+            if old is None or not old.exists():
+                if result is not None:
+                    log.warning("%s: held back and no earlier load to reuse", src.name)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(old, path)
+            old_q = previous / "quarantine.parquet"
+            if result is None and old_q.exists():
+                kept = pq.read_table(old_q).filter(pa.compute.equal(pa.compute.field("source"), src.name))
+                pq.write_table(kept, spec.path("quarantine", f"{src.name}.parquet"))
+            log.info("%s: reusing the rows staged by run %s", src.name, previous.name)
+        if path.exists():
+            staged[src.name] = pq.read_metadata(path).num_rows
+    if not staged:
+        raise PipelineError("no source has any staged rows: nothing to publish")
+    return staged
+
+
+def _staged_kinds(spec: RunSpec, cfg: PipelineConfig) -> dict[str, tuple[str, Path]]:
+    return {s.name: (s.kind, spec.path("staging", f"{s.name}.parquet"))
+            for s in cfg.sources if spec.path("staging", f"{s.name}.parquet").exists()}
+
+
+def _analysis_connection(spec: RunSpec, cfg: PipelineConfig, hash_key: str):
+    con = spec.connect()
+    warehouse.attach_kinds(con, _staged_kinds(spec, cfg))
+    register_udfs(con, hash_key, cfg.identity)
+    regions = sorted({(s.system, s.default_region or "TW") for s in cfg.sources})
+    con.execute("create table source_regions (system varchar, region varchar)")
+    seen = set()
+    for system, region in regions:
+        if system not in seen:  # one default region per system
+            con.execute("insert into source_regions values ($s, $r)", {"s": system, "r": region})
+            seen.add(system)
+    con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
+    for tp, stage in sorted(cfg.journey_stages.items()):
+        con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
+    return con
+
+
+def _params(spec: RunSpec, cfg: PipelineConfig) -> dict:
+    return {
+        "run_id": spec.run_id,
+        "as_of_date": spec.run_date.isoformat(),
+        "business_tz": cfg.metrics.business_timezone,
+        "case_window_days": cfg.metrics.case_window_days,
+        "repeat_contact_days": cfg.metrics.repeat_contact_days,
+        "lookback_days": cfg.metrics.lookback_days,
+    }
+
+
+# --------------------------------------------------------------------------------------- identity
+def identity_step(spec: RunSpec, hash_key: str) -> dict:
+    """Resolve identities over the staged sources; write the identity tables."""
+    cfg = spec.config()
+    con = _analysis_connection(spec, cfg, hash_key)
+    try:
+        counts = resolve_identities(con, cfg.identity)
+        for table in IDENTITY_TABLES:
+            warehouse.write_parquet(con, table, spec.path("int", f"{table}.parquet"))
+        for table in PUBLISHED_IDENTITY_TABLES:
+            warehouse.write_parquet(con, table, spec.path("out", f"{table}.parquet"))
+    finally:
+        con.close()
+    return counts
+
+
+def _attach_identity(con, spec: RunSpec) -> None:
+    for table in IDENTITY_TABLES:
+        warehouse.attach_parquet(con, table, spec.path("int", f"{table}.parquet"))
+    for table in PUBLISHED_IDENTITY_TABLES:
+        warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
+
+
+# ------------------------------------------------------------------------------------------ model
+def model_step(spec: RunSpec, hash_key: str) -> dict:
+    """Build dim_customers, fct_orders, fct_support_cases and fct_touchpoints into out/."""
+    cfg = spec.config()
+    con = _analysis_connection(spec, cfg, hash_key)
+    try:
+        _attach_identity(con, spec)
+        rows = build_models(con, _params(spec, cfg))
+        for table in rows:
+            warehouse.write_parquet(con, table, spec.path("out", f"{table}.parquet"))
+    finally:
+        con.close()
+    return rows
+
+
+# ---------------------------------------------------------------------------------------- metrics
+def metrics_step(spec: RunSpec, hash_key: str) -> dict:
+    """Compute this run's metrics and append them to the history of earlier runs (unless full_refresh)."""
+    cfg = spec.config()
+    con = _analysis_connection(spec, cfg, hash_key)
+    try:
+        _attach_identity(con, spec)
+        for table in ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints"):
+            warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
+        new_rows = build_metrics(con, _params(spec, cfg))
+        previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
+        if previous is not None and (previous / "metrics.parquet").exists():
+            warehouse.attach_parquet(con, "previous_metrics", previous / "metrics.parquet")
+            con.execute("insert into metrics select * from previous_metrics where run_id <> $r", {"r": spec.run_id})
+        con.execute("create view metrics_sorted as select * from metrics order by run_id, family, metric, metric_date, dimension")
+        total = warehouse.write_parquet(con, "metrics_sorted", spec.path("out", "metrics.parquet"))
+        headline = con.execute(
+            "select family, metric, dimension, numerator, denominator, value from metrics "
+            "where run_id = $r and (dimension = 'all' or metric in ('customers_by_system_count', "
+            "'promo_not_honoured_share', 'policy_conflict')) and (metric_date is null or metric_date = $d) "
+            "order by family, metric, dimension", {"r": spec.run_id, "d": spec.run_date}).fetchall()
+    finally:
+        con.close()
+    return {"rows": new_rows, "history_rows": total, "headline": [list(h) for h in headline]}
+
+
+# ---------------------------------------------------------------------------------------- publish
+def publish_step(spec: RunSpec, summary: dict) -> dict:
+    """Write quarantine, staging and run tables into out/ and publish it atomically; record the run."""
+    cfg = spec.config()
+    out = spec.path("out")
+    con = spec.connect()
+    try:
+        qfiles = sorted(spec.path("quarantine").glob("*.parquet"))
+        if qfiles:
+            files = ", ".join(f"'{warehouse._sql_path(p)}'" for p in qfiles)
+            con.execute(f"create view quarantine as select * from read_parquet([{files}]) "
+                        f"order by source, file, row_number")
+        else:
+            con.register("quarantine_empty", pa.Table.from_pylist([], schema=QUARANTINE_SCHEMA))
+            con.execute("create view quarantine as select * from quarantine_empty")
+        warehouse.write_parquet(con, "quarantine", out / "quarantine.parquet")
+        (out / "staging").mkdir(parents=True, exist_ok=True)
+        for src in cfg.sources:
+            p = spec.path("staging", f"{src.name}.parquet")
+            if p.exists():
+                shutil.copyfile(p, out / "staging" / f"stg_{src.name}.parquet")
+        record = run_record(spec, summary, status="success")
+        ledger = [r for r in warehouse.read_run_records(spec.warehouse_dir) if r["run_id"] != spec.run_id]
+        if spec.full_refresh:
+            ledger = []
+        runs, run_sources = _run_tables([*ledger, record])
+        con.register("runs_arrow", runs)
+        con.register("run_sources_arrow", run_sources)
+        warehouse.write_parquet(con, "runs_arrow", out / "pipeline_runs.parquet")
+        warehouse.write_parquet(con, "run_sources_arrow", out / "pipeline_run_sources.parquet")
+    finally:
+        con.close()
+    version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions)
+    record["warehouse_version"] = str(version)
+    warehouse.write_run_record(spec.warehouse_dir, record)
+    return {"version": str(version)}
+
+
+def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = None) -> dict:
+    """One row of pipeline_runs as a dict (also the ledger file's content)."""
+    validated = summary.get("validate", {})
+    return {
+        "run_id": spec.run_id,
+        "run_date": spec.run_date.isoformat(),
+        "started_at": summary.get("started_at"),
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "status": status,
+        "error": error,
+        "sources_requested": spec.sources,
+        "full_refresh": spec.full_refresh,
+        "rows_in": sum(v["rows_in"] for v in validated.values()),
+        "rows_accepted": sum(v["accepted"] for v in validated.values()),
+        "rows_quarantined": sum(v["quarantined"] for v in validated.values()),
+        "rows_held_back": sum(v["held_back"] for v in validated.values()),
+        "files_set_aside": sum(len(v["files_set_aside"]) for v in validated.values()),
+        "customers": summary.get("identity", {}).get("customers"),
+        "identity_records": summary.get("identity", {}).get("identity_records"),
+        "sources": {
+            name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
+            | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]]}
+            for name, v in validated.items()
+        },
+    }
+
+
+def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
+    runs, sources = [], []
+    for r in records:
+        runs.append({k: r.get(k) for k in (
+            "run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
+            "rows_accepted", "rows_quarantined", "rows_held_back", "files_set_aside", "customers",
+            "identity_records")} | {"sources_requested": ",".join(r.get("sources_requested") or []) or None})
+        for name, s in (r.get("sources") or {}).items():
+            sources.append({"run_id": r["run_id"], "source": name, "status": s["status"], "rows_in": s["rows_in"],
+                            "accepted": s["accepted"], "quarantined": s["quarantined"],
+                            "held_back": s["held_back"], "files": len(s["files"]),
+                            "files_set_aside": len(s["files_set_aside"]),
+                            "set_aside_detail": "; ".join(s["files_set_aside"]) or None})
+    runs_schema = pa.schema([
+        ("run_id", pa.string()), ("run_date", pa.string()), ("started_at", pa.string()),
+        ("finished_at", pa.string()), ("status", pa.string()), ("error", pa.string()),
+        ("full_refresh", pa.bool_()), ("rows_in", pa.int64()), ("rows_accepted", pa.int64()),
+        ("rows_quarantined", pa.int64()), ("rows_held_back", pa.int64()), ("files_set_aside", pa.int64()),
+        ("customers", pa.int64()), ("identity_records", pa.int64()), ("sources_requested", pa.string())])
+    sources_schema = pa.schema([
+        ("run_id", pa.string()), ("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()),
+        ("accepted", pa.int64()), ("quarantined", pa.int64()), ("held_back", pa.int64()),
+        ("files", pa.int64()), ("files_set_aside", pa.int64()), ("set_aside_detail", pa.string())])
+    return pa.Table.from_pylist(runs, schema=runs_schema), pa.Table.from_pylist(sources, schema=sources_schema)
+
+
+def timed(stage: str, fn, *args) -> dict:
+    """Run one step, log its duration and a one-line summary at INFO on the silobridge logger."""
+    start = time.perf_counter()
+    result = fn(*args)
+    log.info("%-9s %s (%.1fs)", stage, describe(stage, result), time.perf_counter() - start)
+    return result
+
+
+def describe(stage: str, result: dict) -> str:
+    """A short human summary of a step's counts."""
+    if stage == "extract":
+        rows = sum(v["rows"] for v in result.values())
+        files = sum(v["files"] for v in result.values())
+        aside = sum(v["files_set_aside"] for v in result.values())
+        return f"{len(result)} sources, {files} files, {rows:,} rows" + (f", {aside} files set aside" if aside else "")
+    if stage == "validate":
+        acc = sum(v["accepted"] for v in result.values())
+        q = sum(v["quarantined"] for v in result.values())
+        held = [k for k, v in result.items() if v["status"] == "held_back"]
+        return f"{acc:,} rows accepted, {q:,} quarantined" + (f", held back: {held}" if held else "")
+    if stage == "stage":
+        return f"{len(result)} staged sources, {sum(result.values()):,} rows"
+    if stage == "identity":
+        return (f"{result['identity_records']:,} identity records -> {result['customers']:,} customers"
+                f" ({result['guards_fired']} key values guarded)")
+    if stage == "model":
+        return ", ".join(f"{k} {v:,}" for k, v in result.items())
+    if stage == "metrics":
+        return f"{result['rows']:,} metric rows"
+    if stage == "publish":
+        return f"published {result['version']}"
+    return str(result)
+
+
+def summary_markdown(summary: dict) -> str:
+    """The run summary published as a Prefect artifact (counts only, no personal data)."""
+    lines = [f"# silobridge run {summary['run_id']} (as of {summary['run_date']})", "",
+             "| source | status | rows in | accepted | quarantined | held back |", "|---|---|---|---|---|---|"]
+    for name, v in sorted(summary.get("validate", {}).items()):
+        lines.append(f"| {name} | {v['status']} | {v['rows_in']} | {v['accepted']} | {v['quarantined']} | {v['held_back']} |")
+    ident = summary.get("identity", {})
+    lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}", "",
+              "| family | metric | dimension | value |", "|---|---|---|---|"]
+    for family, metric, dimension, _num, _den, value in summary.get("metrics", {}).get("headline", []):
+        lines.append(f"| {family} | {metric} | {dimension} | {'' if value is None else f'{value:.3f}'} |")
+    lines += ["", f"Published: {summary.get('publish', {}).get('version')}"]
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""Shared fixtures: settings pointed at tmp_path, a small demo dataset, and a Prefect test harness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+DEMO_END = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory) -> Path:
+    """A small demo dataset (250 persons, 14 days), generated once per session; read-only for tests."""
+    from connectors.demo.generator import generate
+
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, customers=250, days=14, seed=11, end_date=DEMO_END)
+    return out
+
+
+@pytest.fixture
+def data_dir(tmp_path, demo_exports, monkeypatch) -> Path:
+    """A data directory in tmp_path with the repo's sources.yaml and a copy of the demo exports."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
+    shutil.copytree(demo_exports, data / "demo")
+    monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(data))
+    return data
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A temporary Prefect API for tests that run the flow."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

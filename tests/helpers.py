@@ -1,0 +1,34 @@
+"""Test helpers: tiny kind tables in a DuckDB connection."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from connectors.config import IdentityConfig
+from flows.warehouse import connect, empty_kind_sql
+from transforms.identity import register_udfs
+from transforms.schemas import KINDS
+
+
+def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | None = None, regions=None):
+    """A connection with one `kind_<kind>` table per kind (typed, empty unless rows are given)."""
+    con = connect()
+    register_udfs(con, "test-key", identity or IdentityConfig())
+    for kind in KINDS:
+        con.execute(f"create table kind_{kind} as {empty_kind_sql(kind)}")
+        rows = tables.get(kind)
+        if rows:
+            cols = sorted({k for r in rows for k in r})
+            arrow = pa.table({c: [r.get(c) for r in rows] for c in cols})
+            con.register("incoming", arrow)
+            con.execute(f"insert into kind_{kind} by name select * from incoming")
+            con.unregister("incoming")
+    con.execute("create table source_regions (system varchar, region varchar)")
+    for system, region in (regions or {}).items():
+        con.execute("insert into source_regions values ($s, $r)", {"s": system, "r": region})
+    con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
+    return con
+
+
+def rows(con, sql: str, params: dict | None = None) -> list[tuple]:
+    return con.execute(sql, params or {}).fetchall()

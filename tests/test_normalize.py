@@ -1,0 +1,87 @@
+"""Normalisers: examples from the demo silos' dirt, and properties (hypothesis)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transforms.normalize import mask_name, normalize_email, normalize_id, normalize_name, normalize_phone
+from transforms.privacy import keyed_hash, shape
+
+
+@pytest.mark.parametrize("raw", ["0912345678", "0912-345-678", "+886 912 345 678", "+886912345678",
+                                 "０９１２３４５６７８", " 0912 345 678 ", "886-912-345-678"[0:0] + "+886-912-345-678"])
+def test_taiwan_mobile_formats_normalise_to_one_e164(raw):
+    assert normalize_phone(raw, "TW") == "+886912345678"
+
+
+@pytest.mark.parametrize("raw", [None, "", "N/A", "0000000000", "1234567890", "12345", "abc"])
+def test_unusable_phones_are_none(raw):
+    assert normalize_phone(raw, "TW") is None
+
+
+def test_phone_region_decides_numbers_without_country_code():
+    assert normalize_phone("(02) 2345-6789", "TW") == "+886223456789"
+    assert normalize_phone("020 7946 0018", "GB") == "+442079460018"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("  Mei.Lin@Gmail.COM ", "mei.lin@gmail.com"),
+    ("ｍｅｉ@ｙａｈｏｏ.com.tw", "mei@yahoo.com.tw"),
+    ("TEST@test.com", None),
+    ("noemail@none.com", None),
+    ("N/A", None),
+    ("not-an-email", None),
+    ("a @b.tw", "a@b.tw"),
+])
+def test_emails(raw, expected):
+    assert normalize_email(raw) == expected
+
+
+def test_extra_placeholder_emails_from_configuration():
+    assert normalize_email("info@lumen.com.tw", frozenset({"info@lumen.com.tw"})) is None
+
+
+def test_ids_names_and_masks():
+    assert normalize_id(" l1234 5678 ") == "L12345678"
+    assert normalize_id("n/a") is None
+    assert normalize_name("  Chen   Mei-Ling ") == "chen mei-ling"
+    assert mask_name("王小明") == "王**"
+    assert mask_name("Ann Lee") == "A** L**"
+    assert shape("0912-345-678") == "9999-999-999"
+    assert shape("Mei@x.tw") == "xxx@x.xx"
+    assert keyed_hash("a@b.tw", "k1") != keyed_hash("a@b.tw", "k2")
+    assert len(keyed_hash("a@b.tw", "k1")) == 32
+
+
+emails = st.from_regex(r"[A-Za-z0-9._%+-]{1,12}@[A-Za-z0-9-]{1,10}\.[A-Za-z]{2,4}", fullmatch=True)
+
+
+@given(emails, st.sampled_from(["", " ", "  ", "\t"]), st.booleans())
+def test_email_normalisation_ignores_case_and_padding(email, pad, upper):
+    variant = pad + (email.upper() if upper else email) + pad
+    assert normalize_email(variant) == normalize_email(email)
+
+
+@given(st.text(max_size=40))
+def test_email_normalisation_is_idempotent(text):
+    once = normalize_email(text)
+    assert once is None or normalize_email(once) == once
+
+
+@given(st.integers(min_value=0, max_value=99_999_999))
+def test_every_tw_mobile_format_agrees(n):
+    digits = f"09{n:08d}"
+    plain = normalize_phone(digits, "TW")
+    dashed = normalize_phone(f"{digits[:4]}-{digits[4:7]}-{digits[7:]}", "TW")
+    intl = normalize_phone(f"+886 {digits[1:4]} {digits[4:7]} {digits[7:]}", "TW")
+    fullwidth = normalize_phone("".join(chr(ord(c) + 0xFEE0) for c in digits), "TW")
+    assert plain == dashed == intl == fullwidth
+    assert plain is None or plain == "+886" + digits[1:]
+
+
+@given(st.text(max_size=30))
+def test_phone_result_is_none_or_e164(text):
+    out = normalize_phone(text, "TW")
+    assert out is None or (out.startswith("+") and out[1:].isdigit())

@@ -1,0 +1,138 @@
+"""Connectors: every format into all-text Arrow with lineage; whole-file problems named clearly."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connectors.config import SourceConfig
+from connectors.extract import extract_source, map_columns
+from connectors.readers import ExportError, read_export
+
+
+def src(fmt: str, **kw) -> SourceConfig:
+    base = dict(system="crm", entity="contacts", kind="customers", format=fmt, path="*",
+                columns={"record_id": "id"})
+    return SourceConfig(**(base | kw))
+
+
+def test_csv_big5_with_chinese_headers_keeps_leading_zeros(tmp_path):
+    p = tmp_path / "members.csv"
+    p.write_bytes("會員卡號,手機\nL001,0912-345-678\nL002,\n".encode("big5"))
+    t = read_export(p, src("csv", encoding="big5", columns={"record_id": "會員卡號"}), "pos/members.csv")
+    assert t.column_names == ["會員卡號", "手機", "_source_system", "_source_entity", "_source_file", "_row_number"]
+    assert t.column("手機").to_pylist() == ["0912-345-678", None]
+    assert t.column("_row_number").to_pylist() == [1, 2]
+    assert t.column("_source_file").to_pylist() == ["pos/members.csv"] * 2
+
+
+def test_csv_bom_quotes_and_newlines_in_fields(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes('\ufeffid,note\n1,"line one\nline two"\n2,"say ""hi"""\n'.encode("utf-8"))
+    t = read_export(p, src("csv", encoding="utf-8-sig"), "c.csv")
+    assert t.column("id").to_pylist() == ["1", "2"]
+    assert t.column("note").to_pylist() == ["line one\nline two", 'say "hi"']
+
+
+def test_ragged_csv_is_an_export_error_naming_the_file(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("id,a,b\n1,2,3\n4,5\n", encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("csv"), "crm/c.csv")
+    assert str(exc.value).startswith("crm/c.csv: Expected 3 columns, got 2")
+
+
+def test_wrong_encoding_is_an_export_error(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes("id,name\n1,王小明\n".encode("big5"))
+    with pytest.raises(ExportError, match=r"^c.csv: cannot be decoded as utf-8"):
+        read_export(p, src("csv"), "c.csv")
+
+
+def test_json_nested_objects_are_flattened_and_lists_kept_as_json(tmp_path):
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps([
+        {"id": "T1", "customer": {"email": "a@b.tw", "phone": None}, "transfers": [{"to": "A2"}], "wait": 12},
+        {"id": "T2", "customer": {"email": None}, "csat": 4.0},
+    ]), encoding="utf-8")
+    t = read_export(p, src("json"), "t.json")
+    rows = t.select(["id", "customer.email", "customer.phone", "transfers", "wait", "csat"]).to_pylist()
+    assert rows == [
+        {"id": "T1", "customer.email": "a@b.tw", "customer.phone": None, "transfers": '[{"to": "A2"}]',
+         "wait": "12", "csat": None},
+        {"id": "T2", "customer.email": None, "customer.phone": None, "transfers": None, "wait": None, "csat": "4"},
+    ]
+
+
+def test_truncated_json_names_the_line(tmp_path):
+    p = tmp_path / "t.json"
+    p.write_text('[\n{"id": "T1"},\n{"id": "T2"', encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("json"), "support/t.json")
+    assert exc.value.line == 3 and "support/t.json, line 3: is not valid JSON" in str(exc.value)
+
+
+def test_jsonl_bad_line_names_the_line(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"id": "1"}\n\n{"id": "2"\n', encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("jsonl"), "e.jsonl")
+    assert exc.value.line == 3
+
+
+def test_excel_sheet(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contacts"
+    ws.append(["id", "amount", "when"])
+    ws.append(["A1", 12.0, "2026-11-20"])
+    ws.append(["A2", 3.5, None])
+    wb.save(tmp_path / "x.xlsx")
+    t = read_export(tmp_path / "x.xlsx", src("excel", sheet="Contacts"), "x.xlsx")
+    assert t.select(["id", "amount", "when"]).to_pylist() == [
+        {"id": "A1", "amount": "12", "when": "2026-11-20"}, {"id": "A2", "amount": "3.5", "when": None}]
+
+
+def test_parquet_values_become_text(tmp_path):
+    pq.write_table(pa.table({"id": [1, 2], "ok": [True, None]}), tmp_path / "x.parquet")
+    t = read_export(tmp_path / "x.parquet", src("parquet"), "x.parquet")
+    assert t.select(["id", "ok"]).to_pylist() == [{"id": "1", "ok": "true"}, {"id": "2", "ok": None}]
+
+
+def test_sqlite_dump_table(tmp_path):
+    db = tmp_path / "crm.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("create table contacts (id integer, email text)")
+    con.executemany("insert into contacts values (?, ?)", [(7, "a@b.tw"), (8, None)])
+    con.commit()
+    con.close()
+    t = read_export(db, src("sqlite", table="contacts"), "crm.sqlite")
+    assert t.select(["id", "email"]).to_pylist() == [{"id": "7", "email": "a@b.tw"}, {"id": "8", "email": None}]
+    with pytest.raises(ExportError, match="has no table 'people'"):
+        read_export(db, src("sqlite", table="people"), "crm.sqlite")
+
+
+def test_schema_drift_names_the_closest_column(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("Contact Id,Email Address\n1,a@b.tw\n", encoding="utf-8")
+    s = src("csv", columns={"record_id": "Contact ID", "email": "Email"})
+    with pytest.raises(ExportError) as exc:
+        map_columns(read_export(p, s, "c.csv"), s, "c.csv")
+    assert "schema drift" in str(exc.value)
+    assert "'Contact ID' (closest present: 'Contact Id')" in str(exc.value)
+
+
+def test_extract_source_sets_bad_files_aside_and_keeps_the_rest(tmp_path):
+    (tmp_path / "a.csv").write_text("id,x\n1,a\n2,b\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("", encoding="utf-8")
+    ex = extract_source(src("csv", path="*.csv", constants={"account_type": "B2C"}), tmp_path)
+    assert ex.files == ["a.csv"] and ex.rows_per_file == {"a.csv": 2}
+    assert [str(e) for e in ex.file_errors] == ["b.csv, line 1: is empty (no header row)"]
+    assert ex.table.column_names == ["record_id", "account_type", "_source_system", "_source_entity",
+                                     "_source_file", "_row_number"]
+    assert ex.table.column("account_type").to_pylist() == ["B2C", "B2C"]

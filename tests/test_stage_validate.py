@@ -1,0 +1,128 @@
+"""Staging types and the GX validation suite, on tiny inline tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import pyarrow as pa
+import pytest
+
+from connectors.config import SourceConfig
+from flows.warehouse import connect
+from transforms.stage import typed_sql
+from transforms.validate import build_suite, quarantine_record, validate_typed
+
+
+def raw_table(rows: list[dict]) -> pa.Table:
+    n = len(rows)
+    cols = {k: pa.array([r.get(k) for r in rows], pa.string()) for k in rows[0]}
+    cols |= {"_source_system": pa.array(["pos"] * n), "_source_entity": pa.array(["transactions"] * n),
+             "_source_file": pa.array(["pos/t.csv"] * n), "_row_number": pa.array(range(1, n + 1), pa.int64())}
+    return pa.table(cols)
+
+
+POS = SourceConfig(
+    system="pos", entity="transactions", kind="order_lines", format="csv", path="x", timezone="Asia/Taipei",
+    columns={"order_id": "a", "line_no": "b", "ordered_at": "c", "sku": "d", "quantity": "e",
+             "unit_list_price": "f", "unit_price_paid": "g", "loyalty_id": "h"},
+    constants={"channel": "store", "currency": "TWD"},
+    formats={"ordered_at": "%Y/%m/%d %H:%M:%S"},
+    ranges={"quantity": {"min": 1}},
+)
+
+
+def typed(source: SourceConfig, rows: list[dict]):
+    con = connect()
+    con.register("raw", raw_table(rows))
+    sql, params = typed_sql(source)
+    return con.execute(sql, params).df()
+
+
+def line(**kw) -> dict:
+    base = {"order_id": "T1", "line_no": "1", "ordered_at": "2026/11/20 10:00:00", "sku": "SKU-1",
+            "quantity": "2", "unit_list_price": "1,290.00", "unit_price_paid": "1290", "loyalty_id": None,
+            "channel": "store", "currency": "TWD"}
+    return base | kw
+
+
+def test_local_time_becomes_utc_and_money_parses():
+    df = typed(POS, [line()])
+    row = df.iloc[0]
+    assert row["ordered_at"].to_pydatetime() == datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    assert float(row["unit_list_price"]) == 1290.0
+    assert row["quantity"] == 2 and row["_key_rank"] == 1 and not row["_unparsed__ordered_at"]
+
+
+def test_iso_offsets_epoch_ms_and_lists():
+    web = SourceConfig(system="analytics", entity="events", kind="web_events", format="jsonl", path="x",
+                       timezone="Asia/Taipei", formats={"event_at": "epoch_ms"},
+                       columns={"event_id": "a", "event_at": "b", "device_id": "c", "event_type": "d", "channel": "e"})
+    df = typed(web, [{"event_id": "e1", "event_at": "1763596800000", "device_id": "d", "event_type": "login",
+                      "channel": "web"}])
+    assert df.iloc[0]["event_at"].to_pydatetime() == datetime(2025, 11, 20, 0, 0, tzinfo=timezone.utc)
+    shop = POS.model_copy(update={"formats": {}})
+    df = typed(shop, [line(ordered_at="2026-11-20T14:03:00+08:00"), line(line_no="2", ordered_at="2026-11-20T06:03:00Z"),
+                      line(line_no="3", ordered_at="2026-11-20T14:03:00")])
+    assert {t.to_pydatetime() for t in df["ordered_at"]} == {datetime(2026, 11, 20, 6, 3, tzinfo=timezone.utc)}
+    camp = SourceConfig(system="marketing", entity="campaigns", kind="campaigns", format="csv", path="x",
+                        columns={"campaign_id": "a", "valid_channels": "b", "valid_from": "c", "valid_to": "d"})
+    df = typed(camp, [{"campaign_id": "C1", "valid_channels": "web; store;;", "valid_from": "2026-11-01",
+                       "valid_to": "2026-11-30"}])
+    assert list(df.iloc[0]["valid_channels"]) == ["web", "store"]
+    assert df.iloc[0]["valid_to"].date() == date(2026, 11, 30)
+
+
+def test_suite_is_built_from_kind_and_configuration():
+    suite = build_suite(POS)
+    rules = [(e.meta["rule"], e.meta["severity"]) for e in suite.expectations]
+    assert ("required:ordered_at", "reject") in rules
+    assert ("range:quantity", "reject") in rules
+    assert ("unique:order_id,line_no", "reject") in rules
+    assert ("parse:loyalty_id", "warn") not in rules  # strings always parse
+
+
+def test_validation_quarantines_with_readable_reasons():
+    rows = [
+        line(),                                            # fine
+        line(quantity="3"),                                # duplicate of row 1's key
+        line(order_id="T2", ordered_at="20/11/2026"),      # wrong timestamp format
+        line(order_id="T3", ordered_at=None),              # missing
+        line(order_id="T4", quantity="-1"),                # range
+        line(order_id="T5", line_no="x", quantity="0"),    # two problems
+    ]
+    df = typed(POS, rows)
+    out = validate_typed(df, POS)
+    got = {int(r["_row_id"]): (r["rule"], r["reason"]) for r in out.rejected.to_dict("records")}
+    assert got == {
+        2: ("unique:order_id,line_no", "duplicate key (order_id, line_no); first seen in pos/t.csv row 1"),
+        3: ("required:ordered_at", "ordered_at '20/11/2026' is not a valid timestamp (expected %Y/%m/%d %H:%M:%S)"),
+        4: ("required:ordered_at", "ordered_at is missing"),
+        5: ("range:quantity", "quantity -1 is outside [1, inf]"),
+        6: ("required:line_no", "line_no 'x' is not a valid integer; quantity 0 is outside [1, inf]"),
+    }
+    counts = {r.rule: r.failed for r in out.rules}
+    assert counts["required:ordered_at"] == 2 and counts["range:quantity"] == 2
+
+
+def test_personal_values_are_masked_in_reasons_and_records():
+    crm = SourceConfig(system="crm", entity="contacts", kind="customers", format="csv", path="x",
+                       columns={"record_id": "Contact ID", "email": "Email", "birth_date": "Birthdate"},
+                       formats={"birth_date": "%m/%d/%Y"}, accepted_values={"email": ["x"]})
+    df = typed(crm, [{"record_id": "003", "email": "Mei.Lin@gmail.com", "birth_date": "13/45/1990"}])
+    out = validate_typed(df, crm)
+    reason = out.rejected.iloc[0]["reason"]
+    assert reason == "email 'xxx.xxx@xxxxx.xxx' is not one of ['x']"
+    assert out.warnings == {"parse:birth_date": 1}
+    record = json.loads(quarantine_record(df.iloc[0].to_dict(), crm))
+    assert record == {"Birthdate": "99/99/9999", "Contact ID": "003", "Email": "xxx.xxx@xxxxx.xxx"}
+    assert "Mei" not in reason and "Mei" not in json.dumps(record)
+
+
+def test_config_rejects_unknown_fields_and_unmapped_required():
+    with pytest.raises(ValueError, match="required fields \\['ordered_at'\\]"):
+        SourceConfig(system="s", entity="e", kind="order_lines", format="csv", path="x",
+                     columns={"order_id": "a", "line_no": "b", "channel": "c", "sku": "d", "quantity": "e",
+                              "unit_list_price": "f", "unit_price_paid": "g", "currency": "h"})
+    with pytest.raises(ValueError, match="not canonical fields"):
+        SourceConfig(system="s", entity="e", kind="products", format="csv", path="x", columns={"sku": "a", "colour": "b"})

@@ -1,0 +1,1 @@
+"""Transforms: pure table-in, table-out steps (validate, stage, identity, model, metrics)."""

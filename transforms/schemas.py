@@ -1,0 +1,142 @@
+"""Canonical fields of each kind of source table: the contract staging casts to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["string", "timestamp", "date", "decimal", "integer", "json", "list"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    type: FieldType = "string"
+    required: bool = False
+    personal: bool = False  # personal data: masked in quarantine and never logged
+
+
+def _f(type_: FieldType = "string", required: bool = False, personal: bool = False) -> FieldSpec:
+    return FieldSpec(type_, required, personal)
+
+
+_PERSON = {
+    "full_name": _f(personal=True),
+    "first_name": _f(personal=True),
+    "last_name": _f(personal=True),
+    "email": _f(personal=True),
+    "phone": _f(personal=True),
+    "birth_date": _f("date", personal=True),
+    "street": _f(personal=True),
+    "city": _f(),
+    "postcode": _f(),
+    "loyalty_id": _f(),
+    "login_id": _f(),
+}
+
+KINDS: dict[str, dict[str, FieldSpec]] = {
+    # identity-bearing master records (CRM contacts, shop accounts, loyalty members, subscribers)
+    "customers": {
+        "record_id": _f(required=True),
+        "account_type": _f(),
+        "company": _f(),
+        **_PERSON,
+        "status": _f(),
+        "marketing_opt_in": _f(),
+        "created_at": _f("timestamp"),
+        "updated_at": _f("timestamp"),
+    },
+    "order_lines": {
+        "order_id": _f(required=True),
+        "line_no": _f("integer", required=True),
+        "ordered_at": _f("timestamp", required=True),
+        "channel": _f(required=True),
+        "store_id": _f(),
+        "login_id": _f(),
+        "loyalty_id": _f(),
+        "sku": _f(required=True),
+        "quantity": _f("integer", required=True),
+        "unit_list_price": _f("decimal", required=True),
+        "unit_price_paid": _f("decimal", required=True),
+        "discount_code": _f(),
+        "currency": _f(required=True),
+    },
+    # contact-centre tickets carry the contact details the customer gave on that contact
+    "tickets": {
+        "record_id": _f(required=True),
+        "created_at": _f("timestamp", required=True),
+        "channel": _f(required=True),
+        "full_name": _f(personal=True),
+        "email": _f(personal=True),
+        "phone": _f(personal=True),
+        "loyalty_id": _f(),
+        "sku": _f(),
+        "topic": _f(),
+        "status": _f(),
+        "agent_id": _f(),
+        "transfers": _f("json"),
+        "wait_seconds": _f("integer"),
+        "csat": _f("integer"),
+        "resolved_at": _f("timestamp"),
+    },
+    "campaigns": {
+        "campaign_id": _f(required=True),
+        "campaign_name": _f(),
+        "promo_code": _f(),
+        "sku": _f(),
+        "discount_pct": _f("decimal"),
+        "valid_channels": _f("list"),
+        "valid_from": _f("date", required=True),
+        "valid_to": _f("date", required=True),
+    },
+    "marketing_events": {
+        "campaign_id": _f(required=True),
+        "subscriber_id": _f(required=True),
+        "event_type": _f(required=True),
+        "event_at": _f("timestamp", required=True),
+    },
+    "web_events": {
+        "event_id": _f(required=True),
+        "event_at": _f("timestamp", required=True),
+        "device_id": _f(required=True),
+        "login_id": _f(),
+        "event_type": _f(required=True),
+        "page": _f(),
+        "sku": _f(),
+        "channel": _f(required=True),
+    },
+    "products": {
+        "sku": _f(required=True),
+        "product_name": _f(),
+        "category": _f(),
+        "launched_on": _f("date"),
+    },
+    "prices": {
+        "sku": _f(required=True),
+        "channel": _f(required=True),
+        "price": _f("decimal", required=True),
+        "currency": _f(),
+        "valid_from": _f("date", required=True),
+        "valid_to": _f("date"),
+    },
+    "policies": {
+        "policy": _f(required=True),
+        "channel": _f(required=True),
+        "value": _f(required=True),
+        "valid_from": _f("date"),
+    },
+}
+
+# Keys that must be unique within one source (later duplicates are quarantined).
+UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("record_id",),
+    "order_lines": ("order_id", "line_no"),
+    "tickets": ("record_id",),
+    "campaigns": ("campaign_id",),
+    "marketing_events": ("campaign_id", "subscriber_id", "event_type", "event_at"),
+    "web_events": ("event_id",),
+    "products": ("sku",),
+    "prices": ("sku", "channel", "valid_from"),
+    "policies": ("policy", "channel", "valid_from"),
+}
+
+LINEAGE = ("_source_system", "_source_entity", "_source_file", "_row_number")

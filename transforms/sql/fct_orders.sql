@@ -1,0 +1,64 @@
+-- Order lines of every channel (shop web/ios/android and store POS), list price vs price paid,
+-- the ERP list price of that channel on that (business-local) day, and the campaign of a promo code.
+with lines as (
+    select * from kind_order_lines
+),
+
+key_customers as (
+    select * from int_identity__key_customers
+),
+
+prices as (
+    select sku, channel, price, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to
+    from kind_prices
+),
+
+campaigns as (
+    select campaign_id, upper(promo_code) as promo_code from kind_campaigns where promo_code is not null
+),
+
+joined as (
+    select
+        l._source_system as system,
+        l.order_id,
+        l.line_no,
+        l.channel,
+        l.store_id,
+        l.ordered_at,
+        cast(timezone($business_tz, l.ordered_at) as date) as order_date_local,
+        coalesce(by_login.customer_id, by_loyalty.customer_id) as customer_id,
+        case when by_login.customer_id is not null then 'login_id'
+             when by_loyalty.customer_id is not null then 'loyalty_id' end as customer_linked_by,
+        l.sku,
+        l.quantity,
+        l.unit_list_price,
+        l.unit_price_paid,
+        p.price as erp_list_price,
+        l.discount_code,
+        c.campaign_id as promo_campaign_id,
+        l.unit_list_price - l.unit_price_paid as unit_discount,
+        l.quantity * l.unit_price_paid as line_amount,
+        l.currency,
+        l._source_file,
+        l._row_number,
+        p.valid_from as price_valid_from
+    from lines as l
+    left join key_customers as by_login
+        on by_login.key_type = 'login_id' and by_login.key_value = sb_id(l.login_id)
+    left join key_customers as by_loyalty
+        on by_loyalty.key_type = 'loyalty_id' and by_loyalty.key_value = sb_id(l.loyalty_id)
+    left join prices as p
+        on p.sku = l.sku and p.channel = l.channel
+        and cast(timezone($business_tz, l.ordered_at) as date) between p.valid_from and p.valid_to
+    left join campaigns as c on c.promo_code = upper(l.discount_code)
+    qualify row_number() over (
+        partition by l._source_system, l.order_id, l.line_no
+        order by p.valid_from desc nulls last, c.campaign_id
+    ) = 1
+),
+
+final as (
+    select * exclude (price_valid_from) from joined
+)
+
+select * from final order by ordered_at, system, order_id, line_no

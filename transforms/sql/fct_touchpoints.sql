@@ -1,0 +1,118 @@
+-- Every interaction of every customer across channels and systems, in one shape: orders, support
+-- contacts and survey answers, email activity, web/app events and sign-ups. Anonymous interactions
+-- (no customer) are kept with a null customer_id. The journey stage comes from configuration.
+with orders as (
+    select
+        system,
+        'order' as touchpoint_type,
+        order_id as reference_id,
+        order_id as touchpoint_key,
+        min(ordered_at) as occurred_at,
+        any_value(channel) as channel,
+        any_value(customer_id) as customer_id,
+        case when count(distinct sku) = 1 then any_value(sku) end as sku,
+        sum(line_amount) as amount
+    from fct_orders
+    group by system, order_id
+),
+
+ticket_customers as (
+    select t.*, i.customer_id
+    from kind_tickets as t
+    left join customer_identities as i
+        on i.system = t._source_system and i.entity = t._source_entity and i.record_id = t.record_id
+),
+
+support_contacts as (
+    select _source_system as system, 'support_contact' as touchpoint_type, record_id as reference_id,
+           record_id as touchpoint_key,
+           created_at as occurred_at, channel, customer_id, sku, null::decimal(18, 2) as amount
+    from ticket_customers
+),
+
+surveys as (
+    select _source_system as system, 'satisfaction_survey' as touchpoint_type, record_id as reference_id,
+           record_id as touchpoint_key,
+           coalesce(resolved_at, created_at) as occurred_at, channel, customer_id, sku, csat::decimal(18, 2) as amount
+    from ticket_customers
+    where csat is not null
+),
+
+email_activity as (
+    select
+        e._source_system as system,
+        'email_' || e.event_type as touchpoint_type,
+        e.campaign_id as reference_id,
+        concat_ws('|', e.campaign_id, e.subscriber_id, e.event_type, cast(e.event_at as varchar)) as touchpoint_key,
+        e.event_at as occurred_at,
+        'email' as channel,
+        i.customer_id,
+        c.sku,
+        null::decimal(18, 2) as amount
+    from kind_marketing_events as e
+    left join customer_identities as i
+        on i.system = e._source_system and i.record_id = e.subscriber_id and i.entity <> 'devices'
+    left join kind_campaigns as c on c.campaign_id = e.campaign_id
+    qualify row_number() over (partition by e._source_system, e._source_file, e._row_number order by i.entity) = 1
+),
+
+web_events as (
+    select
+        w._source_system as system,
+        'web_' || w.event_type as touchpoint_type,
+        w.event_id as reference_id,
+        w.event_id as touchpoint_key,
+        w.event_at as occurred_at,
+        w.channel,
+        i.customer_id,
+        w.sku,
+        null::decimal(18, 2) as amount
+    from kind_web_events as w
+    left join customer_identities as i
+        on i.system = w._source_system and i.entity = 'devices' and i.record_id = w.device_id
+),
+
+signups as (
+    select
+        c._source_system as system,
+        'signup' as touchpoint_type,
+        c.record_id as reference_id,
+        c._source_entity || '|' || c.record_id as touchpoint_key,
+        c.created_at as occurred_at,
+        c._source_system as channel,
+        i.customer_id,
+        null as sku,
+        null::decimal(18, 2) as amount
+    from kind_customers as c
+    left join customer_identities as i
+        on i.system = c._source_system and i.entity = c._source_entity and i.record_id = c.record_id
+    where c.created_at is not null
+),
+
+unioned as (
+    select * from orders
+    union all by name select * from support_contacts
+    union all by name select * from surveys
+    union all by name select * from email_activity
+    union all by name select * from web_events
+    union all by name select * from signups
+),
+
+final as (
+    select
+        'TP' || upper(substr(md5(concat_ws('|', u.system, u.touchpoint_type, u.touchpoint_key)), 1, 16)) as touchpoint_id,
+        u.customer_id,
+        u.occurred_at,
+        cast(timezone($business_tz, u.occurred_at) as date) as occurred_date_local,
+        u.channel,
+        u.system,
+        u.touchpoint_type,
+        coalesce(j.journey_stage, 'unmapped') as journey_stage,
+        u.reference_id,
+        u.sku,
+        u.amount
+    from unioned as u
+    left join journey_stages as j using (touchpoint_type)
+)
+
+select * from final order by customer_id nulls last, occurred_at, touchpoint_id

@@ -1,0 +1,89 @@
+-- consistency / price_mismatch_sku_share (dimension "all") and price_spread (dimension = sku), per day
+-- of the $lookback_days days ending on the as-of date, from the ERP channel price lists.
+-- price_mismatch_sku_share: numerator = SKUs whose active price differs between channels that day,
+-- denominator = SKUs with an active price that day.
+-- The share is also given over the whole window (metric_date null): SKUs that differed on at least one
+-- day / SKUs priced on at least one day.
+-- price_spread: only SKUs that differ; numerator = highest minus lowest channel price, denominator =
+-- lowest price, value = relative spread; detail lists every channel's price.
+with days as (
+    select cast(d as date) as day
+    from range(cast($as_of_date as date) - cast($lookback_days - 1 as integer), cast($as_of_date as date) + 1, interval 1 day) as t(d)
+),
+
+prices as (
+    select sku, channel, price, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to from kind_prices
+),
+
+daily as (
+    select d.day, p.sku, p.channel, p.price
+    from days as d
+    join prices as p on d.day between p.valid_from and p.valid_to
+    qualify row_number() over (partition by d.day, p.sku, p.channel order by p.valid_from desc) = 1
+),
+
+per_sku as (
+    select
+        day,
+        sku,
+        min(price) as low,
+        max(price) as high,
+        string_agg(channel || '=' || cast(price as varchar), ', ' order by channel) as detail
+    from daily
+    group by day, sku
+),
+
+share as (
+    select
+        'price_mismatch_sku_share' as metric,
+        day as metric_date,
+        'all' as dimension,
+        count(*) filter (where high > low) as numerator,
+        count(*) as denominator,
+        null as detail
+    from per_sku
+    group by day
+),
+
+window_share as (
+    select
+        'price_mismatch_sku_share' as metric,
+        null::date as metric_date,
+        'all' as dimension,
+        count(distinct sku) filter (where high > low) as numerator,
+        count(distinct sku) as denominator,
+        string_agg(distinct sku, ', ' order by sku) filter (where high > low) as detail
+    from per_sku
+),
+
+spread as (
+    select
+        'price_spread' as metric,
+        day as metric_date,
+        sku as dimension,
+        high - low as numerator,
+        low as denominator,
+        detail
+    from per_sku
+    where high > low
+),
+
+final as (
+    select * from share
+    union all by name
+    select * from window_share
+    union all by name
+    select * from spread
+)
+
+select
+    'consistency' as family,
+    metric,
+    metric_date,
+    dimension,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    cast(numerator as double) / nullif(cast(denominator as double), 0) as value,
+    detail
+from final
+order by metric, metric_date nulls first, dimension

@@ -1,0 +1,122 @@
+"""Typing of one source: canonical fields cast to their types, timestamps to UTC (SQL built here)."""
+
+from __future__ import annotations
+
+from connectors.config import SourceConfig
+from transforms.schemas import KINDS, UNIQUE_KEYS, FieldSpec
+
+DUCK_TYPES = {
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+    "date": "DATE",
+    "decimal": "DECIMAL(18, 2)",
+    "integer": "BIGINT",
+    "json": "VARCHAR",
+    "list": "VARCHAR[]",
+}
+
+_OFFSET_RE = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
+
+
+def quote(identifier: str) -> str:
+    """Quote a SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def field_format(source: SourceConfig, name: str, spec: FieldSpec) -> str | None:
+    """The declared format of a typed field (None means ISO-8601 / plain numbers)."""
+    if spec.type in ("timestamp", "date"):
+        return source.formats.get(name, "iso8601")
+    return None
+
+
+def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) -> str:
+    raw = f"nullif(trim({quote(name)}), '')"
+    fmt = field_format(source, name, spec)
+    if spec.type in ("string", "json"):
+        return raw
+    if spec.type == "list":
+        return f"list_filter(list_transform(string_split({raw}, $list_delim), lambda x: trim(x)), lambda x: x <> '')"
+    if spec.type == "integer":
+        return f"try_cast(replace({raw}, ',', '') AS BIGINT)"
+    if spec.type == "decimal":
+        return f"try_cast(replace({raw}, ',', '') AS DECIMAL(18, 2))"
+    param = f"fmt_{name}"
+    if spec.type == "date":
+        if fmt == "iso8601":
+            return f"try_cast({raw} AS DATE)"
+        params[param] = fmt
+        return f"CAST(try_strptime({raw}, ${param}) AS DATE)"
+    # timestamps: always TIMESTAMPTZ in UTC; naive text is read in the source's time zone
+    if fmt == "epoch_ms":
+        return f"timezone('UTC', epoch_ms(try_cast({raw} AS BIGINT)))"
+    if fmt == "epoch_s":
+        return f"timezone('UTC', to_timestamp(try_cast({raw} AS DOUBLE))::TIMESTAMP)"
+    if fmt == "iso8601":
+        return (
+            f"CASE WHEN regexp_matches({raw}, '{_OFFSET_RE}') THEN try_cast({raw} AS TIMESTAMPTZ) "
+            f"ELSE timezone($tz, try_cast({raw} AS TIMESTAMP)) END"
+        )
+    params[param] = fmt
+    return f"timezone($tz, try_strptime({raw}, ${param}))"
+
+
+def typed_sql(source: SourceConfig, raw_table: str = "raw") -> tuple[str, dict]:
+    """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
+
+    Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
+    Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
+    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys).
+    """
+    params: dict = {}
+    mapped = set(source.columns) | set(source.constants)
+    typed, raws, flags = [], [], []
+    for name, spec in KINDS[source.kind].items():
+        duck = DUCK_TYPES[spec.type]
+        if name not in mapped:
+            typed.append(f"CAST(NULL AS {duck}) AS {quote(name)}")
+            continue
+        typed.append(f"CAST({_typed_expr(name, spec, source, params)} AS {duck}) AS {quote(name)}")
+        raws.append(f"{quote(name)} AS {quote(name + '__raw')}")
+        if spec.type not in ("string", "json", "list"):
+            flags.append(
+                f"(nullif(trim({quote(name + '__raw')}), '') IS NOT NULL AND {quote(name)} IS NULL) "
+                f"AS {quote('_unparsed__' + name)},"
+            )
+    if "$tz" in " ".join(typed):
+        params["tz"] = source.timezone or "UTC"
+    if "$list_delim" in " ".join(typed):
+        params["list_delim"] = source.list_delimiter
+    keys = ", ".join(quote(k) for k in UNIQUE_KEYS[source.kind])
+    keys_present = " and ".join(f"{quote(k)} is not null" for k in UNIQUE_KEYS[source.kind])
+    nl = ",\n        "
+    sql = f"""
+with source as (
+    select *, row_number() over (order by _source_file, _row_number) as _row_id
+    from {quote(raw_table)}
+),
+typed as (
+    select
+        {nl.join(typed)},
+        {nl.join(raws)},
+        _source_system, _source_entity, _source_file, _row_number, _row_id
+    from source
+),
+final as (
+    select
+        *,
+        {" ".join(flags)}
+        case when {keys_present}
+            then row_number() over (partition by {keys} order by _row_id) else 1 end as _key_rank,
+        first_value(_source_file) over (partition by {keys} order by _row_id) as _key_first_file,
+        first_value(_row_number) over (partition by {keys} order by _row_id) as _key_first_row
+    from typed
+)
+select * from final order by _row_id
+"""
+    return sql, params
+
+
+def staged_columns(kind: str) -> list[str]:
+    """Columns of a staged table: the kind's canonical fields, then lineage."""
+    return [*KINDS[kind], "_source_system", "_source_entity", "_source_file", "_row_number"]
