@@ -16,8 +16,10 @@ export PYTHONDONTWRITEBYTECODE = 1
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) from requirements.lock"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/pip-install.log 2>&1 \
+	  || { tail -n 30 $(VENV)/pip-install.log; echo "pip install failed; full log: $(VENV)/pip-install.log"; exit 1; }
+	@$(BIN)/python -m pip install --disable-pip-version-check --no-deps -e . >> $(VENV)/pip-install.log 2>&1 \
+	  || { tail -n 30 $(VENV)/pip-install.log; echo "pip install failed; full log: $(VENV)/pip-install.log"; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
