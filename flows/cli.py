@@ -19,8 +19,9 @@ from rich.table import Table
 from flows.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="silobridge: unify customer data from silos.")
-console = Console()
-err = Console(stderr=True)
+# Not a terminal (a log file, CI): a fixed width wide enough for the summary tables.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 # Quiet, predictable Prefect defaults (see STACK_NOTES); the environment can override each.
 PREFECT_DEFAULTS = {
@@ -96,6 +97,7 @@ def run(
 
 
 def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
+    from flows.pipeline import headline_text
     from flows.warehouse import CATALOG
 
     wh = settings.warehouse_path
@@ -118,9 +120,9 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
             for s, r, n in q:
                 qt.add_row(s, r, f"{n:,}")
             console.print(qt)
-        m = Table("family", "metric", "dimension", "numerator", "denominator", "value", title="headline metrics")
-        for family, metric, dimension, num, den, value in summary["metrics"]["headline"]:
-            m.add_row(family, metric, dimension, f"{num:,.0f}", f"{den:,.0f}", "" if value is None else f"{value:.3f}")
+        m = Table("family", "metric", "overall", "notable (highest first)", title="headline metrics")
+        for line in summary["metrics"]["headline"]:
+            m.add_row(line["family"], line["metric"], *headline_text(line))
         console.print(m)
     finally:
         con.close()

@@ -292,14 +292,53 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
             con.execute("insert into metrics select * from previous_metrics where run_id <> $r", {"r": spec.run_id})
         con.execute("create view metrics_sorted as select * from metrics order by run_id, family, metric, metric_date, dimension")
         total = warehouse.write_parquet(con, "metrics_sorted", spec.path("out", "metrics.parquet"))
-        headline = con.execute(
-            "select family, metric, dimension, numerator, denominator, value from metrics "
-            "where run_id = $r and (dimension = 'all' or metric in ('customers_by_system_count', "
-            "'promo_not_honoured_share', 'policy_conflict')) and (metric_date is null or metric_date = $d) "
-            "order by family, metric, dimension", {"r": spec.run_id, "d": spec.run_date}).fetchall()
+        headline = _headline(con, spec.run_id, spec.run_date)
     finally:
         con.close()
-    return {"rows": new_rows, "history_rows": total, "headline": [list(h) for h in headline]}
+    return {"rows": new_rows, "history_rows": total, "headline": headline}
+
+
+HEADLINE_SKIP = ("price_spread",)  # detail of price_mismatch_sku_share, whose window row lists the SKUs
+
+
+def _headline(con, run_id: str, run_date: date) -> list[dict]:
+    """One line per metric of this run: the overall figure (dimension 'all'; the whole-window row when
+    there is one, else the as-of day's) and up to three notable dimensions (highest value, numerator > 0)."""
+    rows = con.execute(
+        "select family, metric, dimension, metric_date, numerator, denominator, value, detail from metrics "
+        "where run_id = $r and (metric_date is null or metric_date = $d) "
+        "order by family, metric, metric_date nulls first, value desc nulls last, dimension",
+        {"r": run_id, "d": run_date}).fetchall()
+    dated = {m for (m,) in con.execute(
+        "select distinct metric from metrics where run_id = $r and metric_date is not null", {"r": run_id}).fetchall()}
+    out: dict[tuple[str, str], dict] = {}
+    for family, metric, dimension, metric_date, num, den, value, detail in rows:
+        if metric in HEADLINE_SKIP:
+            continue
+        line = out.setdefault((family, metric), {"family": family, "metric": metric, "overall": None,
+                                                 "notable": []})
+        if dimension == "all":
+            if line["overall"] is None:
+                line["overall"] = {"numerator": num, "denominator": den, "value": value, "detail": detail,
+                                   "window": metric_date is None and metric in dated}
+        elif (num and len(line["notable"]) < 3) or metric == "customers_by_system_count":
+            line["notable"].append({"dimension": dimension, "value": value})
+    for line in out.values():
+        if line["metric"] == "customers_by_system_count":
+            line["notable"].sort(key=lambda n: int(n["dimension"]) if n["dimension"].isdigit() else 99)
+    return list(out.values())
+
+
+def headline_text(line: dict) -> tuple[str, str]:
+    """(overall, notable) of a headline line as short strings for the console and the artifact."""
+    o = line["overall"]
+    overall = ""
+    if o is not None and o["value"] is not None:
+        overall = f"{o['value']:.1%} ({o['numerator']:,.0f} of {o['denominator']:,.0f}{', any day of the window' if o['window'] else ''})"
+    notable = ", ".join(f"{n['dimension']} {n['value']:.0%}" for n in line["notable"] if n["value"] is not None)
+    if o is not None and o.get("detail"):
+        notable = ", ".join(x for x in (o["detail"], notable) if x)
+    return overall, notable
 
 
 # ---------------------------------------------------------------------------------------- publish
@@ -435,8 +474,9 @@ def summary_markdown(summary: dict) -> str:
         lines.append(f"| {name} | {v['status']} | {v['rows_in']} | {v['accepted']} | {v['quarantined']} | {v['held_back']} |")
     ident = summary.get("identity", {})
     lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}", "",
-              "| family | metric | dimension | value |", "|---|---|---|---|"]
-    for family, metric, dimension, _num, _den, value in summary.get("metrics", {}).get("headline", []):
-        lines.append(f"| {family} | {metric} | {dimension} | {'' if value is None else f'{value:.3f}'} |")
+              "| family | metric | overall | notable |", "|---|---|---|---|"]
+    for line in summary.get("metrics", {}).get("headline", []):
+        overall, notable = headline_text(line)
+        lines.append(f"| {line['family']} | {line['metric']} | {overall} | {notable} |")
     lines += ["", f"Published: {summary.get('publish', {}).get('version')}"]
     return "\n".join(lines)
