@@ -56,6 +56,7 @@ HEADERS = {
     "ground_truth/policy_conflicts.csv": ["policy", "channels", "values"],
     "ground_truth/repeat_contacts.csv": ["person_id", "sku", "topic", "ticket_ids"],
     "ground_truth/households.csv": ["person_id", "household_id", "shares_email"],
+    "ground_truth/invalid_rows.csv": ["file", "row_number", "rule"],
 }
 ENCODING = {"exports/crm/contacts.csv": "utf-8-sig", "exports/pos/members.csv": "big5",
             "exports/pos/transactions.csv": "big5"}
@@ -73,9 +74,16 @@ def demo(tmp_path_factory):
     return out, counts
 
 
-def read_csv(out: Path, rel: str) -> list[dict[str, str]]:
+def read_csv(out: Path, rel: str, include_invalid: bool = False) -> list[dict[str, str]]:
+    """The rows of a generated CSV; by default without the rows injected as invalid (the pipeline
+    quarantines those; see test_invalid_rows_are_listed_with_the_rule_they_break)."""
     text = (out / rel).read_bytes().decode(ENCODING.get(rel, "utf-8"))
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    if include_invalid or not rel.startswith("exports/"):
+        return rows
+    bad = {int(r["row_number"]) for r in read_csv(out, "ground_truth/invalid_rows.csv")
+           if f"exports/{r['file']}" == rel}
+    return [r for n, r in enumerate(rows, 1) if n not in bad]
 
 
 def read_header(out: Path, rel: str) -> list[str]:
@@ -144,7 +152,7 @@ def test_layout_headers_and_counts(demo):
     assert written == expected
     for rel, header in HEADERS.items():
         assert read_header(out, rel) == header, rel
-        assert counts[rel] == len(read_csv(out, rel)), rel
+        assert counts[rel] == len(read_csv(out, rel, include_invalid=True)), rel
     assert counts["exports/support/tickets.json"] == len(tickets(out))
     for rel in day_files:
         assert counts[rel] == len((out / rel).read_text(encoding="utf-8").splitlines()) > 0
@@ -472,3 +480,25 @@ def test_repeat_contacts(demo):
                               - datetime.fromisoformat(b["created_at"]))
                     if gap <= timedelta(days=7):
                         assert frozenset((a["ticket_id"], b["ticket_id"])) in grouped
+
+
+def test_invalid_rows_are_listed_with_the_rule_they_break(demo):
+    out, _ = demo
+    listed = read_csv(out, "ground_truth/invalid_rows.csv")
+    orders = read_csv(out, "exports/shop/orders.csv", include_invalid=True)
+    tx = read_csv(out, "exports/pos/transactions.csv", include_invalid=True)
+    by_rule = {}
+    for r in listed:
+        by_rule.setdefault(r["rule"], []).append(r)
+    n_orders = len(orders) - len(by_rule["unique:order_id,line_no"]) - len(by_rule["range:quantity"])
+    assert len(by_rule["unique:order_id,line_no"]) == len(by_rule["range:quantity"]) == max(1, n_orders // 1000)
+    assert len(by_rule["required:ordered_at"]) == max(1, (len(tx) - len(by_rule["required:ordered_at"])) // 1000)
+    for r in by_rule["unique:order_id,line_no"]:
+        n = int(r["row_number"])
+        assert orders[n - 1] == orders[n - 2]  # exported twice, back to back
+    for r in by_rule["range:quantity"]:
+        line = orders[int(r["row_number"]) - 1]
+        assert line["quantity"] == "-1"
+        assert [o["line_no"] for o in orders if o["order_id"] == line["order_id"]][-1] == line["line_no"]
+    for r in by_rule["required:ordered_at"]:
+        assert list(tx[int(r["row_number"]) - 1].values())[3].endswith(" 25:61:00")

@@ -1217,6 +1217,44 @@ class _Gen:
                    "Mailing Zip", "Loyalty Card", "Created Date", "Last Modified Date"],
                   [r for r, _ in rows], encoding="utf-8-sig")
 
+    def break_rows(self) -> None:
+        """Export glitches the pipeline must quarantine, on rows added beside the real ones (so the
+        rest of the ground truth is unaffected): an order line exported twice, an extra order line with
+        a negative quantity, an extra POS line whose timestamp does not parse. About 1 per 1,000 lines
+        each, at least one. Their (file, row_number, rule) go to ground_truth/invalid_rows.csv."""
+        rng = self.rng("broken")
+        self.invalid_rows: list[list[str]] = []
+        n = max(1, len(self.order_rows) // 1000)
+        picks = sorted(rng.sample(range(len(self.order_rows)), min(2 * n, len(self.order_rows))))
+        dup, neg = set(picks[0::2]), set(picks[1::2])
+        rows: list[list[str]] = []
+        for k, row in enumerate(self.order_rows):
+            rows.append(row)
+            if k in dup:
+                rows.append(list(row))
+                self.invalid_rows.append(["shop/orders.csv", str(len(rows)), "unique:order_id,line_no"])
+            if k in neg:
+                same = [r for r in self.order_rows if r[0] == row[0]]
+                extra = list(row)
+                extra[1] = str(max(int(r[1]) for r in same) + 1)
+                extra[6] = "-1"
+                rows.append(extra)
+                self.invalid_rows.append(["shop/orders.csv", str(len(rows)), "range:quantity"])
+        self.order_rows = rows
+        n = max(1, len(self.tx_rows) // 1000)
+        bad = set(rng.sample(range(len(self.tx_rows)), min(n, len(self.tx_rows))))
+        rows = []
+        for k, row in enumerate(self.tx_rows):
+            rows.append(row)
+            if k in bad:
+                same = [r for r in self.tx_rows if r[0] == row[0]]
+                extra = list(row)
+                extra[1] = str(max(int(r[1]) for r in same) + 1)
+                extra[3] = row[3][:10] + " 25:61:00"  # hour 25 does not exist
+                rows.append(extra)
+                self.invalid_rows.append(["pos/transactions.csv", str(len(rows)), "required:ordered_at"])
+        self.tx_rows = rows
+
     def write_shop(self, identity: list) -> None:
         rng = self.rng("shop")
         rows = []
@@ -1416,6 +1454,7 @@ class _Gen:
         self.gen_sales()
         self.gen_tickets()
         self.gen_analytics()
+        self.break_rows()
         identity: list = []
         self.write_crm(identity)
         self.write_shop(identity)
@@ -1425,6 +1464,7 @@ class _Gen:
         self.write_analytics(identity)
         self.write_erp()
         self.write_truth(identity)
+        self._csv("ground_truth/invalid_rows.csv", ["file", "row_number", "rule"], self.invalid_rows)
         return dict(self.counts)
 
 
