@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 import urllib.request
 from datetime import date, datetime
 from pathlib import Path
@@ -33,8 +34,16 @@ PREFECT_DEFAULTS = {
 }
 
 
-def _quiet_prefect() -> None:
-    for key, value in PREFECT_DEFAULTS.items():
+# A failed run is reported once, by `silobridge run`, with the file, row and rule; Prefect's own
+# task/flow failure tracebacks are only shown with --verbose.
+PREFECT_QUIET_FAILURES = {
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "CRITICAL",
+}
+
+
+def _quiet_prefect(verbose: bool = False) -> None:
+    for key, value in {**PREFECT_DEFAULTS, **({} if verbose else PREFECT_QUIET_FAILURES)}.items():
         os.environ.setdefault(key, value)
 
 
@@ -77,7 +86,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the nightly flow once, in Prefect's embedded mode unless PREFECT_API_URL is set."""
-    _quiet_prefect()
+    _quiet_prefect(verbose)
     _progress_logging(verbose)
     from connectors.config import ConfigError
     from flows.pipeline import PipelineError
@@ -90,6 +99,8 @@ def run(
     try:
         summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh)
     except (PipelineError, ConfigError) as exc:
+        # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
+        traceback.clear_frames(exc.__traceback__)
         err.print(f"[bold red]run failed:[/bold red] {exc}")
         err.print(f"The previous warehouse in {settings.warehouse_path} is unchanged.")
         raise typer.Exit(1) from None

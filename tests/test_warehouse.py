@@ -1,0 +1,74 @@
+"""Publishing warehouse versions: atomic switch, catalog of views, pruning, run ledger; the schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import warehouse
+from flows.schedule import deployment_schedule
+
+
+def _version(tmp_path: Path, run_id: str, value: int) -> Path:
+    out = tmp_path / "work" / run_id / "out"
+    con = warehouse.connect()
+    con.execute("create table t as select $v::int as v", {"v": value})
+    warehouse.write_parquet(con, "t", out / "dim_customers.parquet")
+    con.close()
+    return out
+
+
+def _read(wh: Path) -> tuple[str, int]:
+    con = duckdb.connect(str(wh / warehouse.CATALOG), read_only=True)
+    try:
+        return con.execute("select (select run_id from _silobridge_version), (select v from dim_customers)").fetchall()[0]
+    finally:
+        con.close()
+
+
+def test_publish_switches_catalog_and_current_together_and_prunes_old_versions(tmp_path):
+    wh = tmp_path / "warehouse"
+    assert warehouse.current_version(wh) is None
+    for i, run in enumerate(["20261120T020000Z", "20261121T020000Z", "20261122T020000Z"], 1):
+        target = warehouse.publish(_version(tmp_path, run, i), wh, run, keep_versions=2)
+        assert _read(wh) == (run, i)
+        assert warehouse.current_version(wh) == target.resolve()
+        assert not (tmp_path / "work" / run / "out").exists()  # moved, not copied
+    assert sorted(p.name for p in (wh / "versions").iterdir()) == ["20261121T020000Z", "20261122T020000Z"]
+    assert (wh / "current").is_symlink() and not any(p.name.startswith(".") for p in wh.iterdir())
+
+
+def test_a_failing_publish_leaves_the_previous_version_readable(tmp_path):
+    wh = tmp_path / "warehouse"
+    warehouse.publish(_version(tmp_path, "20261120T020000Z", 1), wh, "20261120T020000Z")
+    before = (wh / warehouse.CATALOG).read_bytes()
+    with pytest.raises(FileExistsError):  # a version id can never be published twice
+        warehouse.publish(_version(tmp_path, "20261120T020000Z", 2), wh, "20261120T020000Z")
+    assert (wh / warehouse.CATALOG).read_bytes() == before
+    assert _read(wh) == ("20261120T020000Z", 1)
+
+
+def test_write_parquet_leaves_no_partial_file_when_the_query_fails(tmp_path):
+    con = warehouse.connect()
+    target = tmp_path / "x.parquet"
+    with pytest.raises(duckdb.Error):
+        warehouse.write_parquet(con, "no_such_table", target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_ledger_keeps_one_record_per_run_in_order(tmp_path):
+    wh = tmp_path / "warehouse"
+    warehouse.write_run_record(wh, {"run_id": "20261121T020000Z", "status": "failed"})
+    warehouse.write_run_record(wh, {"run_id": "20261120T020000Z", "status": "success"})
+    warehouse.write_run_record(wh, {"run_id": "20261121T020000Z", "status": "success"})  # rewritten, not doubled
+    assert warehouse.read_run_records(wh) == [
+        {"run_id": "20261120T020000Z", "status": "success"}, {"run_id": "20261121T020000Z", "status": "success"}]
+
+
+def test_schedule_is_a_cron_in_the_configured_time_zone():
+    schedule = deployment_schedule("0 2 * * *", "Asia/Taipei")
+    assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Asia/Taipei")
+    with pytest.raises(Exception, match="Mars/Olympus"):
+        deployment_schedule("0 2 * * *", "Mars/Olympus")
