@@ -222,14 +222,22 @@ def test_price_window_is_lookback_days_ending_on_the_as_of_date():
 
 
 # ------------------------------------------------------------------------------------------- promos
+def sub(rid, email):
+    return cust("marketing", "subscribers", rid, email=email)
+
+
+def event(campaign, subscriber, event_type, at):
+    return {"_source_system": "marketing", "_source_entity": "activity", "campaign_id": campaign,
+            "subscriber_id": subscriber, "event_type": event_type, "event_at": utc(at)}
+
+
+def campaign(cid, code, sku, channels, valid_from, valid_to):
+    return {"_source_system": "marketing", "_source_entity": "campaigns", "campaign_id": cid, "promo_code": code,
+            "sku": sku, "valid_channels": channels, "valid_from": d(valid_from), "valid_to": d(valid_to)}
+
+
 @pytest.fixture(scope="module")
 def promos():
-    sub = lambda rid, email: cust("marketing", "subscribers", rid, email=email)  # noqa: E731
-
-    def event(campaign, subscriber, event_type, at):
-        return {"_source_system": "marketing", "_source_entity": "activity", "campaign_id": campaign,
-                "subscriber_id": subscriber, "event_type": event_type, "event_at": utc(at)}
-
     return run({
         # A = S1 + U1 + L1 (email), B = S2 + U2, C = S3 + U3 (only opened, never sent)
         "customers": [
@@ -240,13 +248,10 @@ def promos():
             cust("pos", "members", "L1", email="ann@a.tw", loyalty_id="L1"),
         ],
         "campaigns": [
-            {"campaign_id": "K1", "promo_code": "SAVE10", "sku": "SKU-P", "valid_channels": ["web", "ios"],
-             "valid_from": d("2026-11-10"), "valid_to": d("2026-11-20")},
-            {"campaign_id": "K2", "promo_code": "STORE5", "sku": "SKU-Q", "valid_channels": ["store"],
-             "valid_from": d("2026-11-01"), "valid_to": d("2026-11-30")},
+            campaign("K1", "SAVE10", "SKU-P", ["web", "ios"], "2026-11-10", "2026-11-20"),
+            campaign("K2", "STORE5", "SKU-Q", ["store"], "2026-11-01", "2026-11-30"),
             # a newsletter code, not tied to a SKU: no metric rows of its own
-            {"campaign_id": "K3", "promo_code": "OTHER", "sku": None, "valid_channels": ["web"],
-             "valid_from": d("2026-11-01"), "valid_to": d("2026-11-30")},
+            campaign("K3", "OTHER", None, ["web"], "2026-11-01", "2026-11-30"),
         ],
         "marketing_events": [
             event("K1", "S1", "sent", "2026-11-05T02:00:00"),
@@ -286,6 +291,24 @@ def test_promo_not_honoured_counts_eligible_lines_per_campaign_and_channel(promo
         (None, "K1|ios", 0, 1, 0.0, None),
         (None, "K1|web", 4, 6, 4 / 6, None),
         (None, "K2|store", 1, 2, 1 / 2, None),
+    ])
+
+
+def test_promo_code_shared_by_two_campaigns_is_honoured_for_both():
+    # one code, one campaign per SKU (a campaign names a single SKU): using it on either SKU honours that campaign
+    con = run({
+        "customers": [sub("S1", "ann@a.tw"), cust("shop", "customers", "U1", email="ann@a.tw", login_id="U1")],
+        "campaigns": [campaign("K1", "BF", "SKU-P", ["web"], "2026-11-27", "2026-11-30"),
+                      campaign("K4", "BF", "SKU-R", ["web"], "2026-11-27", "2026-11-30")],
+        "marketing_events": [event("K1", "S1", "sent", "2026-11-26T00:00:00"),
+                             event("K4", "S1", "sent", "2026-11-26T00:00:00")],
+        "order_lines": [line("shop", "O1", "2026-11-28T03:00:00", "web", "SKU-P", "BF", login_id="U1"),
+                        line("shop", "O1", "2026-11-28T03:00:00", "web", "SKU-R", "bf", 2, login_id="U1"),
+                        line("shop", "O2", "2026-11-29T03:00:00", "web", "SKU-R", login_id="U1")],
+    })
+    assert_rows(metric(con, "promo_not_honoured_share"), [
+        (None, "K1|web", 0, 1, 0.0, None),
+        (None, "K4|web", 1, 2, 1 / 2, None),
     ])
 
 
@@ -344,7 +367,7 @@ def policies():
         policy("price_match", "web", "yes", "2026-01-01"),
         policy("price_match", "store", "no"),
         policy("price_match", "store", "yes", "2026-01-01"),
-        # a 1-1 split: the alphabetically first value counts as the common one
+        # a 1-1 split: one of the two channels differs from the other
         policy("gift_wrap", "web", "free", "2026-01-01"),
         policy("gift_wrap", "store", "paid", "2026-01-01"),
         # stated by one channel only

@@ -3,7 +3,8 @@
 -- ordering, in a channel the campaign lists as valid, on a (business-local) day inside its validity.
 -- Numerator: eligible lines where the campaign's promo code was not applied. Denominator: eligible lines.
 with campaigns as (
-    select campaign_id, sku, valid_channels, valid_from, valid_to from kind_campaigns where sku is not null
+    select campaign_id, upper(promo_code) as promo_code, sku, valid_channels, valid_from, valid_to
+    from kind_campaigns where sku is not null
 ),
 
 recipients as (
@@ -19,7 +20,9 @@ eligible as (
     select
         c.campaign_id,
         o.channel,
-        coalesce(o.promo_campaign_id = c.campaign_id, false) as honoured
+        -- the line carries this campaign's code (fct_orders.promo_campaign_id names only one campaign
+        -- when several campaigns share a code, e.g. one campaign per SKU)
+        coalesce(upper(o.discount_code) = c.promo_code, false) as honoured
     from fct_orders as o
     join campaigns as c
         on o.sku = c.sku
