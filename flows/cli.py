@@ -42,8 +42,8 @@ PREFECT_QUIET_FAILURES = {
 }
 
 
-def _quiet_prefect(verbose: bool = False) -> None:
-    for key, value in {**PREFECT_DEFAULTS, **({} if verbose else PREFECT_QUIET_FAILURES)}.items():
+def _quiet_prefect(hide_failure_tracebacks: bool) -> None:
+    for key, value in {**PREFECT_DEFAULTS, **(PREFECT_QUIET_FAILURES if hide_failure_tracebacks else {})}.items():
         os.environ.setdefault(key, value)
 
 
@@ -86,7 +86,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the nightly flow once, in Prefect's embedded mode unless PREFECT_API_URL is set."""
-    _quiet_prefect(verbose)
+    _quiet_prefect(hide_failure_tracebacks=not verbose)
     _progress_logging(verbose)
     from connectors.config import ConfigError
     from flows.pipeline import PipelineError
@@ -180,8 +180,10 @@ def serve(
     timezone: Annotated[Optional[str], typer.Option(help="default: SILOBRIDGE_SCHEDULE_TIMEZONE (Asia/Taipei)")] = None,
 ) -> None:
     """Serve the nightly deployment on its cron schedule (starts a local Prefect server if none is set)."""
-    _quiet_prefect()
-    _progress_logging(False)
+    # Served runs execute in a subprocess: at INFO, each stage's summary line (the tasks' run logger)
+    # shows on this console and in the run's logs in the Prefect UI.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    _quiet_prefect(hide_failure_tracebacks=False)
     settings = Settings()
     server = None
     if not os.environ.get("PREFECT_API_URL"):

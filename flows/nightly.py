@@ -1,11 +1,11 @@
 """The nightly Prefect flow: it only sequences thin tasks over the plain steps in flows.pipeline."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Prefect builds its parameter model from the flow's
+# signature at run time, and string annotations fail for deployment runs ("NightlyModel is not fully defined").
 import shutil
 from datetime import date, datetime, timezone
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -17,39 +17,46 @@ from flows.settings import Settings
 _task = task(cache_policy=NO_CACHE, persist_result=False)
 
 
+def _step(stage: str, fn, *args) -> dict:
+    """Run one step; its one-line summary goes to the console (silobridge logger) and the run's logs."""
+    result = pipeline.timed(stage, fn, *args)
+    get_run_logger().info("%s: %s", stage, pipeline.describe(stage, result))
+    return result
+
+
 @_task(name="extract")
 def extract_task(spec: RunSpec) -> dict:
-    return pipeline.timed("extract", pipeline.extract_step, spec)
+    return _step("extract", pipeline.extract_step, spec)
 
 
 @_task(name="validate")
 def validate_task(spec: RunSpec) -> dict:
-    return pipeline.timed("validate", pipeline.validate_step, spec)
+    return _step("validate", pipeline.validate_step, spec)
 
 
 @_task(name="stage")
 def stage_task(spec: RunSpec, validated: dict) -> dict:
-    return pipeline.timed("stage", pipeline.stage_step, spec, validated)
+    return _step("stage", pipeline.stage_step, spec, validated)
 
 
 @_task(name="resolve-identities")
 def identity_task(spec: RunSpec) -> dict:
-    return pipeline.timed("identity", pipeline.identity_step, spec, Settings().pii_hash_key.get_secret_value())
+    return _step("identity", pipeline.identity_step, spec, Settings().pii_hash_key.get_secret_value())
 
 
 @_task(name="model")
 def model_task(spec: RunSpec) -> dict:
-    return pipeline.timed("model", pipeline.model_step, spec, Settings().pii_hash_key.get_secret_value())
+    return _step("model", pipeline.model_step, spec, Settings().pii_hash_key.get_secret_value())
 
 
 @_task(name="metrics")
 def metrics_task(spec: RunSpec) -> dict:
-    return pipeline.timed("metrics", pipeline.metrics_step, spec, Settings().pii_hash_key.get_secret_value())
+    return _step("metrics", pipeline.metrics_step, spec, Settings().pii_hash_key.get_secret_value())
 
 
 @_task(name="publish")
 def publish_task(spec: RunSpec, summary: dict) -> dict:
-    return pipeline.timed("publish", pipeline.publish_step, spec, summary)
+    return _step("publish", pipeline.publish_step, spec, summary)
 
 
 def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
