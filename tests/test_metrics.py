@@ -310,6 +310,9 @@ def test_promo_code_shared_by_two_campaigns_is_honoured_for_both():
         (None, "K1|web", 0, 1, 0.0, None),
         (None, "K4|web", 1, 2, 1 / 2, None),
     ])
+    # fct_orders attributes the shared code to the campaign promoting the line's SKU
+    assert con.execute("select sku, promo_campaign_id from fct_orders order by order_id, line_no").fetchall() == [
+        ("SKU-P", "K1"), ("SKU-R", "K4"), ("SKU-R", None)]
 
 
 # -------------------------------------------------------------------------------- repeat contacts

@@ -14,7 +14,7 @@ prices as (
 ),
 
 campaigns as (
-    select campaign_id, upper(promo_code) as promo_code from kind_campaigns where promo_code is not null
+    select campaign_id, sku, upper(promo_code) as promo_code from kind_campaigns where promo_code is not null
 ),
 
 joined as (
@@ -53,7 +53,8 @@ joined as (
     left join campaigns as c on c.promo_code = upper(l.discount_code)
     qualify row_number() over (
         partition by l._source_system, l.order_id, l.line_no
-        order by p.valid_from desc nulls last, c.campaign_id
+        -- a code shared by several campaigns belongs to the one promoting this line's SKU
+        order by p.valid_from desc nulls last, (c.sku = l.sku) desc nulls last, c.campaign_id
     ) = 1
 ),
 
