@@ -412,7 +412,11 @@ def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
         runs.append({k: r.get(k) for k in (
             "run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
             "rows_accepted", "rows_quarantined", "rows_held_back", "files_set_aside", "customers",
-            "identity_records")} | {"sources_requested": ",".join(r.get("sources_requested") or []) or None})
+            "identity_records")} | {"sources_requested": ",".join(r.get("sources_requested") or []) or None,
+                                    "sources": [{"source": name, "status": s["status"], "rows_in": s["rows_in"],
+                                                 "accepted": s["accepted"], "quarantined": s["quarantined"],
+                                                 "held_back": s["held_back"]}
+                                                for name, s in sorted((r.get("sources") or {}).items())]})
         for name, s in (r.get("sources") or {}).items():
             sources.append({"run_id": r["run_id"], "source": name, "status": s["status"], "rows_in": s["rows_in"],
                             "accepted": s["accepted"], "quarantined": s["quarantined"],
@@ -424,7 +428,10 @@ def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
         ("finished_at", pa.string()), ("status", pa.string()), ("error", pa.string()),
         ("full_refresh", pa.bool_()), ("rows_in", pa.int64()), ("rows_accepted", pa.int64()),
         ("rows_quarantined", pa.int64()), ("rows_held_back", pa.int64()), ("files_set_aside", pa.int64()),
-        ("customers", pa.int64()), ("identity_records", pa.int64()), ("sources_requested", pa.string())])
+        ("customers", pa.int64()), ("identity_records", pa.int64()), ("sources_requested", pa.string()),
+        ("sources", pa.list_(pa.struct([("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()),
+                                        ("accepted", pa.int64()), ("quarantined", pa.int64()),
+                                        ("held_back", pa.int64())])))])
     sources_schema = pa.schema([
         ("run_id", pa.string()), ("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()),
         ("accepted", pa.int64()), ("quarantined", pa.int64()), ("held_back", pa.int64()),

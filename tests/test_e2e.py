@@ -120,6 +120,10 @@ def test_every_input_row_is_accepted_or_quarantined(runs, demo_exports):
     per_source = dict(_q(data, "select source, rows_in - accepted - quarantined from pipeline_run_sources "
                                "where run_id = $r", {"r": run_id}))
     assert len(per_source) == 13 and set(per_source.values()) == {0}
+    (sources,) = _q(data, "select sources from pipeline_runs where run_id = $r", {"r": run_id})[0]
+    assert [s["source"] for s in sources] == sorted(validated)
+    assert {s["source"]: (s["rows_in"], s["accepted"], s["quarantined"]) for s in sources} == {
+        k: (v["rows_in"], v["accepted"], v["quarantined"]) for k, v in validated.items()}
 
 
 def test_warehouse_contract_tables_and_their_consistency(runs):
