@@ -51,6 +51,8 @@ def build_models(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, int]
 def build_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Create table `metrics` (long format) from every metric SQL file; return its row count.
 
+    Each file selects family, metric, metric_date, dimension, numerator, denominator and detail; the
+    value is numerator / denominator for every metric (null when the denominator is 0), computed here.
     `params` must hold run_id and as_of_date plus whatever the metric files use.
     """
     con.execute("""
@@ -62,7 +64,8 @@ def build_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
         sql = load_sql(name)
         con.execute(
             f"insert into metrics select cast($run_id as varchar), cast($as_of_date as date), "
-            f"metric_date, family, metric, dimension, numerator, denominator, value, detail from ({sql})",
+            f"metric_date, family, metric, dimension, cast(numerator as double), cast(denominator as double), "
+            f"cast(numerator as double) / nullif(cast(denominator as double), 0), detail from ({sql})",
             bind(sql, params) | {"run_id": params["run_id"], "as_of_date": params["as_of_date"]},
         )
     return con.execute("select count(*) from metrics").fetchall()[0][0]

@@ -17,7 +17,6 @@ select
     cast(system_count as varchar) as dimension,
     numerator,
     denominator,
-    numerator / nullif(denominator, 0) as value,
     null as detail
 from final
 order by system_count

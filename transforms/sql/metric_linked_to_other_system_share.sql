@@ -29,7 +29,6 @@ select
     dimension,
     numerator,
     denominator,
-    numerator / nullif(denominator, 0) as value,
     null as detail
 from final
 order by dimension

@@ -43,7 +43,6 @@ select
     dimension,
     numerator,
     denominator,
-    numerator / nullif(denominator, 0) as value,
     detail
 from final
 order by metric, dimension

@@ -81,9 +81,8 @@ select
     metric,
     metric_date,
     dimension,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
-    cast(numerator as double) / nullif(cast(denominator as double), 0) as value,
+    numerator,
+    denominator,
     detail
 from final
 order by metric, metric_date nulls first, dimension

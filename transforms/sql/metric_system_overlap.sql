@@ -31,7 +31,6 @@ select
     system_a || '|' || system_b as dimension,
     numerator,
     denominator,
-    numerator / nullif(denominator, 0) as value,
     null as detail
 from final
 order by dimension
