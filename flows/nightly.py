@@ -59,30 +59,11 @@ def publish_task(spec: RunSpec, summary: dict) -> dict:
     return _step("publish", pipeline.publish_step, spec, summary)
 
 
-def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
-              now: datetime) -> RunSpec:
-    """The RunSpec of a new run started at `now`."""
-    run_id = pipeline.new_run_id(now)
-    return RunSpec(
-        run_id=run_id,
-        run_date=run_date or now.astimezone(timezone.utc).date(),
-        run_dir=settings.work_path / run_id,
-        exports_dir=settings.exports_path,
-        warehouse_dir=settings.warehouse_path,
-        config_path=settings.sources_path,
-        sources=sources or None,
-        full_refresh=full_refresh,
-        duckdb_threads=settings.duckdb_threads,
-        duckdb_memory_limit=settings.duckdb_memory_limit,
-        keep_versions=settings.keep_versions,
-    )
-
-
 @flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)
 def nightly(run_date: date | None = None, sources: list[str] | None = None, full_refresh: bool = False) -> dict:
     """Extract, validate, stage, resolve identities, model, measure and publish one night's exports."""
     now = datetime.now(timezone.utc)
-    spec = make_spec(Settings(), run_date, sources, full_refresh, now)
+    spec = pipeline.make_spec(Settings(), run_date, sources, full_refresh, now)
     summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": now.isoformat()}
     try:
         summary["extract"] = extract_task(spec)

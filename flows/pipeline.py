@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from connectors.config import PipelineConfig, SourceConfig, load_config
 from connectors.extract import extract_source
 from flows import warehouse
+from flows.settings import Settings
 from transforms.identity import register_udfs, resolve_identities
 from transforms.model import build_metrics, build_models
 from transforms.stage import quote, staged_columns, typed_sql
@@ -71,6 +72,25 @@ class RunSpec(BaseModel):
 def new_run_id(now: datetime) -> str:
     """A sortable run id from the start time (UTC)."""
     return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
+              now: datetime) -> RunSpec:
+    """The RunSpec of a new run started at `now`."""
+    run_id = new_run_id(now)
+    return RunSpec(
+        run_id=run_id,
+        run_date=run_date or now.astimezone(timezone.utc).date(),
+        run_dir=settings.work_path / run_id,
+        exports_dir=settings.exports_path,
+        warehouse_dir=settings.warehouse_path,
+        config_path=settings.sources_path,
+        sources=sources or None,
+        full_refresh=full_refresh,
+        duckdb_threads=settings.duckdb_threads,
+        duckdb_memory_limit=settings.duckdb_memory_limit,
+        keep_versions=settings.keep_versions,
+    )
 
 
 # --------------------------------------------------------------------------------------- extract

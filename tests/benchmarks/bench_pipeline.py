@@ -1,0 +1,301 @@
+"""Benchmark the nightly pipeline's steps on generated demo data, without Prefect.
+
+Usage (from the repository root):
+
+    .venv/bin/python tests/benchmarks/bench_pipeline.py [--customers 20000] [--days 30] [--seed 7] [--keep DIR]
+
+What it does:
+  1. generates the demo exports (connectors.demo.generator.generate, end date 2026-11-20) into
+     <root>/data/demo, in a child process so that the generator's memory does not count against the
+     pipeline, and reports that time separately;
+  2. copies data/sources.yaml to <root>/data/ and points SILOBRIDGE_DATA_DIR there (as tests/conftest.py does);
+  3. runs the plain steps of flows.pipeline in the order of flows.nightly.nightly, in this process, with
+     run date 2026-11-20, and prints per step: wall seconds, CPU seconds, peak RSS, RSS after, and the
+     step's summary (flows.pipeline.describe);
+  4. prints rows in, rows/second, and the sizes of the published warehouse parquet files.
+
+Peak RSS: on Linux >= 4.0 the process's peak RSS is reset before each step (write "5" to
+/proc/self/clear_refs), so the peak column is that step's own peak. Where that is not possible the
+column is the process peak so far (getrusage ru_maxrss) and is labelled so.
+
+<root> is a temporary directory removed at the end, or DIR with --keep (then nothing is removed; if DIR
+holds an earlier benchmark's data generated with the same arguments, the demo is reused and only the
+warehouse and work directories are cleared).
+
+Not a pytest test: the file name does not match test_*.py, so pytest does not collect it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+RUN_DATE = date(2026, 11, 20)  # the demo's end date
+MARKER = "bench_params.json"
+# Path settings that must not leak in from the environment (they could point at a real warehouse).
+PATH_SETTINGS = ("DATA_DIR", "SOURCES_FILE", "EXPORTS_DIR", "GROUND_TRUTH_DIR", "WAREHOUSE_DIR", "WORK_DIR")
+
+GENERATE_CODE = """
+import json, sys
+from datetime import date
+from connectors.demo.generator import generate
+out, customers, days, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+counts = generate(out, customers=customers, days=days, seed=seed, end_date=date(2026, 11, 20))
+print(json.dumps(counts))
+"""
+
+
+# ------------------------------------------------------------------------------------- memory
+def _status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the process's peak RSS (Linux clear_refs 5); False when not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mib() -> float:
+    hwm = _status_kib("VmHWM")
+    if hwm is not None:
+        return hwm / 1024
+    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024
+
+
+def _rss_mib() -> float | None:
+    rss = _status_kib("VmRSS")
+    return None if rss is None else rss / 1024
+
+
+def _cpu_seconds() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+# -------------------------------------------------------------------------------------- helpers
+def _mib(n: float) -> str:
+    return f"{n / (1024 * 1024):,.1f} MiB"
+
+
+def _tree_size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    def fmt(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)])
+
+
+def _prepare_root(args) -> tuple[Path, bool]:
+    """The benchmark root and whether its demo data can be reused."""
+    params = {"customers": args.customers, "days": args.days, "seed": args.seed, "end_date": RUN_DATE.isoformat()}
+    if args.keep is None:
+        return Path(tempfile.mkdtemp(prefix="silobridge-bench-")), False
+    root = Path(args.keep).resolve()
+    marker = root / MARKER
+    if marker.exists():
+        if json.loads(marker.read_text(encoding="utf-8")) != params:
+            sys.exit(f"{root} holds benchmark data generated with other arguments ({marker}); use another DIR")
+        for sub in ("warehouse", "work"):
+            shutil.rmtree(root / "data" / sub, ignore_errors=True)
+        return root, (root / "data" / "demo" / "exports").is_dir()
+    if root.exists() and any(root.iterdir()):
+        sys.exit(f"--keep {root}: the directory is not empty and is not an earlier benchmark's directory")
+    root.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(params), encoding="utf-8")
+    return root, False
+
+
+def _generate(demo: Path, args) -> tuple[float, dict, float]:
+    """Generate the demo in a child process: (seconds, rows per file, child's peak RSS in MiB)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", GENERATE_CODE, str(demo), str(args.customers), str(args.days),
+                           str(args.seed)], cwd=REPO, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(f"demo generation failed (exit {proc.returncode})")
+    counts = json.loads(proc.stdout.strip().splitlines()[-1])
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, counts, ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024
+
+
+# ------------------------------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--customers", type=int, default=20000, help="demo persons (default 20000)")
+    ap.add_argument("--days", type=int, default=30, help="demo window in days (default 30)")
+    ap.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep everything (default: a temp dir, removed)")
+    args = ap.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for key in PATH_SETTINGS:
+        if os.environ.pop(f"SILOBRIDGE_{key}", None) is not None:
+            print(f"note: ignoring SILOBRIDGE_{key} from the environment")
+
+    root, reuse = _prepare_root(args)
+    data = root / "data"
+    demo = data / "demo"
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
+        os.environ["SILOBRIDGE_DATA_DIR"] = str(data)
+
+        print(f"silobridge pipeline benchmark: {args.customers:,} customers, {args.days} days, seed {args.seed}, "
+              f"run date {RUN_DATE}")
+        print(f"root {root}{' (kept)' if args.keep else ' (temporary)'}")
+
+        # ---- demo data
+        if reuse:
+            print("generate: reused the demo data already in the directory")
+        else:
+            gen_s, counts, gen_peak = _generate(demo, args)
+            print(f"generate: {gen_s:.2f} s, {sum(counts.values()):,} rows in {len(counts)} files "
+                  f"(child process, peak RSS {gen_peak:,.0f} MiB)")
+        n_files, n_bytes = _tree_size(demo / "exports")
+        print(f"exports:  {n_files} files, {_mib(n_bytes)}")
+
+        # ---- imports (timed apart from the steps; Prefect is never imported)
+        t0 = time.perf_counter()
+        import duckdb
+        import pandas
+        import pyarrow
+        import pyarrow.parquet as pq
+
+        from flows import pipeline
+        from flows.settings import Settings
+        import_s = time.perf_counter() - t0
+
+        settings = Settings()
+        hash_key = settings.pii_hash_key.get_secret_value()
+        now = datetime.now(timezone.utc)
+        spec = pipeline.make_spec(settings, RUN_DATE, None, False, now)
+
+        print(f"python {platform.python_version()}, duckdb {duckdb.__version__}, pandas {pandas.__version__}, "
+              f"pyarrow {pyarrow.__version__}; {os.cpu_count()} CPUs; duckdb threads {spec.duckdb_threads}, "
+              f"memory_limit {spec.duckdb_memory_limit}")
+        print(f"imports:  {import_s:.2f} s (duckdb, pandas, pyarrow, flows.pipeline), RSS {_rss_mib() or 0:,.0f} MiB")
+        print()
+
+        # ---- the steps, in the order of flows.nightly.nightly
+        summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": now.isoformat()}
+        steps = [
+            ("extract", lambda: pipeline.extract_step(spec)),
+            ("validate", lambda: pipeline.validate_step(spec)),
+            ("stage", lambda: pipeline.stage_step(spec, summary["validate"])),
+            ("identity", lambda: pipeline.identity_step(spec, hash_key)),
+            ("model", lambda: pipeline.model_step(spec, hash_key)),
+            ("metrics", lambda: pipeline.metrics_step(spec, hash_key)),
+            ("publish", lambda: pipeline.publish_step(spec, summary)),
+        ]
+        per_step = _reset_peak()
+        peak_label = "peak RSS" if per_step else "peak RSS so far"
+        rows: list[list[str]] = []
+        total_s = total_cpu = 0.0
+        failed = None
+        for name, fn in steps:
+            gc.collect()
+            _reset_peak()
+            cpu0, t0 = _cpu_seconds(), time.perf_counter()
+            try:
+                result = fn()
+            except Exception as exc:  # report what ran, then the error
+                failed = (name, exc)
+                result = None
+            secs, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
+            peak, after = _peak_mib(), _rss_mib()
+            total_s += secs
+            total_cpu += cpu
+            desc = (f"FAILED: {type(failed[1]).__name__}" if failed
+                    else pipeline.describe(name, result).replace(f"{spec.warehouse_dir}{os.sep}", ""))
+            rows.append([name, f"{secs:.2f}", f"{cpu:.2f}", f"{cpu / secs:.0%}" if secs else "-",
+                         f"{peak:,.0f}", f"{after:,.0f}" if after is not None else "-", desc])
+            if failed:
+                break
+            summary[name] = result
+        rows.append(["total", f"{total_s:.2f}", f"{total_cpu:.2f}", f"{total_cpu / total_s:.0%}" if total_s else "-",
+                     "", "", ""])
+        print(_table(["step", "seconds", "cpu s", "cpu/wall", f"{peak_label} MiB", "RSS after MiB", "rows"],
+                     rows, right={1, 2, 3, 4, 5}))
+        if not per_step:
+            print("(peak RSS could not be reset per step: the column is the process peak so far)")
+        if failed:
+            print(f"\nstep {failed[0]} failed: {failed[1]}")
+            return 1
+
+        # ---- totals
+        rows_in = sum(v["rows"] for v in summary["extract"].values())
+        print()
+        print(f"rows in: {rows_in:,} (extracted from {n_files} export files); accepted "
+              f"{sum(v['accepted'] for v in summary['validate'].values()):,}, quarantined "
+              f"{sum(v['quarantined'] for v in summary['validate'].values()):,}")
+        print(f"throughput: {rows_in / total_s:,.0f} rows/s over all steps ({total_s:.2f} s)")
+        top = max(rows[:-1], key=lambda r: float(r[4].replace(",", "")))
+        print(f"highest {peak_label}: {top[4]} MiB (during {top[0]})")
+        iterations = summary["identity"].get("iterations")
+        if iterations is not None:
+            print(f"identity label propagation: {iterations} iterations")
+        try:  # the phone normaliser's cache is shared by the identity and model steps (Python UDFs)
+            from transforms.normalize import normalize_phone
+            ci = normalize_phone.cache_info()
+            print(f"normalize_phone cache: {ci.hits:,} hits, {ci.misses:,} misses, size {ci.currsize:,} of {ci.maxsize:,}")
+        except (ImportError, AttributeError):
+            pass
+        if spec.run_dir.exists():
+            rf, rb = _tree_size(spec.run_dir)
+            print(f"run dir left after publish (intermediates; nightly deletes it): {rf} files, {_mib(rb)}")
+
+        # ---- published warehouse
+        version = Path(summary["publish"]["version"])
+        files = sorted(version.rglob("*.parquet"))
+        wrows = [[str(p.relative_to(version)), f"{pq.read_metadata(p).num_rows:,}", f"{p.stat().st_size / 1024:,.1f}"]
+                 for p in files]
+        total_bytes = sum(p.stat().st_size for p in files)
+        wrows.append(["total", "", f"{total_bytes / 1024:,.1f}"])
+        print(f"\npublished warehouse version {version.name}:")
+        print(_table(["file", "rows", "KiB"], wrows, right={1, 2}))
+        catalog = spec.warehouse_dir / "warehouse.duckdb"
+        if catalog.exists():
+            print(f"catalog warehouse.duckdb: {catalog.stat().st_size / 1024:,.1f} KiB")
+        return 0
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
