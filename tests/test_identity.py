@@ -69,6 +69,10 @@ def test_guards_shared_devices_and_placeholders_keep_records_apart(resolved):
     assert rows(con, "select record_id, link_rule, customer_records from customer_identities "
                      "where record_id in ('d2', 'T1', 'S1', 'S4') order by record_id") == [
         ("S1", "unlinked", 1), ("S4", "unlinked", 1), ("T1", "unlinked", 1), ("d2", "unlinked", 1)]
+    # what each record carries as identifiers once placeholders and guarded values are set aside
+    assert rows(con, "select record_id, identifier_types from customer_identities "
+                     "where record_id in ('C1', 'd2', 'T1', 'T2', 'S1') order by record_id") == [
+        ("C1", ["email", "phone"]), ("S1", []), ("T1", []), ("T2", ["loyalty_id"]), ("d2", [])]
     (guard,) = rows(con, "select key_type, value_hash, records, reason from identity_guards")
     assert guard[0] == "email" and guard[2] == 4 and "info@corp.tw" not in guard[1] and len(guard[1]) == 32
     assert guard[3] == "shared by more records than max_records_per_key (3)"

@@ -333,6 +333,9 @@ def contacts():
             ticket("T8", "2026-11-02T12:00:00", "chatbot", "SKU-P", "delivery", loyalty_id="l2"),  # repeat
             # customer Z: same product and topic a day after A's first contact, but another person
             ticket("T9", "2026-11-02T10:00:00", "chat", "SKU-P", "delivery", email="zed@z.tw"),
+            # anonymous contacts (no identifier; a placeholder email is none): never in the rate
+            ticket("T10", "2026-11-02T11:00:00", "phone", "SKU-P", "delivery"),
+            ticket("T11", "2026-11-03T11:00:00", "phone", "SKU-P", "delivery", email="test@test.com"),
         ],
     })
 

@@ -138,17 +138,20 @@ with members as (
     from int_identity__records as r join int_identity__labels as l using (rid)
 ),
 shared as (
-    -- key types through which a record is tied to at least one other record
-    select rid, list(distinct key_type order by key_type) as link_keys
+    -- identifier types the record carries (after normalisation and guards), and those through which
+    -- it is tied to at least one other record
+    select rid,
+           list(distinct key_type order by key_type) as identifier_types,
+           list(distinct key_type order by key_type) filter (where key_records > 1) as link_keys
     from int_identity__keys
-    where key_records > 1
     group by rid
 ),
 final as (
     select 'C' || upper(substr(md5(m.anchor), 1, 16)) as customer_id,
            m.system, m.entity, m.record_id,
-           case when s.link_keys is null then 'unlinked' else 'deterministic' end as link_rule,
+           case when coalesce(len(s.link_keys), 0) = 0 then 'unlinked' else 'deterministic' end as link_rule,
            coalesce(s.link_keys, []::varchar[]) as link_keys,
+           coalesce(s.identifier_types, []::varchar[]) as identifier_types,
            m.customer_records,
            m.seen_at as record_seen_at,
            m.rid

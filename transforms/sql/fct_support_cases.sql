@@ -1,5 +1,6 @@
 -- Contacts about the same product and topic by the same customer, each within $case_window_days days
--- of the previous one, form one case (across channels). Unidentified contacts are cases of their own.
+-- of the previous one, form one case (across channels). A contact without any identifier is a customer
+-- of its own in customer_identities, so it is a case of its own.
 with tickets as (
     select
         t.*,

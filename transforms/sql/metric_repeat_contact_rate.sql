@@ -2,11 +2,14 @@
 -- Numerator: support contacts of an identified customer that follow an earlier contact of the same
 -- customer about the same product and topic within $repeat_contact_days days.
 -- Denominator: support contacts of identified customers.
+-- A contact is identified when it carries a usable identifier (email, phone, loyalty id, login id:
+-- customer_identities.identifier_types); an anonymous contact cannot be recognised as a repeat.
 with contacts as (
     select t.record_id, t.channel, t.created_at, t.sku, t.topic, i.customer_id
     from kind_tickets as t
     join customer_identities as i
         on i.system = t._source_system and i.entity = t._source_entity and i.record_id = t.record_id
+    where len(i.identifier_types) > 0
 ),
 
 flagged as (
