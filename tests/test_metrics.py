@@ -378,6 +378,9 @@ def policies():
         policy("gift_wrap", "store", "paid", "2026-01-01"),
         # stated by one channel only
         policy("loyalty_points", "store", "1%", "2026-01-01"),
+        # announced for after the as-of date (2026-11-30): not in force yet, so no conflict today
+        policy("loyalty_points", "web", "2%", "2026-12-01"),
+        policy("price_match", "web", "no", "2026-12-01"),
     ]})
 
 

@@ -1,11 +1,13 @@
 -- consistency / policy_conflict (dimension = policy) and policy_conflict_share (dimension "all").
--- A policy conflicts when channels state different values for it (latest version per channel).
+-- A policy conflicts when channels state different values for it (per channel, the latest version in
+-- force on the as-of date: valid_from on or before it, or undated).
 -- policy_conflict: numerator = channels whose value differs from the most common value, denominator =
 -- channels stating the policy; detail lists every channel's value.
 -- policy_conflict_share: numerator = policies in conflict, denominator = policies.
 with policies as (
     select policy, channel, value
     from kind_policies
+    where valid_from is null or valid_from <= cast($as_of_date as date)
     qualify row_number() over (partition by policy, channel order by valid_from desc nulls last) = 1
 ),
 
