@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import traceback
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def runs(tmp_path_factory, demo_exports, prefect_api):
         with pytest.raises(PipelineError) as failed:
             nightly(run_date=DEMO_END)
         out["failure"] = str(failed.value)
+        traceback.clear_frames(failed.value.__traceback__)  # release DuckDB objects before exit (nanobind)
         out["after_failure"] = _snapshot(data)
         prices.write_bytes(good)
 
