@@ -48,4 +48,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf data/warehouse data/work
+	rm -rf data/warehouse data/work data/state

@@ -52,6 +52,7 @@ class RunSpec(BaseModel):
     run_dir: Path
     exports_dir: Path
     warehouse_dir: Path
+    state_dir: Path
     config_path: Path
     sources: list[str] | None = None
     full_refresh: bool = False
@@ -84,6 +85,7 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
         run_dir=settings.work_path / run_id,
         exports_dir=settings.exports_path,
         warehouse_dir=settings.warehouse_path,
+        state_dir=settings.state_path,
         config_path=settings.sources_path,
         sources=sources or None,
         full_refresh=full_refresh,
@@ -206,10 +208,10 @@ def stage_step(spec: RunSpec, validated: dict) -> dict:
         path = spec.path("staging", f"{src.name}.parquet")
         result = validated.get(src.name)
         if result is None or result["status"] == "held_back":
-            old = previous / "staging" / f"{src.name}.parquet" if previous else None
+            old = warehouse.state_file(spec.state_dir, previous.name, src.name) if previous else None
             if old is None or not old.exists():
-                if result is not None:
-                    log.warning("%s: held back and no earlier load to reuse", src.name)
+                log.warning("%s: %s and no earlier load to reuse: not in this version", src.name,
+                            "not run tonight" if result is None else "held back")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(old, path)
@@ -363,7 +365,8 @@ def headline_text(line: dict) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------------------------- publish
 def publish_step(spec: RunSpec, summary: dict) -> dict:
-    """Write quarantine, staging and run tables into out/ and publish it atomically; record the run."""
+    """Write quarantine and run tables into out/ and publish it atomically with the run's staged rows
+    (kept as private state for later runs); record the run."""
     cfg = spec.config()
     out = spec.path("out")
     con = spec.connect()
@@ -377,11 +380,6 @@ def publish_step(spec: RunSpec, summary: dict) -> dict:
             con.register("quarantine_empty", pa.Table.from_pylist([], schema=QUARANTINE_SCHEMA))
             con.execute("create view quarantine as select * from quarantine_empty")
         warehouse.write_parquet(con, "quarantine", out / "quarantine.parquet")
-        (out / "staging").mkdir(parents=True, exist_ok=True)
-        for src in cfg.sources:
-            p = spec.path("staging", f"{src.name}.parquet")
-            if p.exists():
-                shutil.copyfile(p, out / "staging" / f"stg_{src.name}.parquet")
         record = run_record(spec, summary, status="success")
         ledger = [r for r in warehouse.read_run_records(spec.warehouse_dir) if r["run_id"] != spec.run_id]
         if spec.full_refresh:
@@ -393,7 +391,8 @@ def publish_step(spec: RunSpec, summary: dict) -> dict:
         warehouse.write_parquet(con, "run_sources_arrow", out / "pipeline_run_sources.parquet")
     finally:
         con.close()
-    version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions)
+    version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions,
+                                state=(spec.path("staging"), spec.state_dir))
     record["warehouse_version"] = str(version)
     warehouse.write_run_record(spec.warehouse_dir, record)
     return {"version": str(version)}

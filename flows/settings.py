@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     ground_truth_dir: Path = Path("demo/ground_truth")
     warehouse_dir: Path = Path("warehouse")
     work_dir: Path = Path("work")
+    # The pipeline's private state: the typed source rows of each published run (personal data in
+    # clear), reused for sources not run on a later night. Not for analysts; keep it private.
+    state_dir: Path = Path("state")
     # Keyed hash for personal identifiers that reach the warehouse (email_hash, phone_hash).
     # Change it in production; rotating it changes every hash.
     pii_hash_key: SecretStr = SecretStr("silobridge-demo-key")
@@ -51,3 +54,7 @@ class Settings(BaseSettings):
     @property
     def work_path(self) -> Path:
         return self.path(self.work_dir)
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.state_dir)

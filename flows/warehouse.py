@@ -2,11 +2,14 @@
 
 Layout under the warehouse directory:
     versions/<run_id>/<table>.parquet   one complete, immutable version per successful run
-    versions/<run_id>/staging/*.parquet the typed source tables of that run
     current -> versions/<run_id>        symlink swapped atomically on publish
     warehouse.duckdb                    views over the current version, replaced atomically
     runs/<run_id>.json                  the run ledger, one file per run (failed runs too)
 A reader either sees the previous version or the new one, never half of a run.
+
+Beside it, in the state directory (not for analysts: personal data in clear):
+    <state>/<run_id>/staging/<source>.parquet  the typed rows each source had in that version,
+                                               reused for sources not run on a later night
 """
 
 from __future__ import annotations
@@ -83,23 +86,42 @@ def current_version(warehouse_dir: Path) -> Path | None:
     return link.resolve() if link.exists() else None
 
 
-def publish(out_dir: Path, warehouse_dir: Path, run_id: str, keep_versions: int = 3) -> Path:
+def state_file(state_dir: Path, run_id: str, source: str) -> Path:
+    """The private copy of one source's staged rows as published by run `run_id`."""
+    return state_dir / run_id / "staging" / f"{source}.parquet"
+
+
+def _move_dir(src: Path, target: Path) -> None:
+    """Rename `src` to `target`; across file systems, copy beside the target first, then rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise FileExistsError(f"{target} already exists")
+    try:
+        os.rename(src, target)
+    except OSError:
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(src, partial)
+        os.rename(partial, target)
+
+
+def publish(out_dir: Path, warehouse_dir: Path, run_id: str, keep_versions: int = 3,
+            state: tuple[Path, Path] | None = None) -> Path:
     """Move a fully written version into the warehouse and switch readers to it atomically.
 
-    Returns the published version directory. The DuckDB catalog is rebuilt in a temporary file and
-    renamed over the old one; the `current` symlink is replaced with a rename too.
+    `state` = (staged rows directory, state directory): moved to <state>/<run_id>/staging first, so the
+    state of a version exists before the version is visible. Returns the published version directory.
+    The DuckDB catalog is rebuilt in a temporary file and renamed over the old one; the `current`
+    symlink is replaced with a rename too.
     """
     versions = warehouse_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     target = versions / run_id
     if target.exists():
         raise FileExistsError(f"warehouse version {target} already exists")
-    try:
-        os.rename(out_dir, target)
-    except OSError:  # another file system: copy, then rename inside the warehouse
-        staging = versions / f".{run_id}.partial"
-        shutil.copytree(out_dir, staging)
-        os.rename(staging, target)
+    if state is not None and state[0].exists():
+        _move_dir(state[0], state[1] / run_id / "staging")
+    _move_dir(out_dir, target)
     tables = sorted(p.stem for p in target.glob("*.parquet"))
     tmp_catalog = warehouse_dir / f".{CATALOG}.{run_id}.tmp"
     tmp_catalog.unlink(missing_ok=True)
@@ -116,6 +138,8 @@ def publish(out_dir: Path, warehouse_dir: Path, run_id: str, keep_versions: int 
     os.symlink(Path("versions") / run_id, tmp_link)
     os.replace(tmp_link, warehouse_dir / "current")
     _prune(versions, keep=keep_versions, current=target)
+    if state is not None:
+        _prune_state(state[1], versions)
     return target
 
 
@@ -124,6 +148,16 @@ def _prune(versions: Path, keep: int, current: Path) -> None:
     for old in dirs[:-keep]:
         if old.resolve() != current.resolve():
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _prune_state(state_dir: Path, versions: Path) -> None:
+    """Drop the state of versions no longer kept (and of runs that never got published)."""
+    if not state_dir.exists():
+        return
+    kept = {d.name for d in versions.iterdir() if d.is_dir()}
+    for d in state_dir.iterdir():
+        if d.is_dir() and d.name not in kept:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def write_run_record(warehouse_dir: Path, record: dict) -> Path:

@@ -1,7 +1,8 @@
 """The nightly flow end to end, through Prefect, on a small generated demo (250 persons, 14 days).
 
 One module-scoped sequence of runs in one data directory: a first run, a run that must fail on a
-broken critical export (and leave the warehouse untouched), and a second successful run.
+broken critical export (and leave the warehouse untouched), a second successful run, and a run of
+one source only (the others carried over from the second run).
 Floors stated here for the deterministic resolver on this dataset (measured: precision 0.98,
 recall 0.85; the misses are people whose records share no strong identifier, which issue 3's fuzzy
 matching addresses): precision >= 0.95, recall >= 0.75.
@@ -71,6 +72,7 @@ def runs(tmp_path_factory, demo_exports, prefect_api):
         prices.write_bytes(good)
 
         out["second"] = nightly(run_date=date(2026, 11, 21))
+        out["partial"] = nightly(run_date=date(2026, 11, 22), sources=["crm"])
     return out
 
 
@@ -191,18 +193,32 @@ def test_a_failed_run_names_the_problem_and_leaves_the_warehouse_untouched(runs)
         "column(s) 'price' are missing; found ['sku', 'channel', 'amount', 'currency', 'valid_from', 'valid_to']")
     assert runs["after_failure"] == runs["after_first"]
     statuses = _q(data, "select status, error is null from pipeline_runs order by run_id")
-    assert statuses == [("success", True), ("failed", False), ("success", True)]
+    assert statuses == [("success", True), ("failed", False), ("success", True), ("success", True)]
     # the failed run left no work directory behind
     assert not any((data / "work").iterdir()) if (data / "work").exists() else True
 
 
 def test_a_second_run_keeps_metric_history_and_earlier_versions(runs):
     data = runs["data"]
-    first, second = runs["first"]["run_id"], runs["second"]["run_id"]
+    first, second, partial = (runs[k]["run_id"] for k in ("first", "second", "partial"))
     assert _q(data, "select run_id, min(as_of_date), count(*) > 0 from metrics group by run_id order by run_id") == [
-        (first, date(2026, 11, 20), True), (second, date(2026, 11, 21), True)]
+        (first, date(2026, 11, 20), True), (second, date(2026, 11, 21), True), (partial, date(2026, 11, 22), True)]
     versions = sorted(p.name for p in (data / "warehouse" / "versions").iterdir())
-    assert versions == [first, second]
+    assert versions == [first, second, partial]
+    # the private state (staged rows, personal data in clear) exists for exactly the kept versions,
+    # outside the warehouse directory analysts read
+    assert sorted(p.name for p in (data / "state").iterdir()) == versions
+    assert not list((data / "warehouse").rglob("staging"))
+
+
+def test_a_run_of_one_source_carries_the_others_over(runs):
+    data, second, partial = runs["data"], runs["second"], runs["partial"]
+    assert list(partial["validate"]) == ["crm__contacts"]
+    assert partial["stage"] == second["stage"] and len(partial["stage"]) == 13
+    assert partial["identity"] == second["identity"]
+    assert partial["model"] == second["model"]
+    assert _q(data, "select sources_requested, rows_in, len(sources) from pipeline_runs where run_id = $r",
+              {"r": partial["run_id"]}) == [("crm", second["validate"]["crm__contacts"]["rows_in"], 1)]
 
 
 def test_published_tables_hold_no_personal_data_in_clear(runs, demo_exports):

@@ -72,3 +72,16 @@ def test_schedule_is_a_cron_in_the_configured_time_zone():
     assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Asia/Taipei")
     with pytest.raises(Exception, match="Mars/Olympus"):
         deployment_schedule("0 2 * * *", "Mars/Olympus")
+
+
+def test_state_is_kept_beside_each_kept_version_and_pruned_with_it(tmp_path):
+    wh, state = tmp_path / "warehouse", tmp_path / "state"
+    runs = ["20261120T020000Z", "20261121T020000Z", "20261122T020000Z"]
+    for i, run in enumerate(runs, 1):
+        staged = tmp_path / "work" / run / "staging"
+        staged.mkdir(parents=True)
+        (staged / "crm__contacts.parquet").write_bytes(b"rows of run %d" % i)
+        warehouse.publish(_version(tmp_path, run, i), wh, run, keep_versions=2, state=(staged, state))
+        assert warehouse.state_file(state, run, "crm__contacts").read_bytes() == b"rows of run %d" % i
+    assert sorted(p.name for p in state.iterdir()) == runs[1:] == sorted(p.name for p in (wh / "versions").iterdir())
+    assert not list(wh.rglob("*crm__contacts*"))
