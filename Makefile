@@ -14,6 +14,7 @@ export PYTHONDONTWRITEBYTECODE = 1
 .PHONY: install demo-data run test serve bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "silobridge needs Python >= 3.11; found " + sys.version.split()[0] + " (make PYTHON=python3.11 ...)")'
 	@echo "==> creating $(VENV) from requirements.lock"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/pip-install.log 2>&1 \
