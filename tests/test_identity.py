@@ -117,3 +117,26 @@ def test_clustering_matches_a_reference_union_find_on_random_graphs(seed):
     for cid, rid in rows(con, "select customer_id, record_id from customer_identities"):
         got.setdefault(cid, set()).add(int(rid[1:]))
     assert {frozenset(g) for g in got.values()} == _reference_clusters(n, keys)
+
+
+def test_pairwise_evaluation_counts_record_pairs():
+    import duckdb
+
+    from transforms.evaluate import evaluate_identity
+
+    con = duckdb.connect()
+    con.execute("create table customer_identities as select * from (values "
+                "('K1', 'crm', 'contacts', 'r1'), ('K1', 'shop', 'customers', 'r2'), "
+                "('K2', 'pos', 'members', 'r3'), ('K2', 'support', 'tickets', 'r4')) "
+                "as t(customer_id, system, entity, record_id)")
+    con.execute("create table truth as select * from (values "
+                "('crm', 'contacts', 'r1', 'A'), ('shop', 'customers', 'r2', 'A'), ('pos', 'members', 'r3', 'A'), "
+                "('support', 'tickets', 'r4', 'B'), ('marketing', 'subscribers', 'r5', 'B')) "
+                "as t(system, entity, record_id, person_id)")
+    scores = evaluate_identity(con)
+    # predicted pairs (r1,r2) (r3,r4); true pairs among the records present: (r1,r2) (r1,r3) (r2,r3)
+    assert {k: scores[k] for k in ("records", "truth_records", "true_positive_pairs", "predicted_pairs",
+                                   "true_pairs")} == {"records": 4, "truth_records": 5, "true_positive_pairs": 1,
+                                                      "predicted_pairs": 2, "true_pairs": 3}
+    assert (scores["precision"], scores["recall"]) == (0.5, pytest.approx(1 / 3))
+    assert scores["f1"] == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
