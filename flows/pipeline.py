@@ -320,34 +320,34 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
     return {"rows": new_rows, "history_rows": total, "headline": headline}
 
 
-HEADLINE_SKIP = ("price_spread",)  # detail of price_mismatch_sku_share, whose window row lists the SKUs
+HEADLINE_SKIP = ["price_spread"]  # detail of price_mismatch_sku_share, whose window row lists the SKUs
+HEADLINE_DISTRIBUTIONS = ["customers_by_system_count"]  # every dimension shown, in dimension order
 
 
 def _headline(con, run_id: str, run_date: date) -> list[dict]:
     """One line per metric of this run: the overall figure (dimension 'all'; the whole-window row when
-    there is one, else the as-of day's) and up to three notable dimensions (highest value, numerator > 0)."""
-    rows = con.execute(
-        "select family, metric, dimension, metric_date, numerator, denominator, value, detail from metrics "
-        "where run_id = $r and (metric_date is null or metric_date = $d) "
-        "order by family, metric, metric_date nulls first, value desc nulls last, dimension",
-        {"r": run_id, "d": run_date}).fetchall()
-    dated = {m for (m,) in con.execute(
-        "select distinct metric from metrics where run_id = $r and metric_date is not null", {"r": run_id}).fetchall()}
+    there is one, else the as-of day's) and up to three notable dimensions (highest value, numerator > 0),
+    or every dimension of a distribution."""
+    rows = con.execute("""
+        select family, metric, dimension, numerator, denominator, value, detail,
+               metric_date is null and bool_or(metric_date is not null) over (partition by metric) as whole_window,
+               list_contains($dist, metric) as distribution
+        from metrics
+        where run_id = $r and not list_contains($skip, metric)
+        qualify metric_date is null or metric_date = $d
+        order by family, metric, metric_date nulls first,
+                 case when distribution then try_cast(dimension as integer) end, value desc nulls last, dimension
+        """, {"r": run_id, "d": run_date, "skip": HEADLINE_SKIP, "dist": HEADLINE_DISTRIBUTIONS}).fetchall()
     out: dict[tuple[str, str], dict] = {}
-    for family, metric, dimension, metric_date, num, den, value, detail in rows:
-        if metric in HEADLINE_SKIP:
-            continue
+    for family, metric, dimension, num, den, value, detail, whole_window, distribution in rows:
         line = out.setdefault((family, metric), {"family": family, "metric": metric, "overall": None,
                                                  "notable": []})
         if dimension == "all":
             if line["overall"] is None:
                 line["overall"] = {"numerator": num, "denominator": den, "value": value, "detail": detail,
-                                   "window": metric_date is None and metric in dated}
-        elif (num and len(line["notable"]) < 3) or metric == "customers_by_system_count":
+                                   "window": whole_window}
+        elif distribution or (num and len(line["notable"]) < 3):
             line["notable"].append({"dimension": dimension, "value": value})
-    for line in out.values():
-        if line["metric"] == "customers_by_system_count":
-            line["notable"].sort(key=lambda n: int(n["dimension"]) if n["dimension"].isdigit() else 99)
     return list(out.values())
 
 
@@ -367,7 +367,6 @@ def headline_text(line: dict) -> tuple[str, str]:
 def publish_step(spec: RunSpec, summary: dict) -> dict:
     """Write quarantine and run tables into out/ and publish it atomically with the run's staged rows
     (kept as private state for later runs); record the run."""
-    cfg = spec.config()
     out = spec.path("out")
     con = spec.connect()
     try:
@@ -428,18 +427,16 @@ def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = No
 def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
     runs, sources = [], []
     for r in records:
+        counts = [{"source": name, **{k: s[k] for k in ("status", "rows_in", "accepted", "quarantined", "held_back")}}
+                  for name, s in sorted((r.get("sources") or {}).items())]
         runs.append({k: r.get(k) for k in (
             "run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
             "rows_accepted", "rows_quarantined", "rows_held_back", "files_set_aside", "customers",
             "identity_records")} | {"sources_requested": ",".join(r.get("sources_requested") or []) or None,
-                                    "sources": [{"source": name, "status": s["status"], "rows_in": s["rows_in"],
-                                                 "accepted": s["accepted"], "quarantined": s["quarantined"],
-                                                 "held_back": s["held_back"]}
-                                                for name, s in sorted((r.get("sources") or {}).items())]})
-        for name, s in (r.get("sources") or {}).items():
-            sources.append({"run_id": r["run_id"], "source": name, "status": s["status"], "rows_in": s["rows_in"],
-                            "accepted": s["accepted"], "quarantined": s["quarantined"],
-                            "held_back": s["held_back"], "files": len(s["files"]),
+                                    "sources": counts})
+        for c in counts:
+            s = r["sources"][c["source"]]
+            sources.append({"run_id": r["run_id"], **c, "files": len(s["files"]),
                             "files_set_aside": len(s["files_set_aside"]),
                             "set_aside_detail": "; ".join(s["files_set_aside"]) or None})
     runs_schema = pa.schema([

@@ -1224,36 +1224,41 @@ class _Gen:
         each, at least one. Their (file, row_number, rule) go to ground_truth/invalid_rows.csv."""
         rng = self.rng("broken")
         self.invalid_rows: list[list[str]] = []
+
+        def negative_quantity(extra: list[str], next_line: int) -> None:
+            extra[1], extra[6] = str(next_line), "-1"
+
+        def impossible_hour(extra: list[str], next_line: int) -> None:
+            extra[1], extra[3] = str(next_line), extra[3][:10] + " 25:61:00"  # hour 25 does not exist
+
         n = max(1, len(self.order_rows) // 1000)
         picks = sorted(rng.sample(range(len(self.order_rows)), min(2 * n, len(self.order_rows))))
-        dup, neg = set(picks[0::2]), set(picks[1::2])
-        rows: list[list[str]] = []
-        for k, row in enumerate(self.order_rows):
-            rows.append(row)
-            if k in dup:
-                rows.append(list(row))
-                self.invalid_rows.append(["shop/orders.csv", str(len(rows)), "unique:order_id,line_no"])
-            if k in neg:
-                same = [r for r in self.order_rows if r[0] == row[0]]
-                extra = list(row)
-                extra[1] = str(max(int(r[1]) for r in same) + 1)
-                extra[6] = "-1"
-                rows.append(extra)
-                self.invalid_rows.append(["shop/orders.csv", str(len(rows)), "range:quantity"])
-        self.order_rows = rows
+        self.order_rows = self._add_broken(self.order_rows, "shop/orders.csv", {
+            **{k: ("unique:order_id,line_no", None) for k in picks[0::2]},
+            **{k: ("range:quantity", negative_quantity) for k in picks[1::2]}})
         n = max(1, len(self.tx_rows) // 1000)
-        bad = set(rng.sample(range(len(self.tx_rows)), min(n, len(self.tx_rows))))
-        rows = []
-        for k, row in enumerate(self.tx_rows):
-            rows.append(row)
-            if k in bad:
-                same = [r for r in self.tx_rows if r[0] == row[0]]
+        bad = rng.sample(range(len(self.tx_rows)), min(n, len(self.tx_rows)))
+        self.tx_rows = self._add_broken(self.tx_rows, "pos/transactions.csv",
+                                        {k: ("required:ordered_at", impossible_hour) for k in bad})
+
+    def _add_broken(self, rows: list[list[str]], file: str, broken: dict) -> list[list[str]]:
+        """`rows` with a copy of row k inserted after it for each k in `broken` (k -> (rule, edit)); `edit`
+        gets the copy and the next free line number of its order (None: an exact duplicate)."""
+        last_line: dict[str, int] = {}
+        for r in rows:
+            last_line[r[0]] = max(last_line.get(r[0], 0), int(r[1]))
+        out: list[list[str]] = []
+        for k, row in enumerate(rows):
+            out.append(row)
+            if k in broken:
+                rule, edit = broken[k]
                 extra = list(row)
-                extra[1] = str(max(int(r[1]) for r in same) + 1)
-                extra[3] = row[3][:10] + " 25:61:00"  # hour 25 does not exist
-                rows.append(extra)
-                self.invalid_rows.append(["pos/transactions.csv", str(len(rows)), "required:ordered_at"])
-        self.tx_rows = rows
+                if edit is not None:
+                    last_line[row[0]] += 1
+                    edit(extra, last_line[row[0]])
+                out.append(extra)
+                self.invalid_rows.append([file, str(len(out)), rule])
+        return out
 
     def write_shop(self, identity: list) -> None:
         rng = self.rng("shop")

@@ -128,7 +128,7 @@ def _prepare_root(args) -> tuple[Path, bool]:
     if marker.exists():
         if json.loads(marker.read_text(encoding="utf-8")) != params:
             sys.exit(f"{root} holds benchmark data generated with other arguments ({marker}); use another DIR")
-        for sub in ("warehouse", "work"):
+        for sub in ("warehouse", "work", "state"):
             shutil.rmtree(root / "data" / sub, ignore_errors=True)
         return root, (root / "data" / "demo" / "exports").is_dir()
     if root.exists() and any(root.iterdir()):
