@@ -137,41 +137,45 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
         console.print(m)
     finally:
         con.close()
-    truth = settings.ground_truth_path / "identity.csv"
-    if truth.exists():
-        scores = evaluate_warehouse(wh, truth)
-        console.print(f"identity vs demo ground truth: precision {scores['precision']:.4f}, "
-                      f"recall {scores['recall']:.4f}, F1 {scores['f1']:.4f} "
-                      f"({scores['records']:,} of {scores['truth_records']:,} true records in the warehouse)")
+    scores = summary.get("identity", {}).get("evaluation")
+    if scores:
+        t = Table("scope", "records", "pairwise precision", "pairwise recall", "F1", "B-cubed P", "B-cubed R",
+                  title="identity resolution vs demo ground truth")
+        for scope, sc in scores["scopes"].items():
+            t.add_row(scope, f"{sc['records']:,}", f"{sc['precision']:.4f}", f"{sc['recall']:.4f}", f"{sc['f1']:.4f}",
+                      f"{sc['bcubed_precision']:.4f}", f"{sc['bcubed_recall']:.4f}")
+        console.print(t)
 
 
-def evaluate_warehouse(warehouse_dir: Path, truth_csv: Path) -> dict:
-    """Score the published customer_identities against a ground-truth identity.csv."""
+def evaluate_warehouse(warehouse_dir: Path) -> list[tuple]:
+    """The identity scores of the published run (metrics family 'identity'): (metric, scope, value, detail)."""
     import duckdb
 
     from flows.warehouse import CATALOG
-    from transforms.evaluate import evaluate_identity
 
     if not (warehouse_dir / CATALOG).exists():
         raise typer.BadParameter(f"no published warehouse in {warehouse_dir}: run `silobridge run` first")
     con = duckdb.connect(str(warehouse_dir / CATALOG), read_only=True)
     try:
-        con.execute("create temp table truth as select * from read_csv($p, all_varchar = true)", {"p": str(truth_csv)})
-        return evaluate_identity(con)
+        return con.execute("""
+            select metric, dimension, value, detail from metrics
+            where family = 'identity' and run_id = (select max(run_id) from metrics where family = 'identity')
+            order by dimension, metric""").fetchall()
     finally:
         con.close()
 
 
 @app.command()
 def evaluate() -> None:
-    """Score the published identity map against the demo ground truth."""
-    settings = Settings()
-    truth = settings.ground_truth_path / "identity.csv"
-    if not truth.exists():
-        err.print(f"no ground truth at {truth}")
+    """Print the identity scores the last run computed against the demo ground truth."""
+    rows = evaluate_warehouse(Settings().warehouse_path)
+    if not rows:
+        err.print("the published run has no identity scores (scores need ground truth: the demo data has it)")
         raise typer.Exit(1)
-    for k, v in evaluate_warehouse(settings.warehouse_path, truth).items():
-        console.print(f"{k:>20}: {v:.4f}" if isinstance(v, float) else f"{k:>20}: {v:,}")
+    t = Table("scope", "metric", "value", "detail", title="identity resolution vs ground truth")
+    for metric, scope, value, detail in rows:
+        t.add_row(scope, metric, f"{value:.4f}", detail or "")
+    console.print(t)
 
 
 @app.command()

@@ -24,7 +24,9 @@ from connectors.config import PipelineConfig, SourceConfig, load_config
 from connectors.extract import extract_source
 from flows import warehouse
 from flows.settings import Settings
-from transforms.identity import register_udfs, resolve_identities
+from transforms.customer_ids import IdentityGateError, assign_customer_ids, check_stability
+from transforms.evaluate import evaluate_identity, identity_metric_rows
+from transforms.identity import build_customer_identities, register_udfs, resolve_identities
 from transforms.model import build_metrics, build_models
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import quarantine_record, validate_typed
@@ -36,8 +38,13 @@ QUARANTINE_SCHEMA = pa.schema([
     ("file", pa.string()), ("row_number", pa.int64()), ("rule", pa.string()), ("severity", pa.string()),
     ("reason", pa.string()), ("record", pa.string()),
 ])
-IDENTITY_TABLES = ("int_identity__records", "int_identity__key_customers")
-PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards")
+IDENTITY_TABLES = ("int_identity__records", "int_identity__key_customers", "identity_evaluation")
+PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards", "identity_links", "identity_model",
+                             "customer_id_map", "customer_id_history")
+# personal attributes of the identity records, kept privately beside the staged rows for `silobridge explain`
+IDENTITY_RECORDS_STATE = "_identity_records.parquet"
+# customer id changes of a run, as columns customers_<change> of pipeline_runs (README "How customer ids stay stable")
+IDENTITY_CHANGES = ("new", "merged", "split", "moved", "removed", "unchanged")
 
 
 class PipelineError(Exception):
@@ -56,6 +63,8 @@ class RunSpec(BaseModel):
     config_path: Path
     sources: list[str] | None = None
     full_refresh: bool = False
+    ground_truth_dir: Path | None = None  # demo ground truth: the run scores its identity resolution
+    accept_identity_changes: bool = False  # bypass the identity stability gate for this run
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "6GB"
     keep_versions: int = 3
@@ -76,7 +85,7 @@ def new_run_id(now: datetime) -> str:
 
 
 def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
-              now: datetime) -> RunSpec:
+              now: datetime, accept_identity_changes: bool = False) -> RunSpec:
     """The RunSpec of a new run started at `now`."""
     run_id = new_run_id(now)
     return RunSpec(
@@ -89,6 +98,8 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
         config_path=settings.sources_path,
         sources=sources or None,
         full_refresh=full_refresh,
+        ground_truth_dir=settings.ground_truth_path,
+        accept_identity_changes=accept_identity_changes,
         duckdb_threads=settings.duckdb_threads,
         duckdb_memory_limit=settings.duckdb_memory_limit,
         keep_versions=settings.keep_versions,
@@ -262,18 +273,75 @@ def _params(spec: RunSpec, cfg: PipelineConfig) -> dict:
 
 # --------------------------------------------------------------------------------------- identity
 def identity_step(spec: RunSpec, hash_key: str) -> dict:
-    """Resolve identities over the staged sources; write the identity tables."""
+    """Resolve identities over the staged sources, carry customer ids over from the published version,
+    score against ground truth when there is one; write the identity tables. Fails (PipelineError) when the
+    stability gate trips."""
     cfg = spec.config()
     con = _analysis_connection(spec, cfg, hash_key)
     try:
         counts = resolve_identities(con, cfg.identity)
+        previous = warehouse.current_version(spec.warehouse_dir)
+        has_previous = previous is not None and (previous / "customer_identities.parquet").exists()
+        if has_previous:
+            warehouse.attach_parquet(con, "prev_identities", previous / "customer_identities.parquet")
+            if (previous / "customer_id_map.parquet").exists():
+                warehouse.attach_parquet(con, "prev_id_map", previous / "customer_id_map.parquet")
+            else:  # a version published before ids were tracked: its ids are the oldest known
+                con.execute("create table prev_id_map as select distinct customer_id, customer_id as current_customer_id, "
+                            "'active' as status, '' as issued_run_id, '' as changed_run_id from prev_identities")
+        changes = assign_customer_ids(con, spec.run_id, has_previous)
+        build_customer_identities(con)
+        _identity_history(con, spec, previous if has_previous else None)
+        _identity_links(con)
+        con.execute("create or replace table identity_evaluation (family varchar, metric varchar, dimension varchar, "
+                    "numerator double, denominator double, detail varchar)")
+        scores = None
+        truth = spec.ground_truth_dir / "identity.csv" if spec.ground_truth_dir else None
+        if truth is not None and truth.exists():
+            con.execute("create temp table truth as select * from read_csv($p, all_varchar = true)", {"p": str(truth)})
+            scores = evaluate_identity(con)
+            con.executemany("insert into identity_evaluation values (?, ?, ?, ?, ?, ?)", identity_metric_rows(scores))
+        if not spec.accept_identity_changes:
+            try:
+                check_stability(changes, cfg.identity.stability.max_changed_share,
+                                cfg.identity.stability.min_customers_for_gate)
+            except IdentityGateError as exc:
+                raise PipelineError(str(exc)) from None
         for table in IDENTITY_TABLES:
             warehouse.write_parquet(con, table, spec.path("int", f"{table}.parquet"))
         for table in PUBLISHED_IDENTITY_TABLES:
             warehouse.write_parquet(con, table, spec.path("out", f"{table}.parquet"))
+        warehouse.write_parquet(con, "int_identity__records", spec.path("staging", IDENTITY_RECORDS_STATE))
     finally:
         con.close()
-    return counts
+    return counts | {"customers": changes["customers"], "changes": changes, "evaluation": scores}
+
+
+def _identity_history(con, spec: RunSpec, previous: Path | None) -> None:
+    """customer_id_history: the previous version's events plus this run's."""
+    con.execute("create or replace table customer_id_history as "
+                "select $run_id as run_id, cast($run_date as date) as run_date, event, customer_id, "
+                "related_customer_id, records, detail from int_identity__events",
+                {"run_id": spec.run_id, "run_date": spec.run_date.isoformat()})
+    if previous is not None and (previous / "customer_id_history.parquet").exists():
+        warehouse.attach_parquet(con, "prev_history", previous / "customer_id_history.parquet")
+        con.execute("insert into customer_id_history select * from prev_history where run_id <> $r", {"r": spec.run_id})
+    con.execute("create or replace table customer_id_history as select * from customer_id_history "
+                "order by run_id, event, customer_id, related_customer_id")
+
+
+def _identity_links(con) -> None:
+    """identity_links: every accepted link between two records of one customer, by record key."""
+    con.execute("""
+        create or replace table identity_links as
+        select c.customer_id, a.system as system_a, a.entity as entity_a, a.record_id as record_id_a,
+               b.system as system_b, b.entity as entity_b, b.record_id as record_id_b,
+               l.link_rule, l.key_type as identifier_type, l.match_probability
+        from int_identity__links as l
+        join int_identity__records as a on a.rid = l.rid_a
+        join int_identity__records as b on b.rid = l.rid_b
+        join customer_identities as c on c.rid = l.rid_a
+        order by c.customer_id, system_a, entity_a, record_id_a, system_b, entity_b, record_id_b""")
 
 
 def _attach_identity(con, spec: RunSpec) -> None:
@@ -308,6 +376,10 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
         for table in ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints"):
             warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
         new_rows = build_metrics(con, _params(spec, cfg))
+        con.execute("insert into metrics select $run_id, cast($d as date), cast($d as date), family, metric, dimension, "
+                    "numerator, denominator, numerator / nullif(denominator, 0), detail from identity_evaluation",
+                    {"run_id": spec.run_id, "d": spec.run_date.isoformat()})
+        new_rows = con.execute("select count(*) from metrics").fetchall()[0][0]
         previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
         if previous is not None and (previous / "metrics.parquet").exists():
             warehouse.attach_parquet(con, "previous_metrics", previous / "metrics.parquet")
@@ -416,6 +488,7 @@ def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = No
         "files_set_aside": sum(len(v["files_set_aside"]) for v in validated.values()),
         "customers": summary.get("identity", {}).get("customers"),
         "identity_records": summary.get("identity", {}).get("identity_records"),
+        **{f"customers_{k}": (summary.get("identity", {}).get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
             | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]]}
@@ -432,7 +505,7 @@ def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
         runs.append({k: r.get(k) for k in (
             "run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
             "rows_accepted", "rows_quarantined", "rows_held_back", "files_set_aside", "customers",
-            "identity_records")} | {"sources_requested": ",".join(r.get("sources_requested") or []) or None,
+            "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES))} | {"sources_requested": ",".join(r.get("sources_requested") or []) or None,
                                     "sources": counts})
         for c in counts:
             s = r["sources"][c["source"]]
@@ -444,7 +517,8 @@ def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
         ("finished_at", pa.string()), ("status", pa.string()), ("error", pa.string()),
         ("full_refresh", pa.bool_()), ("rows_in", pa.int64()), ("rows_accepted", pa.int64()),
         ("rows_quarantined", pa.int64()), ("rows_held_back", pa.int64()), ("files_set_aside", pa.int64()),
-        ("customers", pa.int64()), ("identity_records", pa.int64()), ("sources_requested", pa.string()),
+        ("customers", pa.int64()), ("identity_records", pa.int64()),
+        *((f"customers_{k}", pa.int64()) for k in IDENTITY_CHANGES), ("sources_requested", pa.string()),
         ("sources", pa.list_(pa.struct([("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()),
                                         ("accepted", pa.int64()), ("quarantined", pa.int64()),
                                         ("held_back", pa.int64())])))])
@@ -478,8 +552,12 @@ def describe(stage: str, result: dict) -> str:
     if stage == "stage":
         return f"{len(result)} staged sources, {sum(result.values()):,} rows"
     if stage == "identity":
-        return (f"{result['identity_records']:,} identity records -> {result['customers']:,} customers"
-                f" ({result['guards_fired']} key values guarded)")
+        ch = result.get("changes") or {}
+        return (f"{result['identity_records']:,} identity records -> {result['customers']:,} customers "
+                f"({result['deterministic_links']:,} deterministic + {result['probabilistic_links']:,} probabilistic "
+                f"links, {result['guards_fired']} key values guarded; ids: {ch.get('new', 0):,} new, "
+                f"{ch.get('merged', 0)} merged, {ch.get('split', 0)} split, {ch.get('moved', 0)} moved, "
+                f"{ch.get('unchanged', 0):,} unchanged)")
     if stage == "model":
         return ", ".join(f"{k} {v:,}" for k, v in result.items())
     if stage == "metrics":
@@ -489,6 +567,13 @@ def describe(stage: str, result: dict) -> str:
     return str(result)
 
 
+def evaluation_text(scores: dict) -> str:
+    """One line of identity scores per scope (pairwise precision / recall, B-cubed F1)."""
+    return "; ".join(
+        f"{scope}: precision {s['precision']:.4f}, recall {s['recall']:.4f}, B-cubed F1 {s['bcubed_f1']:.4f} "
+        f"({s['records']:,} records)" for scope, s in scores["scopes"].items())
+
+
 def summary_markdown(summary: dict) -> str:
     """The run summary published as a Prefect artifact (counts only, no personal data)."""
     lines = [f"# silobridge run {summary['run_id']} (as of {summary['run_date']})", "",
@@ -496,7 +581,9 @@ def summary_markdown(summary: dict) -> str:
     for name, v in sorted(summary.get("validate", {}).items()):
         lines.append(f"| {name} | {v['status']} | {v['rows_in']} | {v['accepted']} | {v['quarantined']} | {v['held_back']} |")
     ident = summary.get("identity", {})
-    lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}", "",
+    lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}",
+              *([f"Identity vs ground truth: {evaluation_text(ident['evaluation'])}"] if ident.get("evaluation") else []),
+              "",
               "| family | metric | overall | notable |", "|---|---|---|---|"]
     for line in summary.get("metrics", {}).get("headline", []):
         overall, notable = headline_text(line)

@@ -1,19 +1,30 @@
-"""Deterministic identity resolution in DuckDB: identity records -> keys -> guarded links -> customers.
+"""Identity resolution in DuckDB: identity records -> strong keys -> guarded deterministic links ->
+Fellegi-Sunter links for records that share no strong key -> clusters (customers).
 
 Input views (one per kind, the union of that kind's staged sources): `kind_customers`, `kind_tickets`,
-`kind_web_events`, plus `source_regions(system, entity, region)`.
-Output tables: `int_identity__records`, `int_identity__keys`, `identity_guards`,
-`customer_identities`, `int_identity__key_customers`.
+`kind_web_events`, plus `source_regions(system, region)`.
+Output tables:
+- `int_identity__records`: one row per identity record with its normalised attributes (personal: private);
+- `int_identity__keys`: strong identifier values that act as keys (after the guards);
+- `identity_guards`: every value that stopped acting as a key, hashed, with the reason;
+- `int_identity__links`: every accepted link between two records (rule, identifier type or score);
+- `identity_model`: the fitted m/u probabilities and weights of each comparison level;
+- `int_identity__clusters`: record -> cluster (customer ids are assigned by transforms.customer_ids).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 import duckdb
+import pyarrow as pa
 
 from connectors.config import IdentityConfig
-from transforms.normalize import mask_name, normalize_email, normalize_id, normalize_phone
+from transforms.normalize import (
+    family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_phone,
+    normalize_postcode, normalize_street,
+)
 from transforms.privacy import keyed_hash
 
 log = logging.getLogger(__name__)
@@ -21,51 +32,72 @@ log = logging.getLogger(__name__)
 MAX_ITERATIONS = 100
 
 
+def _arrow_udf(fn):
+    """Wrap a one-argument scalar function as a vectorised (Arrow) UDF."""
+    def batch(values: pa.Array) -> pa.Array:
+        return pa.array([fn(v) for v in values.to_pylist()], type=pa.string())
+    return batch
+
+
+def _arrow_udf2(fn):
+    """Wrap a two-argument scalar function as a vectorised (Arrow) UDF."""
+    def batch(a: pa.Array, b: pa.Array) -> pa.Array:
+        return pa.array([fn(x, y) for x, y in zip(a.to_pylist(), b.to_pylist())], type=pa.string())
+    return batch
+
+
 def register_udfs(con: duckdb.DuckDBPyConnection, hash_key: str, identity: IdentityConfig) -> None:
     """Register the normalisers and the keyed hash as DuckDB scalar functions (sb_*)."""
     extra_emails = frozenset(e.strip().lower() for e in identity.placeholder_emails)
     extra_phones = frozenset(identity.placeholder_phones)
+    provider_rules = identity.email_provider_rules
 
-    def phone(value: str, region: str) -> str | None:
+    def phone(value: str | None, region: str | None) -> str | None:
         e164 = normalize_phone(value, region)
         return None if e164 in extra_phones else e164
 
-    con.create_function("sb_email", lambda v: normalize_email(v, extra_emails), ["VARCHAR"], "VARCHAR",
-                        side_effects=False,
-                        null_handling="special")
-    con.create_function("sb_phone", phone, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False,
-                        null_handling="special")
-    con.create_function("sb_id", normalize_id, ["VARCHAR"], "VARCHAR", side_effects=False,
-                        null_handling="special")
-    con.create_function("sb_mask_name", mask_name, ["VARCHAR"], "VARCHAR", side_effects=False,
-                        null_handling="special")
-    con.create_function("sb_hash", lambda v: keyed_hash(v, hash_key), ["VARCHAR"], "VARCHAR", side_effects=False,
-                        null_handling="special")
+    def email(value: str | None) -> str | None:
+        return normalize_email(value, extra_emails, provider_rules)
+
+    one = {"sb_email": email, "sb_id": normalize_id, "sb_mask_name": mask_name, "sb_name_key": name_key,
+           "sb_family": family_name, "sb_street": normalize_street, "sb_postcode": normalize_postcode,
+           "sb_hash": lambda v: keyed_hash(v, hash_key) if v is not None else None}
+    for name, fn in one.items():
+        con.create_function(name, _arrow_udf(fn), ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False,
+                            null_handling="special")
+    con.create_function("sb_phone", _arrow_udf2(phone), ["VARCHAR", "VARCHAR"], "VARCHAR", type="arrow",
+                        side_effects=False, null_handling="special")
+    con.create_function("sb_is_role_email", lambda v: is_role_email(v), ["VARCHAR"], "BOOLEAN",
+                        side_effects=False, null_handling="special")
 
 
-RECORDS_SQL = """
+RECORDS_SQL = r"""
 create or replace table int_identity__records as
 with customers as (
     select _source_system as system, _source_entity as entity, record_id,
-           coalesce(full_name, trim(concat_ws(' ', first_name, last_name))) as full_name,
-           email, phone, loyalty_id, login_id, birth_date, postcode, city, account_type,
-           coalesce(created_at, updated_at) as seen_at
+           coalesce(full_name,
+                    case when regexp_matches(coalesce(last_name, ''), '\p{Han}')
+                         then concat(last_name, first_name)
+                         else nullif(trim(concat_ws(' ', first_name, last_name)), '') end) as full_name,
+           (full_name is null and last_name is null and first_name is not null) as name_partial,
+           email, phone, loyalty_id, login_id, birth_date, street, postcode, city, account_type,
+           coalesce(updated_at, created_at) as seen_at
     from kind_customers
 ),
 tickets as (
-    select _source_system as system, _source_entity as entity, record_id, full_name,
-           email, phone, loyalty_id, null as login_id, null::date as birth_date, null as postcode,
-           null as city, null as account_type, created_at as seen_at
+    select _source_system as system, _source_entity as entity, record_id, full_name, false as name_partial,
+           email, phone, loyalty_id, null as login_id, null::date as birth_date, null as street,
+           null as postcode, null as city, null as account_type, created_at as seen_at
     from kind_tickets
 ),
 devices as (
     -- an analytics device is one identity record; it carries a login id only when exactly one
     -- account ever signed in on it (a shared tablet must not join two customers)
     select _source_system as system, 'devices' as entity, device_id as record_id, null as full_name,
-           null as email, null as phone, null as loyalty_id,
+           false as name_partial, null as email, null as phone, null as loyalty_id,
            case when count(distinct login_id) = 1 then min(login_id) end as login_id,
-           null::date as birth_date, null as postcode, null as city, null as account_type,
-           min(event_at) as seen_at
+           null::date as birth_date, null as street, null as postcode, null as city, null as account_type,
+           max(event_at) as seen_at
     from kind_web_events
     group by _source_system, device_id
 ),
@@ -74,90 +106,407 @@ unioned as (
     union all by name select * from tickets
     union all by name select * from devices
 ),
-final as (
+located as (
     select row_number() over (order by system, entity, record_id) as rid, u.*,
            coalesce(r.region, 'TW') as region
     from unioned as u
     left join source_regions as r using (system)
+),
+final as (
+    select *,
+           sb_email(email) as email_norm,
+           sb_phone(phone, region) as phone_norm,
+           sb_id(loyalty_id) as loyalty_norm,
+           sb_id(login_id) as login_norm,
+           sb_name_key(full_name) as name_key,
+           sb_family(full_name) as family_key,
+           sb_street(street) as street_key,
+           left(sb_postcode(postcode), 3) as postcode_key
+    from located
 )
-select * from final
+select *,
+       split_part(email_norm, '@', 1) as email_local,
+       split_part(email_norm, '@', 2) as email_domain,
+       left(split_part(email_norm, '@', 1), 4) as email_prefix,
+       right(phone_norm, 4) as phone_suffix
+from final
 """
 
 KEYS_SQL = """
 create or replace table int_identity__all_keys as
 with keys as (
-    select rid, 'email' as key_type, sb_email(email) as key_value from int_identity__records where email is not null
-    union all
-    select rid, 'phone', sb_phone(phone, region) from int_identity__records where phone is not null
-    union all
-    select rid, 'loyalty_id', sb_id(loyalty_id) from int_identity__records where loyalty_id is not null
-    union all
-    select rid, 'login_id', sb_id(login_id) from int_identity__records where login_id is not null
-),
-final as (
-    select distinct rid, key_type, key_value,
-           count(distinct rid) over (partition by key_type, key_value) as key_records
-    from keys
-    where key_value is not null and list_contains($key_types, key_type)
+    select rid, 'email' as key_type, email_norm as key_value from int_identity__records
+    union all select rid, 'phone', phone_norm from int_identity__records
+    union all select rid, 'loyalty_id', loyalty_norm from int_identity__records
+    union all select rid, 'login_id', login_norm from int_identity__records
 )
-select * from final
+select distinct rid, key_type, key_value,
+       count(distinct rid) over (partition by key_type, key_value) as key_records,
+       list_position($key_types, key_type) as key_priority
+from keys
+where key_value is not null and list_contains($key_types, key_type)
 """
+
+# Comparison levels of two records, shared by the key-pair checks and the probabilistic model.
+# Each returns null when either side lacks the attribute (no evidence either way).
+LEVEL_MACROS = r"""
+create or replace macro sb_name_level(a, ap, b, bp, close) as
+    case when a is null or b is null then null
+         when ap or bp then
+             case when (ap and bp and a = b)
+                    or (ap and not bp and (contains(' ' || b || ' ', ' ' || a || ' ')
+                                           or (regexp_matches(a, '\p{Han}') and length(a) >= 2 and contains(b, a))))
+                    or (bp and not ap and (contains(' ' || a || ' ', ' ' || b || ' ')
+                                           or (regexp_matches(b, '\p{Han}') and length(b) >= 2 and contains(a, b))))
+                  then 'partial' else 'different' end
+         when a = b then 'exact'
+         when jaro_winkler_similarity(a, b) >= close
+           or list_sort(string_split(replace(a, ' ', ''), '')) = list_sort(string_split(replace(b, ' ', ''), ''))
+           then 'close'
+         else 'different' end;
+create or replace macro sb_birth_level(a, b) as
+    case when a is null or b is null then null
+         when a = b then 'exact'
+         when damerau_levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) <= 1
+           or (year(a) = year(b) and month(a) = day(b) and day(a) = month(b)) then 'close'
+         else 'different' end;
+create or replace macro sb_text_level(a, b, close) as
+    case when a is null or b is null then null
+         when a = b then 'exact'
+         when jaro_winkler_similarity(a, b) >= close then 'close'
+         else 'different' end;
+create or replace macro sb_exact_level(a, b) as
+    case when a is null or b is null then null when a = b then 'exact' else 'different' end;
+create or replace macro sb_email_level(a, b) as
+    case when a is null or b is null then null
+         when a = b then 'exact'
+         when split_part(a, '@', 1) = split_part(b, '@', 1) or damerau_levenshtein(a, b) <= 2 then 'close'
+         else 'different' end;
+create or replace macro sb_phone_level(a, b) as
+    case when a is null or b is null then null
+         when a = b then 'exact'
+         when damerau_levenshtein(a, b) <= 1 then 'close'
+         else 'different' end;
+"""
+
+
+def _levels_sql(close_name: float, close_street: float) -> str:
+    """SELECT list of the comparison levels of a pair `l`, `r` of int_identity__records rows."""
+    return f"""
+        sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, {close_name}) as name,
+        sb_birth_level(l.birth_date, r.birth_date) as birth_date,
+        sb_text_level(l.street_key, r.street_key, {close_street}) as street,
+        sb_exact_level(l.postcode_key, r.postcode_key) as postcode,
+        sb_email_level(l.email_norm, r.email_norm) as email,
+        sb_phone_level(l.phone_norm, r.phone_norm) as phone"""
+
 
 GUARDS_SQL = """
 create or replace table identity_guards as
-select key_type, sb_hash(key_value) as value_hash, any_value(key_records) as records,
-       'shared by more records than max_records_per_key (' || $cap || ')' as reason
-from int_identity__all_keys
-where key_records > $cap
-group by key_type, key_value
-order by key_type, value_hash
+select key_type, sb_hash(key_value) as value_hash, any_value(key_records) as records, reason
+from (
+    select key_type, key_value, key_records,
+           'shared by more records than max_records_per_key (' || $cap || ')' as reason
+    from int_identity__all_keys where key_records > $cap
+    union all
+    select key_type, key_value, key_records, 'role mailbox (info@, service@...), not a person'
+    from int_identity__all_keys where key_type = 'email' and sb_is_role_email(key_value) and key_records <= $cap
+    union all
+    select key_type, key_value, key_records,
+           'shared by different people (names or birth dates disagree): links only records that agree'
+    from int_identity__contested
+)
+group by key_type, key_value, reason
+order by key_type, value_hash, reason
 """
 
-PROPAGATE_SQL = """
-create or replace table int_identity__labels_next as
-with edges as (
-    select k.rid, min(k.rid) over (partition by key_type, key_value) as root from int_identity__keys as k
-),
-candidates as (
-    select rid, label from int_identity__labels
-    union all
-    select e.rid, l.label from edges as e join int_identity__labels as l on l.rid = e.root
-    union all
-    select e.root, l.label from edges as e join int_identity__labels as l on l.rid = e.rid
-)
-select rid, min(label) as label from candidates group by rid
-"""
+
+def _propagate(con: duckdb.DuckDBPyConnection, nodes: str, edges: str, out: str) -> int:
+    """Connected components by min-label propagation: `nodes(node)`, `edges(a, b)` -> `out(node, label)`.
+
+    Returns the number of iterations. Labels are the smallest node of each component.
+    """
+    con.execute(f"create or replace table {out} as select node, node as label from {nodes}")
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        con.execute(f"""
+            create or replace table {out}__next as
+            with candidates as (
+                select node, label from {out}
+                union all select e.b, l.label from {edges} as e join {out} as l on l.node = e.a
+                union all select e.a, l.label from {edges} as e join {out} as l on l.node = e.b
+            )
+            select node, min(label) as label from candidates group by node""")
+        changed = con.execute(f"select count(*) from {out}__next as n join {out} as o using (node) "
+                              "where n.label <> o.label").fetchall()[0][0]
+        con.execute(f"create or replace table {out} as select * from {out}__next")
+        con.execute(f"drop table {out}__next")
+        if changed == 0:
+            return iteration
+    raise RuntimeError(f"identity clustering did not converge in {MAX_ITERATIONS} iterations")  # pragma: no cover
+
+
+def connected_components(con: duckdb.DuckDBPyConnection, nodes: str, edges: str, out: str) -> int:
+    """Public entry of the clustering (tested against networkx)."""
+    return _propagate(con, nodes, edges, out)
+
+
+def _deterministic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> None:
+    """Guarded strong-key links: pairs of records sharing a key value. A value shared by records that
+    disagree on name or birth date (a family email) is contested: it links only records that agree."""
+    p = identity.probabilistic
+    con.execute("""
+        create or replace table int_identity__usable_keys as
+        select * from int_identity__all_keys
+        where key_records <= $cap and not (key_type = 'email' and sb_is_role_email(key_value))""",
+                {"cap": identity.max_records_per_key})
+    con.execute(f"""
+        create or replace table int_identity__key_pairs as
+        select a.key_type, a.key_value, a.key_priority, a.rid as rid_a, b.rid as rid_b, {_levels_sql(p.name_close, p.street_close)}
+        from int_identity__usable_keys as a
+        join int_identity__usable_keys as b
+          on a.key_type = b.key_type and a.key_value = b.key_value and a.rid < b.rid
+        join int_identity__records as l on l.rid = a.rid
+        join int_identity__records as r on r.rid = b.rid""")
+    con.execute("""
+        create or replace table int_identity__contested as
+        select key_type, key_value, count(distinct rid_a) + 1 as key_records
+        from int_identity__key_pairs
+        group by key_type, key_value
+        having bool_or(name = 'different' or birth_date = 'different')""")
+    con.execute("""
+        create or replace table int_identity__keys as
+        select k.* from int_identity__usable_keys as k
+        where not exists (select 1 from int_identity__contested as c
+                          where c.key_type = k.key_type and c.key_value = k.key_value)""")
+    # one link per record pair: the highest-priority key that links them
+    con.execute("""
+        create or replace table int_identity__det_links as
+        select rid_a, rid_b, arg_min(key_type, key_priority) as key_type,
+               list(distinct key_type order by key_type) as key_types
+        from int_identity__key_pairs as p
+        where not exists (select 1 from int_identity__contested as c
+                          where c.key_type = p.key_type and c.key_value = p.key_value)
+           or ((name in ('exact', 'close', 'partial') or birth_date = 'exact')
+               and coalesce(name, '') <> 'different' and coalesce(birth_date, '') <> 'different')
+        group by rid_a, rid_b""")
+
+
+def _probabilistic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> dict:
+    """Fellegi-Sunter links between deterministic clusters. m-probabilities are estimated from pairs the
+    strong keys linked, u-probabilities from random pairs; weights are log2(m/u) per comparison level."""
+    p = identity.probabilistic
+    levels = _levels_sql(p.name_close, p.street_close)
+    comparisons = list(p.comparisons)
+    con.execute("create or replace table int_identity__fs_records as "
+                "select r.*, c.label as det_label from int_identity__records as r "
+                "join int_identity__det_clusters as c on c.node = r.rid where r.name_key is not null")
+    # training pairs: m from deterministically linked pairs of different systems, u from random pairs
+    con.execute(f"""
+        create or replace table int_identity__m_pairs as
+        select {levels} from int_identity__det_links as d
+        join int_identity__fs_records as l on l.rid = d.rid_a
+        join int_identity__fs_records as r on r.rid = d.rid_b
+        where l.system <> r.system""")
+    # random pairs of records from different deterministic clusters (deterministic for a given seed)
+    n_fs = max(con.execute("select count(*) from int_identity__fs_records").fetchall()[0][0], 1)
+    con.execute("create or replace table int_identity__numbered as "
+                "select *, row_number() over (order by rid) as idx from int_identity__fs_records")
+    # (in one statement with the draws, DuckDB 2.0 plans a cross product of the records: keep them apart)
+    con.execute(f"""
+        create or replace table int_identity__u_draws as
+        select cast(1 + hash(i, {p.seed}) % {n_fs} as bigint) as ia, cast(1 + hash(i, {p.seed + 1}) % {n_fs} as bigint) as ib
+        from range({p.u_pairs}) as t(i)""")
+    con.execute("""
+        create or replace table int_identity__u_pair_ids as
+        select l.rid as rid_a, r.rid as rid_b, l.det_label as label_a, r.det_label as label_b
+        from int_identity__u_draws as d
+        join int_identity__numbered as l on l.idx = d.ia
+        join int_identity__numbered as r on r.idx = d.ib""")
+    con.execute("delete from int_identity__u_pair_ids where label_a = label_b")
+    con.execute(f"""
+        create or replace table int_identity__u_pairs as
+        select {levels} from int_identity__u_pair_ids as p
+        join int_identity__fs_records as l on l.rid = p.rid_a
+        join int_identity__fs_records as r on r.rid = p.rid_b""")
+    model_rows = []
+    for comparison in comparisons:
+        for side in ("m", "u"):
+            for level, n, total in con.execute(f"""
+                    select {comparison}, count(*), sum(count(*)) over ()
+                    from int_identity__{side}_pairs where {comparison} is not null group by 1""").fetchall():
+                model_rows.append((comparison, side, level, n, total))
+    con.execute("create or replace table int_identity__model_counts (comparison varchar, side varchar, "
+                "level varchar, n bigint, total bigint)")
+    if model_rows:
+        con.executemany("insert into int_identity__model_counts values (?, ?, ?, ?, ?)", model_rows)
+    # Laplace smoothing over the levels of each comparison keeps unseen levels finite
+    con.execute("""
+        create or replace table identity_model as
+        with levels as (
+            select distinct comparison, level from int_identity__model_counts
+        ),
+        totals as (
+            select l.comparison, s.side, count(distinct l.level) as levels,
+                   coalesce((select sum(n) from int_identity__model_counts as c
+                             where c.comparison = l.comparison and c.side = s.side), 0) as total
+            from levels as l cross join (values ('m'), ('u')) as s(side) group by l.comparison, s.side
+        ),
+        probs as (
+            select l.comparison, l.level,
+                   (coalesce(m.n, 0) + 1.0) / (tm.total + tm.levels) as m_probability,
+                   (coalesce(u.n, 0) + 1.0) / (tu.total + tu.levels) as u_probability
+            from levels as l
+            join totals as tm on tm.comparison = l.comparison and tm.side = 'm'
+            join totals as tu on tu.comparison = l.comparison and tu.side = 'u'
+            left join int_identity__model_counts as m on m.side = 'm' and m.comparison = l.comparison and m.level = l.level
+            left join int_identity__model_counts as u on u.side = 'u' and u.comparison = l.comparison and u.level = l.level
+        )
+        select comparison, level, m_probability, u_probability, log2(m_probability / u_probability) as weight
+        from probs order by comparison, level""")
+    # prior: share of all record pairs that the strong keys linked (a lower bound of the match rate)
+    n_records, det_pairs = con.execute("""
+        select (select count(*) from int_identity__fs_records),
+               (select coalesce(sum(n * (n - 1) / 2), 0) from
+                   (select count(*) as n from int_identity__fs_records group by det_label))""").fetchall()[0]
+    all_pairs = max(n_records * (n_records - 1) / 2, 1)
+    prior = min(max(det_pairs / all_pairs, 1e-9), 0.5)
+    prior_weight = math.log2(prior / (1 - prior))
+    # candidate pairs from the blocking rules (blocks larger than max_block_size are skipped)
+    blocks = []
+    for rule in p.blocking:
+        cols = ", ".join(rule)
+        on = " and ".join(f"l.{c} = r.{c}" for c in rule)
+        not_null = " and ".join(f"{c} is not null" for c in rule)
+        blocks.append(f"""
+            select l.rid as rid_a, r.rid as rid_b
+            from (select *, count(*) over (partition by {cols}) as block_size
+                  from int_identity__fs_records where {not_null}) as l
+            join int_identity__fs_records as r on {on} and l.rid < r.rid and l.det_label <> r.det_label
+            where l.block_size <= {p.max_block_size}""")
+    con.execute("create or replace table int_identity__candidates as select distinct * from ("
+                + " union all ".join(blocks) + ")")
+    weights: dict[str, dict[str, float]] = {}
+    for comparison, level, weight in con.execute("select comparison, level, weight from identity_model").fetchall():
+        weights.setdefault(comparison, {})[level] = weight
+    weight_terms = " + ".join(
+        "case s.{c} {whens} else 0 end".format(
+            c=c, whens=" ".join(f"when '{level}' then {w!r}" for level, w in sorted(weights.get(c, {}).items())) or "when '' then 0")
+        for c in comparisons)
+    con.execute(f"""
+        create or replace table int_identity__scored as
+        with levels as (
+            select c.rid_a, c.rid_b, l.det_label as label_a, r.det_label as label_b, {levels}
+            from int_identity__candidates as c
+            join int_identity__fs_records as l on l.rid = c.rid_a
+            join int_identity__fs_records as r on r.rid = c.rid_b
+        ),
+        scored as (
+            select s.*, {prior_weight} + {weight_terms} as match_weight from levels as s
+        )
+        select *, 1 / (1 + pow(2, -match_weight)) as match_probability from scored""")
+    # no chaining through one weak link: each deterministic cluster keeps only its best fuzzy partner
+    con.execute("""
+        create or replace table int_identity__fs_links as
+        with accepted as (
+            select * from int_identity__scored where match_probability >= $threshold
+        ),
+        cluster_pairs as (
+            select least(label_a, label_b) as c1, greatest(label_a, label_b) as c2,
+                   arg_max(rid_a, match_weight) as rid_a, arg_max(rid_b, match_weight) as rid_b,
+                   max(match_weight) as match_weight, max(match_probability) as match_probability
+            from accepted group by 1, 2
+        ),
+        ranked as (
+            select *, row_number() over (partition by c1 order by match_weight desc, c2) as rank_1,
+                      row_number() over (partition by c2 order by match_weight desc, c1) as rank_2
+            from cluster_pairs
+        )
+        select rid_a, rid_b, match_weight, match_probability from ranked where rank_1 = 1 or rank_2 = 1""",
+                {"threshold": p.threshold})
+    return {"candidate_pairs": con.execute("select count(*) from int_identity__candidates").fetchall()[0][0],
+            "probabilistic_links": con.execute("select count(*) from int_identity__fs_links").fetchall()[0][0],
+            "prior": prior}
+
+
+def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> dict[str, int]:
+    """Build records and keys, guard keys, link deterministically then probabilistically, cluster."""
+    con.execute(LEVEL_MACROS)
+    con.execute(RECORDS_SQL)
+    con.execute(KEYS_SQL, {"key_types": identity.keys})
+    _deterministic(con, identity)
+    con.execute(GUARDS_SQL, {"cap": identity.max_records_per_key})
+    con.execute("create or replace view int_identity__nodes as select rid as node from int_identity__records")
+    con.execute("create or replace view int_identity__det_edges as select rid_a as a, rid_b as b from int_identity__det_links")
+    _propagate(con, "int_identity__nodes", "int_identity__det_edges", "int_identity__det_clusters")
+    fs = {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None}
+    if identity.probabilistic.enabled:
+        fs = _probabilistic(con, identity)
+    else:
+        con.execute("create or replace table int_identity__fs_links (rid_a bigint, rid_b bigint, "
+                    "match_weight double, match_probability double)")
+        con.execute("create or replace table identity_model (comparison varchar, level varchar, "
+                    "m_probability double, u_probability double, weight double)")
+    con.execute("""
+        create or replace table int_identity__links as
+        select rid_a, rid_b, 'deterministic' as link_rule, key_type, key_types, null::double as match_probability
+        from int_identity__det_links
+        union all
+        select rid_a, rid_b, 'probabilistic', null, []::varchar[], match_probability from int_identity__fs_links""")
+    con.execute("create or replace view int_identity__all_edges as select rid_a as a, rid_b as b from int_identity__links")
+    iterations = _propagate(con, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    return {
+        "identity_records": con.execute("select count(*) from int_identity__records").fetchall()[0][0],
+        "clusters": con.execute("select count(distinct label) from int_identity__clusters").fetchall()[0][0],
+        "guards_fired": con.execute("select count(*) from identity_guards").fetchall()[0][0],
+        "deterministic_links": con.execute("select count(*) from int_identity__det_links").fetchall()[0][0],
+        "probabilistic_links": fs["probabilistic_links"],
+        "candidate_pairs": fs["candidate_pairs"],
+        "iterations": iterations,
+    }
+
 
 IDENTITIES_SQL = """
 create or replace table customer_identities as
 with members as (
-    select r.rid, r.system, r.entity, r.record_id, r.seen_at, l.label,
-           first_value(r.system || '|' || r.entity || '|' || r.record_id)
-               over (partition by l.label order by r.system, r.entity, r.record_id) as anchor,
-           count(*) over (partition by l.label) as customer_records
-    from int_identity__records as r join int_identity__labels as l using (rid)
+    select r.rid, r.system, r.entity, r.record_id, r.seen_at, a.customer_id,
+           count(*) over (partition by a.customer_id) as customer_records
+    from int_identity__records as r join int_identity__assigned as a using (rid)
 ),
-shared as (
-    -- identifier types the record carries (after normalisation and guards), and those through which
-    -- it is tied to at least one other record
-    select rid,
-           list(distinct key_type order by key_type) as identifier_types,
-           list(distinct key_type order by key_type) filter (where key_records > 1) as link_keys
-    from int_identity__keys
-    group by rid
+ends as (
+    select rid_a as rid, link_rule, key_types, match_probability from int_identity__links
+    union all
+    select rid_b, link_rule, key_types, match_probability from int_identity__links
+),
+linked as (
+    -- how the record is tied to the others: by strong keys (their types, highest priority first) or
+    -- only by the probabilistic model (its best match probability)
+    select e.rid,
+           bool_or(e.link_rule = 'deterministic') as deterministic,
+           list_distinct(flatten(list(e.key_types))) as link_keys,
+           max(e.match_probability) as match_probability
+    from ends as e group by e.rid
+),
+carried as (
+    select rid, list(key_type order by key_priority) as identifier_types
+    from int_identity__usable_keys group by rid
 ),
 final as (
-    select 'C' || upper(substr(md5(m.anchor), 1, 16)) as customer_id,
-           m.system, m.entity, m.record_id,
-           case when coalesce(len(s.link_keys), 0) = 0 then 'unlinked' else 'deterministic' end as link_rule,
-           coalesce(s.link_keys, []::varchar[]) as link_keys,
-           coalesce(s.identifier_types, []::varchar[]) as identifier_types,
+    select m.customer_id, m.system, m.entity, m.record_id,
+           case when l.deterministic then 'deterministic'
+                when l.rid is not null then 'probabilistic'
+                else 'unlinked' end as link_rule,
+           coalesce(list_filter(c.identifier_types, lambda k: list_contains(l.link_keys, k)), []::varchar[]) as link_keys,
+           coalesce(c.identifier_types, []::varchar[]) as identifier_types,
+           l.match_probability,
            m.customer_records,
            m.seen_at as record_seen_at,
            m.rid
-    from members as m left join shared as s using (rid)
+    from members as m
+    left join linked as l using (rid)
+    left join carried as c using (rid)
 )
-select * from final order by customer_id, system, entity, record_id
+select *, link_keys[1] as identifier_type
+from final order by customer_id, system, entity, record_id
 """
 
 KEY_CUSTOMERS_SQL = """
@@ -167,30 +516,8 @@ from int_identity__keys as k join customer_identities as c using (rid)
 """
 
 
-def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> dict[str, int]:
-    """Build identity records and keys, drop guarded keys, cluster by connected components; return counts."""
-    con.execute(RECORDS_SQL)
-    con.execute(KEYS_SQL, {"key_types": identity.keys})
-    con.execute(GUARDS_SQL, {"cap": identity.max_records_per_key})
-    con.execute("create or replace table int_identity__keys as "
-                "select * from int_identity__all_keys where key_records <= $cap", {"cap": identity.max_records_per_key})
-    con.execute("create or replace table int_identity__labels as select rid, rid as label from int_identity__records")
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        con.execute(PROPAGATE_SQL)
-        changed = con.execute(
-            "select count(*) from int_identity__labels_next as n join int_identity__labels as l using (rid) "
-            "where n.label <> l.label").fetchall()[0][0]
-        con.execute("create or replace table int_identity__labels as select * from int_identity__labels_next")
-        log.debug("label propagation iteration %d: %d labels changed", iteration, changed)
-        if changed == 0:
-            break
-    else:  # pragma: no cover - would need a chain longer than MAX_ITERATIONS hops
-        raise RuntimeError(f"identity clustering did not converge in {MAX_ITERATIONS} iterations")
+def build_customer_identities(con: duckdb.DuckDBPyConnection) -> None:
+    """`customer_identities` (one row per record, with its customer and how it was linked) and the
+    key -> customer lookup the models use, from the assigned ids."""
     con.execute(IDENTITIES_SQL)
     con.execute(KEY_CUSTOMERS_SQL)
-    return {
-        "identity_records": con.execute("select count(*) from customer_identities").fetchall()[0][0],
-        "customers": con.execute("select count(distinct customer_id) from customer_identities").fetchall()[0][0],
-        "guards_fired": con.execute("select count(*) from identity_guards").fetchall()[0][0],
-        "iterations": iteration,
-    }

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import opencc
 import phonenumbers
 
 # Values that systems use for "unknown": they must never act as identity keys.
@@ -25,15 +26,39 @@ def _clean(value: str | None) -> str | None:
     return None if text.lower() in PLACEHOLDER_TEXT else text
 
 
-def normalize_email(value: str | None, extra_placeholders: frozenset[str] = frozenset()) -> str | None:
-    """Trim, NFKC and lower-case an email; None if empty, malformed or a known placeholder."""
+# Providers that ignore dots and "+tags" in the local part (optional rule, `identity.email_provider_rules`).
+DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
+# Local parts of shared role mailboxes: never a person's identity key (guarded, see identity.py).
+ROLE_LOCAL_PARTS = frozenset({
+    "info", "service", "services", "sales", "support", "contact", "admin", "office", "hello", "hr",
+    "billing", "accounts", "enquiries", "inquiry", "marketing", "team", "help", "cs", "customerservice",
+    "noreply", "no-reply", "webmaster", "postmaster", "orders", "shop",
+})
+
+
+def normalize_email(value: str | None, extra_placeholders: frozenset[str] = frozenset(),
+                    provider_rules: bool = False) -> str | None:
+    """Trim, NFKC and lower-case an email; None if empty, malformed or a known placeholder.
+
+    With `provider_rules`, Gmail addresses lose dots and `+tags` in the local part (Gmail ignores both).
+    """
     text = _clean(value)
     if text is None:
         return None
     text = re.sub(r"\s+", "", text).lower()
     if not _EMAIL_RE.match(text) or text in PLACEHOLDER_EMAILS or text in extra_placeholders:
         return None
+    if provider_rules:
+        local, _, domain = text.rpartition("@")
+        if domain in DOTLESS_PROVIDERS:
+            local = local.split("+", 1)[0].replace(".", "")
+            text = f"{local}@gmail.com" if local else None
     return text
+
+
+def is_role_email(email: str | None) -> bool:
+    """True for a normalised address of a shared role mailbox (info@, service@...)."""
+    return email is not None and email.split("@", 1)[0] in ROLE_LOCAL_PARTS
 
 
 @lru_cache(maxsize=200_000)
@@ -60,10 +85,98 @@ def normalize_id(value: str | None) -> str | None:
     return None if text is None else re.sub(r"\s+", "", text).upper()
 
 
+_S2T = opencc.OpenCC("s2t")
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NAME_PUNCT_RE = re.compile(r"[.,;:'\"()\[\]/\\_\-·•]+")
+# Two-character family names (Taiwan); other Chinese family names are one character.
+COMPOUND_SURNAMES = frozenset({"歐陽", "司馬", "諸葛", "上官", "張簡", "范姜", "東方", "皇甫", "司徒", "夏侯",
+                               "尉遲", "長孫", "慕容", "令狐", "軒轅", "公孫"})
+# Common English short forms -> formal given name, so "Bob Chen" and "Robert Chen" compare equal.
+NICKNAMES = {
+    "bob": "robert", "bobby": "robert", "rob": "robert", "bill": "william", "will": "william",
+    "billy": "william", "liz": "elizabeth", "beth": "elizabeth", "lizzie": "elizabeth",
+    "jen": "jennifer", "jenny": "jennifer", "mike": "michael", "mick": "michael", "rick": "richard",
+    "dick": "richard", "rich": "richard", "jim": "james", "jimmy": "james", "kate": "katherine",
+    "katie": "katherine", "kathy": "katherine", "chris": "christopher", "dan": "daniel",
+    "danny": "daniel", "tom": "thomas", "tommy": "thomas", "joe": "joseph", "joey": "joseph",
+    "maggie": "margaret", "meg": "margaret", "peggy": "margaret", "pat": "patricia",
+    "patty": "patricia", "tony": "anthony", "matt": "matthew", "sam": "samantha", "jess": "jessica",
+    "becky": "rebecca", "andy": "andrew", "drew": "andrew", "steve": "steven", "nick": "nicholas",
+    "ben": "benjamin", "alex": "alexander", "vicky": "victoria", "tim": "timothy", "jon": "jonathan",
+    "sue": "susan", "ed": "edward", "eddie": "edward", "dave": "david", "greg": "gregory",
+    "larry": "lawrence", "ken": "kenneth", "charlie": "charles", "chuck": "charles", "fred": "frederick",
+    "harry": "henry", "hank": "henry", "jack": "john", "johnny": "john", "peggie": "margaret",
+    "debbie": "deborah", "deb": "deborah", "cathy": "catherine", "abby": "abigail", "mandy": "amanda",
+}
+
+
 def normalize_name(value: str | None) -> str | None:
-    """A person's name for comparison: NFKC, lower-case, single spaces."""
+    """A person's name for comparison: NFKC, traditional Chinese characters, lower-case, single spaces."""
     text = _clean(value)
-    return None if text is None else re.sub(r"\s+", " ", text).lower()
+    if text is None:
+        return None
+    text = re.sub(r"\s+", " ", _NAME_PUNCT_RE.sub(" ", text)).strip().lower()
+    if _CJK_RE.search(text):
+        text = _S2T.convert(text)
+    return text or None
+
+
+def name_key(value: str | None) -> str | None:
+    """An order-insensitive comparison key for a full name.
+
+    Chinese names lose their spaces ("王 小明" = "王小明"); Latin names become their words in alphabetical
+    order with nicknames mapped to the formal name, so "CHEN, Bob", "Robert Chen" and "chen robert"
+    share one key.
+    """
+    text = normalize_name(value)
+    if text is None:
+        return None
+    if _CJK_RE.search(text):
+        return text.replace(" ", "")
+    words = sorted(NICKNAMES.get(w, w) for w in text.split(" "))
+    return " ".join(words)
+
+
+def family_name(value: str | None) -> str | None:
+    """The family name of a Chinese full name (first one or two characters); None for Latin names,
+    whose order varies between systems."""
+    key = name_key(value)
+    if key is None or not _CJK_RE.match(key):
+        return None
+    return key[:2] if key[:2] in COMPOUND_SURNAMES and len(key) > 2 else key[:1]
+
+
+_ADDRESS_PREFIX_RE = re.compile(r"^\d{3,6}")  # a postcode written before the address
+_CITY_RE = re.compile(r"^.{1,3}?[市縣]")
+_DISTRICT_RE = re.compile(r"^.{1,3}?[區鄉鎮市]")
+
+
+def normalize_street(value: str | None) -> str | None:
+    """The street part of an address (Taiwanese order: city, district, street): NFKC, 台 -> 臺, no spaces,
+    with a leading postcode, city and district removed, so "台北市大安區忠孝東路四段1號" and
+    "忠孝東路四段1號" compare equal. Latin addresses are lower-cased with single spaces."""
+    text = _clean(value)
+    if text is None:
+        return None
+    if not _CJK_RE.search(text):
+        return re.sub(r"[\s,.]+", " ", text).strip().lower() or None
+    text = re.sub(r"\s+", "", _S2T.convert(text)).replace("台", "臺")
+    text = _ADDRESS_PREFIX_RE.sub("", text)
+    text = _CITY_RE.sub("", text, count=1)
+    # a district prefix is only taken when a street follows it (路, 街, 道...)
+    district = _DISTRICT_RE.match(text)
+    if district and re.search(r"[路街道巷]", text[district.end():]):
+        text = text[district.end():]
+    return text or None
+
+
+def normalize_postcode(value: str | None) -> str | None:
+    """Digits of a postcode (full-width accepted); None when there are none."""
+    text = _clean(value)
+    if text is None:
+        return None
+    digits = re.sub(r"\D", "", text)
+    return digits or None
 
 
 def mask_name(value: str | None) -> str | None:
