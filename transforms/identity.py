@@ -150,19 +150,23 @@ where key_value is not null and list_contains($key_types, key_type)
 # Comparison levels of two records, shared by the key-pair checks and the probabilistic model.
 # Each returns null when either side lacks the attribute (no evidence either way).
 LEVEL_MACROS = r"""
+create or replace macro sb_chars(x) as list_sort(string_split(replace(x, ' ', ''), ''));
+create or replace macro sb_part_of(part, whole) as
+    -- a given name alone (marketing's first name) against a full name: a word of it, the end of a Chinese
+    -- name, a 2+ character run inside it, or the same characters
+    contains(' ' || whole || ' ', ' ' || part || ' ')
+    or (regexp_matches(part, '\p{Han}') and (ends_with(whole, part) or (length(part) >= 2 and contains(whole, part))
+                                             or sb_chars(part) = sb_chars(substr(whole, 2))))
+    or sb_chars(part) = sb_chars(whole);
 create or replace macro sb_name_level(a, ap, b, bp, close) as
     case when a is null or b is null then null
          when ap or bp then
              case when (ap and bp and a = b)
-                    or (ap and not bp and (contains(' ' || b || ' ', ' ' || a || ' ')
-                                           or (regexp_matches(a, '\p{Han}') and length(a) >= 2 and contains(b, a))))
-                    or (bp and not ap and (contains(' ' || a || ' ', ' ' || b || ' ')
-                                           or (regexp_matches(b, '\p{Han}') and length(b) >= 2 and contains(a, b))))
+                    or (ap and not bp and sb_part_of(a, b))
+                    or (bp and not ap and sb_part_of(b, a))
                   then 'partial' else 'different' end
          when a = b then 'exact'
-         when jaro_winkler_similarity(a, b) >= close
-           or list_sort(string_split(replace(a, ' ', ''), '')) = list_sort(string_split(replace(b, ' ', ''), ''))
-           then 'close'
+         when jaro_winkler_similarity(a, b) >= close or sb_chars(a) = sb_chars(b) then 'close'
          else 'different' end;
 create or replace macro sb_birth_level(a, b) as
     case when a is null or b is null then null

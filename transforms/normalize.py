@@ -85,12 +85,15 @@ def normalize_id(value: str | None) -> str | None:
     return None if text is None else re.sub(r"\s+", "", text).upper()
 
 
-_S2T = opencc.OpenCC("s2t")
+# Chinese names compare in simplified characters: traditional -> simplified is many-to-one (傑, 杰 -> 杰),
+# so both spellings of a name (or an address) meet in one form.
+_T2S = opencc.OpenCC("t2s")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NAME_PUNCT_RE = re.compile(r"[.,;:'\"()\[\]/\\_\-·•]+")
 # Two-character family names (Taiwan); other Chinese family names are one character.
-COMPOUND_SURNAMES = frozenset({"歐陽", "司馬", "諸葛", "上官", "張簡", "范姜", "東方", "皇甫", "司徒", "夏侯",
-                               "尉遲", "長孫", "慕容", "令狐", "軒轅", "公孫"})
+COMPOUND_SURNAMES = frozenset(_T2S.convert(s) for s in (
+    "歐陽", "司馬", "諸葛", "上官", "張簡", "范姜", "東方", "皇甫", "司徒", "夏侯", "尉遲", "長孫", "慕容", "令狐",
+    "軒轅", "公孫"))
 # Common English short forms -> formal given name, so "Bob Chen" and "Robert Chen" compare equal.
 NICKNAMES = {
     "bob": "robert", "bobby": "robert", "rob": "robert", "bill": "william", "will": "william",
@@ -111,13 +114,13 @@ NICKNAMES = {
 
 
 def normalize_name(value: str | None) -> str | None:
-    """A person's name for comparison: NFKC, traditional Chinese characters, lower-case, single spaces."""
+    """A person's name for comparison: NFKC, simplified Chinese characters, lower-case, single spaces."""
     text = _clean(value)
     if text is None:
         return None
     text = re.sub(r"\s+", " ", _NAME_PUNCT_RE.sub(" ", text)).strip().lower()
     if _CJK_RE.search(text):
-        text = _S2T.convert(text)
+        text = _T2S.convert(text)
     return text or None
 
 
@@ -147,12 +150,13 @@ def family_name(value: str | None) -> str | None:
 
 
 _ADDRESS_PREFIX_RE = re.compile(r"^\d{3,6}")  # a postcode written before the address
-_CITY_RE = re.compile(r"^.{1,3}?[市縣]")
-_DISTRICT_RE = re.compile(r"^.{1,3}?[區鄉鎮市]")
+_CITY_RE = re.compile(r"^.{1,3}?[市县]")  # simplified forms: addresses are compared after t2s
+_DISTRICT_RE = re.compile(r"^.{1,3}?[区乡镇市]")
 
 
 def normalize_street(value: str | None) -> str | None:
-    """The street part of an address (Taiwanese order: city, district, street): NFKC, 台 -> 臺, no spaces,
+    """The street part of an address (Taiwanese order: city, district, street): NFKC, simplified characters
+    (so 臺 = 台), no spaces,
     with a leading postcode, city and district removed, so "台北市大安區忠孝東路四段1號" and
     "忠孝東路四段1號" compare equal. Latin addresses are lower-cased with single spaces."""
     text = _clean(value)
@@ -160,7 +164,7 @@ def normalize_street(value: str | None) -> str | None:
         return None
     if not _CJK_RE.search(text):
         return re.sub(r"[\s,.]+", " ", text).strip().lower() or None
-    text = re.sub(r"\s+", "", _S2T.convert(text)).replace("台", "臺")
+    text = re.sub(r"\s+", "", _T2S.convert(text))  # 臺 and 台 both become 台
     text = _ADDRESS_PREFIX_RE.sub("", text)
     text = _CITY_RE.sub("", text, count=1)
     # a district prefix is only taken when a street follows it (路, 街, 道...)

@@ -1400,6 +1400,46 @@ class _Gen:
             dv = devs[dev_i]
             identity.append(("analytics", "devices", dv.anon_id, self.persons[dv.person].pid))
 
+    def write_registrations(self, identity: list) -> None:
+        """Warranty registration cards typed in at the repair desk: name, birth date, address and postcode,
+        no email, phone or card number, so they share no exact key with any other silo and link only
+        through fuzzy attributes. About 15% of the CRM contacts' and loyalty members' persons, with typos."""
+        rng = self.rng("registrations")
+        known = sorted(set(self.crm_persons) | set(self.members))
+        rows = []
+        used: set[str] = set()
+        for i in known:
+            if rng.random() >= 0.15:
+                continue
+            p = self.persons[i]
+            while True:
+                reg = f"W{rng.randrange(10 ** 7):07d}"
+                if reg not in used:
+                    used.add(reg)
+                    break
+            g, sur = self.name_parts(rng, p, simplified=False, nick=0.05, typo=0.05)
+            name = sur + g if p.kind == "zh" else (f"{g} {sur}" if rng.random() < 0.7 else f"{sur.upper()} {g}")
+            birth = p.birth
+            r = rng.random()
+            if r < 0.03 and birth.day <= 12 and birth.day != birth.month:
+                birth = date(birth.year, birth.day, birth.month)  # day and month swapped
+            elif r < 0.06:
+                birth = birth + timedelta(days=1 if birth.day < 28 else -1)  # one digit off
+            street = p.street
+            if rng.random() < 0.05:
+                k = rng.randrange(len(street) - 1)
+                street = street[:k] + street[k + 1:]  # a character left out
+            city = p.city if rng.random() < 0.5 else p.city.replace("臺", "台")
+            addr = city + p.district + street if rng.random() < 0.8 else p.district + street
+            zipc = "" if rng.random() < 0.05 else p.postcode
+            day = _from_dn(rng.randint(self.start_dn, self.end_dn - 1))
+            rows.append([reg, name, birth.strftime("%d/%m/%Y"), addr, zipc, self.sku_ids[self.pick_sku(rng)],
+                         day.isoformat()])
+            identity.append(("service", "registrations", reg, p.pid))
+        rows.sort(key=lambda r: r[0])
+        self._csv("exports/service/warranty_registrations.csv",
+                  ["reg_no", "customer_name", "birthday", "address", "zip", "sku", "registered_on"], rows)
+
     def write_erp(self) -> None:
         self._csv("exports/erp/products.csv", ["sku", "product_name", "category", "launched_on"],
                   [[self.sku_ids[i], name, cat, _from_dn(self.launched[i]).isoformat()]
@@ -1430,7 +1470,7 @@ class _Gen:
         self.price_diff_rows = diffs
 
     def write_truth(self, identity: list) -> None:
-        sys_order = {"crm": 0, "shop": 1, "pos": 2, "support": 3, "marketing": 4, "analytics": 5}
+        sys_order = {"crm": 0, "shop": 1, "pos": 2, "support": 3, "marketing": 4, "analytics": 5, "service": 6}
         identity.sort(key=lambda r: (sys_order[r[0]], r[1], r[2]))
         self._csv("ground_truth/identity.csv", ["system", "entity", "record_id", "person_id"],
                   identity)
@@ -1467,6 +1507,7 @@ class _Gen:
         self.write_support(identity)
         self.write_marketing(identity)
         self.write_analytics(identity)
+        self.write_registrations(identity)
         self.write_erp()
         self.write_truth(identity)
         self._csv("ground_truth/invalid_rows.csv", ["file", "row_number", "rule"], self.invalid_rows)
