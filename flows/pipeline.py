@@ -24,9 +24,9 @@ from connectors.config import PipelineConfig, SourceConfig, load_config
 from connectors.extract import extract_source
 from flows import warehouse
 from flows.settings import Settings
-from transforms.customer_ids import IdentityGateError, assign_customer_ids, check_stability
+from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.evaluate import evaluate_identity, identity_metric_rows
-from transforms.identity import build_customer_identities, register_udfs, resolve_identities
+from transforms.identity import register_udfs, resolve_customers
 from transforms.model import build_metrics, build_models
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import quarantine_record, validate_typed
@@ -279,7 +279,6 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
     cfg = spec.config()
     con = _analysis_connection(spec, cfg, hash_key)
     try:
-        counts = resolve_identities(con, cfg.identity)
         previous = warehouse.current_version(spec.warehouse_dir)
         has_previous = previous is not None and (previous / "customer_identities.parquet").exists()
         if has_previous:
@@ -289,8 +288,8 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
             else:  # a version published before ids were tracked: its ids are the oldest known
                 con.execute("create table prev_id_map as select distinct customer_id, customer_id as current_customer_id, "
                             "'active' as status, '' as issued_run_id, '' as changed_run_id from prev_identities")
-        changes = assign_customer_ids(con, spec.run_id, has_previous)
-        build_customer_identities(con)
+        counts = resolve_customers(con, cfg.identity, spec.run_id, has_previous)
+        changes = counts["changes"]
         _identity_history(con, spec, previous if has_previous else None)
         _identity_links(con)
         con.execute("create or replace table identity_evaluation (family varchar, metric varchar, dimension varchar, "
@@ -314,7 +313,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
         warehouse.write_parquet(con, "int_identity__records", spec.path("staging", IDENTITY_RECORDS_STATE))
     finally:
         con.close()
-    return counts | {"customers": changes["customers"], "changes": changes, "evaluation": scores}
+    return counts | {"evaluation": scores}
 
 
 def _identity_history(con, spec: RunSpec, previous: Path | None) -> None:

@@ -1,4 +1,5 @@
-"""Deterministic identity resolution on hand-made records and seeded random graphs."""
+"""Identity resolution on hand-made records: strong keys and their guards, households, fuzzy links,
+clustering against networkx, stable ids across runs, and the evaluation scores."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from connectors.config import IdentityConfig
 from tests.helpers import kinds_connection, rows
-from transforms.identity import resolve_identities
+from transforms.identity import resolve_customers
 
 
 def cust(system, entity, rid, **kw):
@@ -36,23 +37,25 @@ def resolved():
         ],
         "web_events": [web("d1", "U1", 1), web("d1", None, 2), web("d2", "U1", 1), web("d2", "U2", 2)],
     }, identity=IdentityConfig(max_records_per_key=3), regions={"crm": "TW", "pos": "TW"})
-    counts = resolve_identities(con, IdentityConfig(max_records_per_key=3))
+    counts = resolve_customers(con, IdentityConfig(max_records_per_key=3), "r1")
     return con, counts
 
 
 def test_records_link_through_normalised_keys_and_say_how(resolved):
     con, counts = resolved
-    iterations = counts.pop("iterations")
-    assert counts == {"identity_records": 11, "customers": 7, "guards_fired": 1}
-    assert 2 <= iterations <= 5
-    got = rows(con, "select system, record_id, link_rule, link_keys from customer_identities "
+    assert {k: counts[k] for k in ("identity_records", "customers", "guards_fired", "deterministic_links",
+                                   "probabilistic_links")} == {
+        "identity_records": 11, "customers": 7, "guards_fired": 1, "deterministic_links": 4, "probabilistic_links": 0}
+    assert counts["changes"]["new"] == 7
+    # link_keys: the identifier types of the record's links, highest priority first (login, loyalty, email, phone)
+    got = rows(con, "select system, record_id, link_rule, link_keys, identifier_type from customer_identities "
                     "where customer_records > 1 order by system, record_id")
     assert got == [
-        ("analytics", "d1", "deterministic", ["login_id"]),
-        ("crm", "C1", "deterministic", ["email", "phone"]),
-        ("pos", "L1", "deterministic", ["loyalty_id", "phone"]),
-        ("shop", "U1", "deterministic", ["email", "login_id"]),
-        ("support", "T2", "deterministic", ["loyalty_id"]),
+        ("analytics", "d1", "deterministic", ["login_id"], "login_id"),
+        ("crm", "C1", "deterministic", ["email", "phone"], "email"),
+        ("pos", "L1", "deterministic", ["loyalty_id", "phone"], "loyalty_id"),
+        ("shop", "U1", "deterministic", ["login_id", "email"], "login_id"),
+        ("support", "T2", "deterministic", ["loyalty_id"], "loyalty_id"),
     ]
     assert rows(con, "select count(distinct customer_id) from customer_identities where customer_records > 1") == [(1,)]
 
@@ -78,65 +81,54 @@ def test_guards_shared_devices_and_placeholders_keep_records_apart(resolved):
     assert guard[3] == "shared by more records than max_records_per_key (3)"
 
 
-def _reference_clusters(n: int, keys: list[tuple[int, str]]) -> set[frozenset[int]]:
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    first: dict[str, int] = {}
-    for rid, key in keys:
-        if key in first:
-            parent[find(rid)] = find(first[key])
-        else:
-            first[key] = rid
-    groups: dict[int, set[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), set()).add(i)
-    return {frozenset(g) for g in groups.values()}
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_clustering_matches_a_reference_union_find_on_random_graphs(seed):
-    rng = random.Random(seed)
-    n = 300
-    keys = []
-    records = []
-    for i in range(n):
-        emails = {f"p{rng.randrange(200)}@x.tw" for _ in range(rng.choice([0, 1, 1, 2]))}
-        loyalty = f"L{rng.randrange(150)}" if rng.random() < 0.5 else None
-        records.append(cust("crm", "contacts", f"R{i:04d}", loyalty_id=loyalty,
-                            email=sorted(emails)[0] if emails else None))
-        keys += [(i, f"e:{e}") for e in sorted(emails)[:1]] + ([(i, f"l:{loyalty.upper()}")] if loyalty else [])
-    con = kinds_connection({"customers": records})
-    resolve_identities(con, IdentityConfig(max_records_per_key=1000))
-    got: dict[str, set[int]] = {}
-    for cid, rid in rows(con, "select customer_id, record_id from customer_identities"):
-        got.setdefault(cid, set()).add(int(rid[1:]))
-    assert {frozenset(g) for g in got.values()} == _reference_clusters(n, keys)
-
-
-def test_pairwise_evaluation_counts_record_pairs():
+def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
     import duckdb
+    import networkx as nx
 
+    from transforms.identity import connected_components
+
+    rng = random.Random(seed)
+    n = 400
+    edges = {tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randrange(150, 450))}
+    chain = list(range(0, 60, 3))  # a long chain: label propagation needs many hops
+    edges |= {(a, b) for a, b in zip(chain, chain[1:])}
+    con = duckdb.connect()
+    con.execute("create table nodes as select range as node from range($n)", {"n": n})
+    con.execute("create table edges (a bigint, b bigint)")
+    con.executemany("insert into edges values (?, ?)", sorted(edges))
+    connected_components(con, "nodes", "edges", "clusters")
+    got: dict[int, set[int]] = {}
+    for node, label in rows(con, "select node, label from clusters"):
+        got.setdefault(label, set()).add(node)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    assert {frozenset(g) for g in got.values()} == {frozenset(c) for c in nx.connected_components(graph)}
+    assert all(label == min(members) for label, members in got.items())
+
+
+def test_evaluation_scores_pairs_and_b_cubed_per_scope(resolved):
     from transforms.evaluate import evaluate_identity
 
-    con = duckdb.connect()
-    con.execute("create table customer_identities as select * from (values "
-                "('K1', 'crm', 'contacts', 'r1'), ('K1', 'shop', 'customers', 'r2'), "
-                "('K2', 'pos', 'members', 'r3'), ('K2', 'support', 'tickets', 'r4')) "
-                "as t(customer_id, system, entity, record_id)")
-    con.execute("create table truth as select * from (values "
-                "('crm', 'contacts', 'r1', 'A'), ('shop', 'customers', 'r2', 'A'), ('pos', 'members', 'r3', 'A'), "
-                "('support', 'tickets', 'r4', 'B'), ('marketing', 'subscribers', 'r5', 'B')) "
-                "as t(system, entity, record_id, person_id)")
+    con, _ = resolved
+    # truth: person A owns C1, U1, L1, T2, d1 and d2 (d2 is A's shared tablet); B the four subscribers; C ticket T1
+    truth = [("crm", "contacts", "C1", "A"), ("shop", "customers", "U1", "A"), ("pos", "members", "L1", "A"),
+             ("support", "tickets", "T2", "A"), ("analytics", "devices", "d1", "A"), ("analytics", "devices", "d2", "A"),
+             *[("marketing", "subscribers", f"S{i}", "B") for i in range(1, 5)], ("support", "tickets", "T1", "C")]
+    con.execute("create table truth (system varchar, entity varchar, record_id varchar, person_id varchar)")
+    con.executemany("insert into truth values (?, ?, ?, ?)", truth)
     scores = evaluate_identity(con)
-    # predicted pairs (r1,r2) (r3,r4); true pairs among the records present: (r1,r2) (r1,r3) (r2,r3)
-    assert {k: scores[k] for k in ("records", "truth_records", "true_positive_pairs", "predicted_pairs",
-                                   "true_pairs")} == {"records": 4, "truth_records": 5, "true_positive_pairs": 1,
-                                                      "predicted_pairs": 2, "true_pairs": 3}
-    assert (scores["precision"], scores["recall"]) == (0.5, pytest.approx(1 / 3))
-    assert scores["f1"] == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
+    every = scores["scopes"]["all"]
+    # predicted: the 5-record customer (10 pairs, all A's); true pairs: A 6 records -> 15, B 4 -> 6
+    assert (every["records"], every["true_positive_pairs"], every["predicted_pairs"], every["true_pairs"]) == (11, 10, 10, 21)
+    assert (every["precision"], every["recall"]) == (1.0, pytest.approx(10 / 21))
+    # B-cubed recall: five A records find 5 of 6, d2 finds 1 of 6, each subscriber 1 of 4, T1 1 of 1
+    assert every["bcubed_precision"] == 1.0
+    assert every["bcubed_recall"] == pytest.approx((5 * 5 / 6 + 1 / 6 + 4 * 1 / 4 + 1) / 11)
+    # identifiable: d2 (two accounts) and T1 (placeholder email) carry nothing that identifies anyone
+    ident = scores["scopes"]["identifiable"]
+    assert ident["records"] == 9 and ident["true_pairs"] == 21
+    assert ident["bcubed_recall"] == pytest.approx((5 * 5 / 6 + 4 * 1 / 4) / 9)
+    assert scores["scopes"]["fuzzy_linkable"]["records"] == 0
+    assert scores["precision"] == every["precision"] and scores["truth_records"] == 11

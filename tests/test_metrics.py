@@ -10,7 +10,7 @@ import pytest
 
 from connectors.config import IdentityConfig
 from tests.helpers import kinds_connection, rows
-from transforms.identity import resolve_identities
+from transforms.identity import resolve_customers
 from transforms.model import build_metrics, build_models, metric_names
 
 PARAMS = {
@@ -72,7 +72,7 @@ def run(tables: dict, **params):
     """The real path on `tables`; returns the connection holding `metrics`."""
     identity = IdentityConfig()
     con = kinds_connection(tables, identity=identity, regions={"crm": "TW", "shop": "TW", "pos": "TW"})
-    resolve_identities(con, identity)
+    resolve_customers(con, identity, "test-run")
     p = PARAMS | params
     build_models(con, p)
     build_metrics(con, p)

@@ -525,3 +525,15 @@ def build_customer_identities(con: duckdb.DuckDBPyConnection) -> None:
     key -> customer lookup the models use, from the assigned ids."""
     con.execute(IDENTITIES_SQL)
     con.execute(KEY_CUSTOMERS_SQL)
+
+
+def resolve_customers(con: duckdb.DuckDBPyConnection, identity: IdentityConfig, run_id: str,
+                      has_previous: bool = False) -> dict:
+    """The whole identity path: resolve, assign stable ids (from `prev_identities` / `prev_id_map` when
+    `has_previous`), build customer_identities. Returns resolution counts plus `changes` (id events)."""
+    from transforms.customer_ids import assign_customer_ids
+
+    counts = resolve_identities(con, identity)
+    changes = assign_customer_ids(con, run_id, has_previous)
+    build_customer_identities(con)
+    return counts | {"customers": changes["customers"], "changes": changes}

@@ -1,0 +1,182 @@
+"""Fuzzy links between sources that share no exact key, households kept apart, and the stability of
+customer ids from run to run (merges, splits, aliases, the gate)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from connectors.config import IdentityConfig
+from tests.helpers import kinds_connection, rows
+from transforms.customer_ids import IdentityGateError, check_stability
+from transforms.identity import resolve_customers
+
+SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴徐"
+GIVEN = "志明俊傑建宏家豪冠宇雅婷怡君淑芬美玲佳穎宗翰承恩柏翰詩涵欣怡"
+STREETS = ["忠孝東路四段", "中山北路二段", "文化路一段", "民生西路", "中正路", "復興南路一段", "和平東路三段"]
+
+
+def crm(rid, **kw):
+    return {"_source_system": "crm", "_source_entity": "contacts", "record_id": rid, **kw}
+
+
+def pos(rid, **kw):
+    return {"_source_system": "pos", "_source_entity": "members", "record_id": rid, "loyalty_id": rid, **kw}
+
+
+def card(rid, **kw):
+    return {"_source_system": "service", "_source_entity": "registrations", "record_id": rid, **kw}
+
+
+def _people(n: int, seed: int = 5):
+    rng = random.Random(seed)
+    names, people = set(), []
+    while len(people) < n:
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+        if name in names:
+            continue
+        names.add(name)
+        people.append({"name": name, "birth": date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1 + rng.randrange(28)),
+                       "street": f"{rng.choice(STREETS)}{rng.randrange(1, 300)}號", "postcode": f"{rng.randrange(100, 999)}",
+                       "phone": f"09{rng.randrange(10 ** 8):08d}"})
+    return people
+
+
+@pytest.fixture(scope="module")
+def fuzzy():
+    """40 people in CRM and POS (linked by phone: the model learns from them); 12 warranty cards with no
+    shared key, some with typos; and a partner of person 0 at the same address, same family name."""
+    people = _people(40)
+    customers = []
+    for i, p in enumerate(people):
+        customers.append(crm(f"C{i:02d}", last_name=p["name"][0], first_name=p["name"][1:], phone=p["phone"],
+                             birth_date=p["birth"], street=f"臺北市大安區{p['street']}", postcode=p["postcode"]))
+        customers.append(pos(f"L{i:02d}", full_name=p["name"], phone=p["phone"][:4] + "-" + p["phone"][4:],
+                             birth_date=p["birth"] if i % 3 else None, street=p["street"], postcode=p["postcode"]))
+    for i in range(12):
+        p = people[i]
+        name = p["name"]
+        if i == 1:
+            name = "陈" + name[1:] if name[0] == "陳" else name[0] + name[2] + name[1]  # simplified / swapped
+        birth = p["birth"]
+        if i == 2:
+            birth = date(birth.year, birth.month, birth.day % 28 + 1)  # one day off
+        street = p["street"] if i != 3 else p["street"][:-2] + "號"  # a digit left out
+        customers.append(card(f"W{i:02d}", full_name=name, birth_date=birth, street=f"台北市{street}",
+                              postcode=p["postcode"]))
+    partner = people[0]
+    customers.append(crm("C99", last_name=partner["name"][0], first_name="美玲" if partner["name"][1:] != "美玲" else "淑芬",
+                         phone="0900000001", birth_date=date(1990, 1, 1), street=f"臺北市大安區{partner['street']}",
+                         postcode=partner["postcode"]))
+    con = kinds_connection({"customers": customers}, regions={"crm": "TW", "pos": "TW", "service": "TW"})
+    counts = resolve_customers(con, IdentityConfig(), "r1")
+    return con, counts
+
+
+def test_cards_with_no_shared_key_link_through_name_birth_date_and_address(fuzzy):
+    con, counts = fuzzy
+    got = rows(con, """
+        select w.record_id, c.record_id, w.link_rule, w.match_probability >= 0.99
+        from customer_identities as w join customer_identities as c using (customer_id)
+        where w.system = 'service' and c.system = 'crm' order by 1""")
+    assert got == [(f"W{i:02d}", f"C{i:02d}", "probabilistic", True) for i in range(12)]
+    assert counts["probabilistic_links"] == 12
+
+
+def test_a_partner_at_the_same_address_stays_a_different_customer(fuzzy):
+    con, _ = fuzzy
+    assert rows(con, "select customer_records from customer_identities where record_id = 'C99'") == [(1,)]
+    # the model's weights say why: different birth dates and names count against a match
+    weights = dict(((c, lvl), w) for c, lvl, w in rows(con, "select comparison, level, weight from identity_model"))
+    assert weights[("birth_date", "different")] < -4 and weights[("name", "different")] < -4
+    assert weights[("street", "exact")] > 5 and weights[("name", "exact")] > 5
+
+
+def test_family_email_is_contested_and_links_only_records_that_agree():
+    mail = "chen.family@gmail.com"
+    con = kinds_connection({"customers": [
+        crm("C1", last_name="陳", first_name="志明", email=mail, birth_date=date(1970, 3, 1), phone="0911111111"),
+        crm("C2", last_name="陳", first_name="美玲", email=mail, birth_date=date(1972, 8, 9), phone="0922222222"),
+        {"_source_system": "shop", "_source_entity": "customers", "record_id": "U1", "login_id": "U1",
+         "full_name": "陈志明", "email": mail},
+        {"_source_system": "marketing", "_source_entity": "subscribers", "record_id": "S1", "first_name": "美玲",
+         "email": mail},
+        {"_source_system": "marketing", "_source_entity": "subscribers", "record_id": "S2", "email": mail},
+    ]}, regions={"crm": "TW"})
+    resolve_customers(con, IdentityConfig(), "r1")
+    groups = rows(con, "select list(record_id order by record_id) from customer_identities group by customer_id order by 1")
+    assert groups == [(["C1", "U1"],), (["C2", "S1"],), (["S2"],)]
+    (guard,) = rows(con, "select key_type, records, reason from identity_guards")
+    assert guard[0] == "email" and guard[1] == 5 and guard[2].startswith("shared by different people")
+
+
+def test_role_mailbox_is_guarded_even_below_the_cap():
+    con = kinds_connection({"customers": [crm("C1", email="info@acme.com.tw"), crm("C2", email="INFO@acme.com.tw")]})
+    resolve_customers(con, IdentityConfig(), "r1")
+    assert rows(con, "select count(distinct customer_id) from customer_identities") == [(2,)]
+    assert rows(con, "select key_type, records, reason from identity_guards") == [
+        ("email", 2, "role mailbox (info@, service@...), not a person")]
+
+
+# ----------------------------------------------------------------------------------- stable ids
+def _run(records: list[dict], run_id: str, previous: tuple | None = None):
+    """One identity run; `previous` = (identities rows, id map rows) of the run before."""
+    con = kinds_connection({"customers": records})
+    if previous:
+        ids, id_map = previous
+        con.execute("create table prev_identities (customer_id varchar, system varchar, entity varchar, record_id varchar)")
+        con.executemany("insert into prev_identities values (?, ?, ?, ?)", ids)
+        con.execute("create table prev_id_map (customer_id varchar, current_customer_id varchar, status varchar, "
+                    "issued_run_id varchar, changed_run_id varchar)")
+        con.executemany("insert into prev_id_map values (?, ?, ?, ?, ?)", id_map)
+    counts = resolve_customers(con, IdentityConfig(), run_id, has_previous=previous is not None)
+    ids = rows(con, "select customer_id, system, entity, record_id from customer_identities order by record_id")
+    id_map = rows(con, "select * from customer_id_map order by customer_id")
+    events = rows(con, "select event, customer_id, related_customer_id, records from int_identity__events order by 1, 2")
+    return {"counts": counts["changes"], "ids": ids, "map": id_map, "events": events,
+            "of": {r[3]: r[0] for r in ids}}
+
+
+A = [crm("A1", email="a@x.tw"), crm("A2", email="a@x.tw")]
+B = [crm("B1", email="b@x.tw", phone="0912000111"), crm("B2", email="b@x.tw")]
+BRIDGE = crm("X1", email="a@x.tw", phone="0912000111")
+
+
+def test_same_inputs_keep_every_id_and_record_no_change():
+    first = _run(A + B, "r1")
+    again = _run(A + B, "r2", (first["ids"], first["map"]))
+    assert again["of"] == first["of"]
+    assert again["events"] == []
+    assert {k: again["counts"][k] for k in ("new", "merged", "split", "moved", "unchanged")} == {
+        "new": 0, "merged": 0, "split": 0, "moved": 0, "unchanged": 2}
+
+
+def test_merge_keeps_the_older_id_and_the_other_becomes_an_alias():
+    first = _run(A, "r1")
+    second = _run(A + B, "r2", (first["ids"], first["map"]))  # B is new tonight: issued in r2
+    old_a, old_b = second["of"]["A1"], second["of"]["B1"]
+    merged = _run(A + B + [BRIDGE], "r3", (second["ids"], second["map"]))
+    assert set(merged["of"].values()) == {old_a}  # A's id is older (r1) than B's (r2)
+    assert ("merged", old_b, old_a, 2) in merged["events"]
+    assert (old_b, old_a, "merged", "r2", "r3") in merged["map"]
+    assert merged["counts"]["merged"] == 1 and merged["counts"]["unchanged"] == 0
+
+
+def test_split_keeps_the_id_on_the_largest_part_and_aliases_still_resolve():
+    first = _run(A + B + [BRIDGE, crm("A3", email="a@x.tw")], "r1")
+    (joint,) = set(first["of"].values())
+    split = _run(A + B + [crm("A3", email="a@x.tw")], "r2", (first["ids"], first["map"]))
+    assert split["of"]["A1"] == joint  # A1, A2, A3 (3 records) keep the id; B's 2 records split off
+    new_b = split["of"]["B1"]
+    assert new_b != joint and ("split", new_b, joint, 2) in split["events"]
+    assert split["counts"]["split"] == 1
+
+
+def test_the_gate_stops_a_run_that_changes_too_many_customers():
+    counts = {"previous_customers": 1000, "changed": 150, "merged": 100, "split": 20, "moved": 30, "removed": 0}
+    with pytest.raises(IdentityGateError, match=r"150 of 1,000 customers \(15.0%\).*limit is 10%"):
+        check_stability(counts, 0.10, 100)
+    check_stability(counts | {"changed": 100}, 0.10, 100)  # exactly at the limit passes
+    check_stability(counts | {"previous_customers": 50, "changed": 50}, 0.10, 100)  # too small a base to judge
