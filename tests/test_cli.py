@@ -37,7 +37,7 @@ def test_run_prints_the_warehouse_tables_quarantine_and_headline(cli, data_dir):
     for table in ("dim_customers", "customer_identities", "fct_touchpoints", "quarantine", "pipeline_runs"):
         assert table in out
     assert "range:quantity" in out and "unique:order_id,line_no" in out and "required:ordered_at" in out
-    assert "price_mismatch_sku_share" in out and "identity vs demo ground truth: precision" in out
+    assert "price_mismatch_sku_share" in out and "identity resolution vs demo ground truth" in out and "fuzzy_linkable" in out
 
 
 def test_a_failed_run_says_what_is_wrong_without_a_traceback(cli, data_dir):

@@ -46,6 +46,8 @@ HEADERS = {
     "exports/marketing/subscribers.csv": [
         "subscriber_id", "email_address", "first_name", "status", "opted_in_at"],
     "exports/marketing/activity.csv": ["campaign_id", "subscriber_id", "event_type", "event_time"],
+    "exports/service/warranty_registrations.csv": [
+        "reg_no", "customer_name", "birthday", "address", "zip", "sku", "registered_on"],
     "exports/erp/products.csv": ["sku", "product_name", "category", "launched_on"],
     "exports/erp/price_list.csv": ["sku", "channel", "price", "currency", "valid_from", "valid_to"],
     "exports/erp/channel_policies.csv": ["policy", "channel", "value", "valid_from"],
@@ -300,7 +302,7 @@ def test_identity_covers_exactly_the_identity_records(demo):
     ident = identity(out)
     assert set(ident) == {("crm", "contacts"), ("shop", "customers"), ("pos", "members"),
                           ("support", "tickets"), ("marketing", "subscribers"),
-                          ("analytics", "devices")}
+                          ("analytics", "devices"), ("service", "registrations")}
     assert sum(len(v) for v in ident.values()) == counts["ground_truth/identity.csv"]
     exports = {
         ("crm", "contacts"): [r["Contact ID"] for r in read_csv(out, "exports/crm/contacts.csv")],
@@ -502,3 +504,14 @@ def test_invalid_rows_are_listed_with_the_rule_they_break(demo):
         assert [o["line_no"] for o in orders if o["order_id"] == line["order_id"]][-1] == line["line_no"]
     for r in by_rule["required:ordered_at"]:
         assert list(tx[int(r["row_number"]) - 1].values())[3].endswith(" 25:61:00")
+
+
+def test_warranty_cards_share_no_exact_key_and_belong_to_crm_or_loyalty_people(demo):
+    out, _ = demo
+    ident = identity(out)
+    cards = read_csv(out, "exports/service/warranty_registrations.csv")
+    assert len(cards) > 0 and set(cards[0]) == {"reg_no", "customer_name", "birthday", "address", "zip", "sku",
+                                                 "registered_on"}  # no email, phone or card number
+    owners = {ident[("service", "registrations")][c["reg_no"]] for c in cards}
+    known = set(ident[("crm", "contacts")].values()) | set(ident[("pos", "members")].values())
+    assert owners <= known

@@ -46,7 +46,7 @@ def test_extra_placeholder_emails_from_configuration():
 def test_ids_names_and_masks():
     assert normalize_id(" l1234 5678 ") == "L12345678"
     assert normalize_id("n/a") is None
-    assert normalize_name("  Chen   Mei-Ling ") == "chen mei-ling"
+    assert normalize_name("  Chen   Mei-Ling ") == "chen mei ling"  # hyphens and commas are spaces
     assert mask_name("王小明") == "王**"
     assert mask_name("Ann Lee") == "A** L**"
     assert shape("0912-345-678") == "9999-999-999"
