@@ -25,7 +25,7 @@ from connectors.extract import extract_source
 from flows import warehouse
 from flows.settings import Settings
 from transforms.identity import register_udfs, resolve_identities
-from transforms.model import build_metrics, build_models
+from transforms.model import MODELS, build_metrics, build_models
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import quarantine_record, validate_typed
 
@@ -257,6 +257,10 @@ def _params(spec: RunSpec, cfg: PipelineConfig) -> dict:
         "case_window_days": cfg.metrics.case_window_days,
         "repeat_contact_days": cfg.metrics.repeat_contact_days,
         "lookback_days": cfg.metrics.lookback_days,
+        "feedback_days": cfg.metrics.feedback_days,
+        "complaint_topics": cfg.metrics.complaint_topics,
+        "complete_360_systems": cfg.metrics.complete_360_systems,
+        "integrated_min_share": cfg.metrics.integrated_min_share,
     }
 
 
@@ -305,7 +309,7 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
     con = _analysis_connection(spec, cfg, hash_key)
     try:
         _attach_identity(con, spec)
-        for table in ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints"):
+        for table in MODELS:
             warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
         new_rows = build_metrics(con, _params(spec, cfg))
         previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)

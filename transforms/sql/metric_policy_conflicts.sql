@@ -1,9 +1,12 @@
--- consistency / policy_conflict (dimension = policy) and policy_conflict_share (dimension "all").
--- A policy conflicts when channels state different values for it (per channel, the latest version in
--- force on the as-of date: valid_from on or before it, or undated).
--- policy_conflict: numerator = channels whose value differs from the most common value, denominator =
--- channels stating the policy; detail lists every channel's value.
--- policy_conflict_share: numerator = policies in conflict, denominator = policies.
+-- metric: consistency/policy_conflict
+-- One row per service policy whose channels disagree (dimension = policy). Per channel the latest
+-- version in force on the as-of date counts (valid_from on or before it, or undated); the most common
+-- value is the reference. Numerator: channels whose value differs from it. Denominator: channels stating
+-- the policy. Detail lists every channel's value.
+--
+-- metric: consistency/policy_conflict_share
+-- Dimension "all". Numerator: policies whose channels state different values on the as-of date.
+-- Denominator: policies stated by any channel.
 with policies as (
     select policy, channel, value
     from kind_policies
