@@ -23,9 +23,11 @@ from pydantic import BaseModel
 from connectors.config import PipelineConfig, SourceConfig, load_config
 from connectors.extract import extract_source
 from flows import warehouse
+from flows.charts import format_value
+from flows.report import write_report
 from flows.settings import Settings
 from transforms.identity import register_udfs, resolve_identities
-from transforms.model import MODELS, build_metrics, build_models
+from transforms.model import MODELS, build_metrics, build_models, metric_definitions
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import quarantine_record, validate_typed
 
@@ -342,10 +344,11 @@ def _headline(con, run_id: str, run_date: date) -> list[dict]:
         order by family, metric, metric_date nulls first,
                  case when distribution then try_cast(dimension as integer) end, value desc nulls last, dimension
         """, {"r": run_id, "d": run_date, "skip": HEADLINE_SKIP, "dist": HEADLINE_DISTRIBUTIONS}).fetchall()
+    units = {name: d["unit"] for name, d in metric_definitions().items()}
     out: dict[tuple[str, str], dict] = {}
     for family, metric, dimension, num, den, value, detail, whole_window, distribution in rows:
-        line = out.setdefault((family, metric), {"family": family, "metric": metric, "overall": None,
-                                                 "notable": []})
+        line = out.setdefault((family, metric), {"family": family, "metric": metric, "unit": units.get(metric, "share"),
+                                                 "overall": None, "notable": []})
         if dimension == "all":
             if line["overall"] is None:
                 line["overall"] = {"numerator": num, "denominator": den, "value": value, "detail": detail,
@@ -358,10 +361,14 @@ def _headline(con, run_id: str, run_date: date) -> list[dict]:
 def headline_text(line: dict) -> tuple[str, str]:
     """(overall, notable) of a headline line as short strings for the console and the artifact."""
     o = line["overall"]
+    unit = line.get("unit", "share")
     overall = ""
     if o is not None and o["value"] is not None:
-        overall = f"{o['value']:.1%} ({o['numerator']:,.0f} of {o['denominator']:,.0f}{', any day of the window' if o['window'] else ''})"
-    notable = ", ".join(f"{n['dimension']} {n['value']:.0%}" for n in line["notable"] if n["value"] is not None)
+        counts = (f"{o['numerator']:,.0f} of {o['denominator']:,.0f}" if unit == "share"
+                  else f"{o['numerator']:,.1f} / {o['denominator']:,.0f}")
+        overall = f"{format_value(o['value'], unit)} ({counts}{', any day of the window' if o['window'] else ''})"
+    notable = ", ".join(f"{n['dimension']} {format_value(n['value'], unit, precise=False)}"
+                        for n in line["notable"] if n["value"] is not None)
     if o is not None and o.get("detail"):
         notable = ", ".join(x for x in (o["detail"], notable) if x)
     return overall, notable
@@ -394,11 +401,13 @@ def publish_step(spec: RunSpec, summary: dict) -> dict:
         warehouse.write_parquet(con, "run_sources_arrow", out / "pipeline_run_sources.parquet")
     finally:
         con.close()
+    # the report is part of the version: published (or not) together with the tables it shows
+    write_report(out)
     version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions,
                                 state=(spec.path("staging"), spec.state_dir))
     record["warehouse_version"] = str(version)
     warehouse.write_run_record(spec.warehouse_dir, record)
-    return {"version": str(version)}
+    return {"version": str(version), "report": str(version / "report.html")}
 
 
 def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = None) -> dict:
@@ -505,5 +514,6 @@ def summary_markdown(summary: dict) -> str:
     for line in summary.get("metrics", {}).get("headline", []):
         overall, notable = headline_text(line)
         lines.append(f"| {line['family']} | {line['metric']} | {overall} | {notable} |")
-    lines += ["", f"Published: {summary.get('publish', {}).get('version')}"]
+    lines += ["", f"Published: {summary.get('publish', {}).get('version')}",
+              f"Report: {summary.get('publish', {}).get('report')}"]
     return "\n".join(lines)

@@ -665,7 +665,10 @@ def test_every_metric_has_one_definition_with_its_family():
     defs = metric_definitions()
     assert {m: v["family"] for m, v in defs.items()} == {m: f for f, ms in METRICS.items() for m in ms}
     assert all(len(v["definition"]) > 80 for v in defs.values())
+    assert {m: v["unit"] for m, v in defs.items() if v["unit"] != "share"} == {
+        "handoffs_per_case": "per case", "reidentifications_per_case": "per case", "hours_to_resolution": "hours",
+        "wait_minutes_per_case": "minutes", "freshness_days": "days"}
     assert defs["policy_conflict_share"] == {
-        "family": "consistency", "file": "metric_policy_conflicts.sql",
+        "family": "consistency", "unit": "share", "file": "metric_policy_conflicts.sql",
         "definition": "Dimension \"all\". Numerator: policies whose channels state different values on the "
                       "as-of date. Denominator: policies stated by any channel."}

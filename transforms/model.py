@@ -15,8 +15,10 @@ MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints",
 METRICS_COLUMNS = ("run_id", "as_of_date", "metric_date", "family", "metric", "dimension",
                    "numerator", "denominator", "value", "detail")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
-# A metric's definition in its SQL file's header: "-- metric: <family>/<name>" then one paragraph.
-_DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)\s*$")
+# A metric's definition in its SQL file's header: "-- metric: <family>/<name> [(<unit>)]" then one
+# paragraph. The unit says what the value is; without one it is a share (numerator / denominator).
+_DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)(?:\s+\(([a-z ]+)\))?\s*$")
+UNITS = ("share", "per case", "hours", "minutes", "days")
 
 
 def load_sql(name: str) -> str:
@@ -33,8 +35,9 @@ def metric_names() -> list[str]:
 def metric_definitions() -> dict[str, dict]:
     """Every metric's definition from the header comments of the metric SQL files.
 
-    Returns {metric: {"family", "file", "definition"}} in file order; the header of a metric file is
-    its leading `--` lines, where each "-- metric: <family>/<name>" line starts that metric's paragraph.
+    Returns {metric: {"family", "unit", "file", "definition"}} in file order; the header of a metric
+    file is its leading `--` lines, where each "-- metric: <family>/<name> [(<unit>)]" line starts that
+    metric's paragraph.
     """
     out: dict[str, dict] = {}
     for name in metric_names():
@@ -45,7 +48,10 @@ def metric_definitions() -> dict[str, dict]:
             text = line[2:].strip()
             m = _DEFINITION.match(text)
             if m:
-                current = {"family": m.group(1), "file": f"{name}.sql", "definition": ""}
+                unit = m.group(3) or "share"
+                if unit not in UNITS:
+                    raise ValueError(f"{name}.sql: metric {m.group(2)} has unit {unit!r}, not one of {UNITS}")
+                current = {"family": m.group(1), "unit": unit, "file": f"{name}.sql", "definition": ""}
                 if m.group(2) in out:
                     raise ValueError(f"metric {m.group(2)} is defined twice ({out[m.group(2)]['file']}, {name}.sql)")
                 out[m.group(2)] = current
