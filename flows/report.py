@@ -298,3 +298,17 @@ def write_report(version_dir: Path, out: Path | None = None, now: datetime | Non
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, out)
     return out
+
+
+def definitions_markdown(definitions: dict | None = None) -> str:
+    """Every metric's definition as Markdown (the README's metric list; same text as the report's)."""
+    definitions = definitions if definitions is not None else metric_definitions()
+    lines = []
+    for family in ("integration", "consistency"):
+        lines += [f"### {family.capitalize()} metrics", ""]
+        for name, d in definitions.items():
+            if d["family"] == family:
+                unit = "" if d["unit"] == "share" else f", value in {d['unit']}"
+                lines.append(f"- **`{name}`** (`transforms/sql/{d['file']}`{unit}): {d['definition']}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
