@@ -87,6 +87,8 @@ class MetricsConfig(BaseModel):
     complete_360_systems: list[str] = ["crm", "shop", "pos", "marketing"]
     # a system counts as integrated when at least this share of its records is linked to another system
     integrated_min_share: float = Field(0.2, ge=0, le=1)
+    # service policy -> the support topic it governs (policy_conflict_contacts)
+    policy_topics: dict[str, str] = {}
 
 
 class PipelineConfig(BaseModel):

@@ -248,6 +248,9 @@ def _analysis_connection(spec: RunSpec, cfg: PipelineConfig, hash_key: str):
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
+    con.execute("create table policy_topics (policy varchar, topic varchar)")
+    for policy, topic in sorted(cfg.metrics.policy_topics.items()):
+        con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})
     return con
 
 

@@ -186,6 +186,9 @@ def test_injected_inconsistencies_are_the_ones_found(runs, demo_exports):
     injected_policies = {r["policy"] for r in _csv(truth / "policy_conflicts.csv")}
     assert {r[0] for r in _q(data, "select dimension from metrics where run_id = $r and metric = 'policy_conflict'",
                              {"r": run_id})} == injected_policies
+    # the service contacts they cause: only the injected conflicts (both govern a topic in policy_topics)
+    assert {r[0] for r in _q(data, "select dimension from metrics where run_id = $r "
+                                   "and metric = 'policy_conflict_contacts'", {"r": run_id})} == injected_policies
 
     # repeat contacts: every case of more than one contact is (part of) an injected group of contacts
     # about one product and topic; the groups whose tickets identity resolution joined are found whole

@@ -31,7 +31,8 @@ METRICS = {
     "integration": {"customers_by_system_count", "linked_to_other_system_share", "system_overlap",
                     "system_records", "linked_share", "no_identifier_share", "freshness_days",
                     "complete_360_share", "systems_integrated_share"},
-    "consistency": {"policy_conflict", "policy_conflict_share", "price_mismatch_sku_share", "price_spread",
+    "consistency": {"policy_conflict", "policy_conflict_share", "policy_conflict_contacts",
+                    "price_mismatch_sku_share", "price_spread",
                     "promo_not_honoured_share", "repeat_contact_rate", "handoffs_per_case",
                     "reidentifications_per_case", "first_contact_resolution_rate", "hours_to_resolution",
                     "wait_minutes_per_case", "complaint_promo_share", "post_sale_feedback_share",
@@ -83,12 +84,14 @@ def policy(name, channel, value, valid_from=None):
             "value": value, "valid_from": d(valid_from) if valid_from else None}
 
 
-def run(tables: dict, **params):
+def run(tables: dict, policy_topics: dict | None = None, **params):
     """The real path on `tables`; returns the connection holding `metrics`."""
     identity = IdentityConfig()
     con = kinds_connection(tables, identity=identity, regions={"crm": "TW", "shop": "TW", "pos": "TW"})
     for touchpoint_type, stage in JOURNEY_STAGES.items():
         con.execute("insert into journey_stages values ($t, $s)", {"t": touchpoint_type, "s": stage})
+    for policy_name, topic in (policy_topics or {}).items():
+        con.execute("insert into policy_topics values ($p, $t)", {"p": policy_name, "t": topic})
     resolve_identities(con, identity)
     p = PARAMS | params
     build_models(con, p)
@@ -608,6 +611,25 @@ def test_policy_conflicts_only_for_disagreeing_channels(policies):
         (None, "return_days", 1, 4, 1 / 4, "android=30, ios=30, store=14, web=30"),
     ])
     assert_rows(metric(policies, "policy_conflict_share"), [(None, "all", 2, 4, 2 / 4, None)])
+
+
+def test_policy_conflict_contacts_are_the_service_events_of_a_conflicting_policy():
+    con = run({
+        "customers": [cust("shop", "customers", "U1", email="ann@a.tw", login_id="U1")],
+        "policies": [policy("return_policy", "web", "allowed", "2026-01-01"),
+                     policy("return_policy", "store", "not_allowed", "2026-01-01"),
+                     policy("warranty", "web", "12", "2026-01-01"), policy("warranty", "store", "12", "2026-01-01")],
+        "order_lines": [line("shop", "O1", "2026-11-01T00:00:00", "web", "SKU-P", login_id="U1")],
+        "tickets": [
+            ticket("T1", "2026-11-05T00:00:00", "chat", "SKU-P", "return", email="ann@a.tw"),  # bought before: counts
+            ticket("T2", "2026-10-20T00:00:00", "chat", "SKU-P", "return", email="ann@a.tw"),  # before the purchase
+            ticket("T3", "2026-11-06T00:00:00", "chat", "SKU-Z", "return", email="ann@a.tw"),  # never bought
+            ticket("T4", "2026-11-06T00:00:00", "chat", "SKU-P", "return"),  # anonymous: not counted at all
+            ticket("T5", "2026-11-07T00:00:00", "chat", "SKU-P", "defect", email="ann@a.tw"),  # warranty agrees
+        ],
+    }, policy_topics={"return_policy": "return", "warranty": "defect"})
+    assert_rows(metric(con, "policy_conflict_contacts"), [(None, "return_policy", 1, 3, 1 / 3, "topic=return")])
+    assert_rows(metric(con, "policy_conflict_share"), [(None, "all", 1, 2, 1 / 2, None)])
 
 
 # -------------------------------------------------------------------------------------- invariants

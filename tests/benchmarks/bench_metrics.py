@@ -130,7 +130,9 @@ SYNTH = {
            from range(2000) as t(s), unnest(['web', 'ios', 'android', 'store']) as u(c)""",
     ],
     "policies": [
-        """select 'erp' as _source_system, 'policies' as _source_entity, 'policy_' || k as policy, c as channel,
+        """select 'erp' as _source_system, 'policies' as _source_entity,
+                  case k when 0 then 'online_order_return_in_store' when 1 then 'warranty_months'
+                         else 'policy_' || k end as policy, c as channel,
                   case when k < 2 and c = 'store' then 'no' else 'yes' end as value, date '2025-01-01' as valid_from
            from range(10) as t(k), unnest(['web', 'ios', 'android', 'store']) as u(c)""",
     ],
@@ -169,6 +171,9 @@ def main() -> None:
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
+    con.execute("create table policy_topics (policy varchar, topic varchar)")
+    for policy, topic in sorted(metrics_cfg.policy_topics.items()):
+        con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})
 
     print(f"silobridge metric benchmark: {args.customers:,} persons, DuckDB threads={args.threads}, "
           f"memory_limit={args.memory_limit}")
