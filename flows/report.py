@@ -176,6 +176,23 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
         parts += [_card(m, h.get(m, []), definitions) for m, _ in HEADLINES[family]]
         parts.append("</div>")
 
+    # every overall figure, this run against the previous one
+    rows = []
+    for metric, points in sorted(h.items(), key=lambda kv: (definitions.get(kv[0], {}).get("family", ""), kv[0])):
+        unit = definitions.get(metric, {}).get("unit", "share")
+        now = points[-1]
+        if now["run_id"] != data["run_id"]:
+            continue
+        before = points[-2] if len(points) > 1 else None
+        delta = (None if before is None or now["value"] is None or before["value"] is None
+                 else now["value"] - before["value"])
+        change = ("" if delta is None else f"{delta * 100:+.1f} pp" if unit == "share"
+                  else f"{delta:+,.2f} {unit}")
+        rows.append([definitions.get(metric, {}).get("family", ""), metric, charts.format_value(now["value"], unit),
+                     "" if before is None else charts.format_value(before["value"], unit), change])
+    parts.append("<h3>Every overall figure: this run, the previous run, the change</h3>"
+                 + _table(["family", "metric", "this run", "previous run", "change"], rows, {2, 3, 4}))
+
     # overlap and system coverage
     systems = [s for s, _ in data["system_customers"]]
     cells = {(a, b): v for a, b, v in data["overlap"]} | {(s, s): 1.0 for s in systems}

@@ -120,6 +120,10 @@ def test_report_cards_show_value_counts_and_change_since_the_previous_run(versio
     assert "first run" in _card(version, "repeat_contact_rate")
     # hours to resolution: (2 + 6) / 2 cases
     assert '<div class="value">4.0 h</div>' in _card(version, "hours_to_resolution")
+    # the table of every overall figure
+    assert ("<td>consistency</td><td>first_contact_resolution_rate</td><td class=n>100.0%</td>"
+            "<td class=n>50.0%</td><td class=n>+50.0 pp</td>") in version
+    assert "<td>consistency</td><td>hours_to_resolution</td><td class=n>4.0 h</td><td class=n></td><td class=n></td>" in version
 
 
 def test_report_sections_from_the_version_tables(version):
