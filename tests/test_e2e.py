@@ -305,3 +305,16 @@ def test_the_report_renders_its_charts_in_headless_chromium(runs, tmp_path):
     assert background < 0.8 * len(pixels)
     assert colours[(43, 108, 176)] > 500  # chart blue: trend points and bars
     assert sum(n for (r, g, b), n in colours.items() if r < 60 and g < 90 and b > 80) > 20_000  # dark heat map cells
+
+
+def test_the_run_summary_artifact_names_the_report_and_the_headline_figures(runs):
+    from flows.pipeline import summary_markdown
+
+    first = runs["first"]
+    md = summary_markdown(first)
+    assert f"Report: {first['publish']['report']}" in md
+    line = next(x for x in first["metrics"]["headline"] if x["metric"] == "hours_to_resolution")
+    assert line["unit"] == "hours"
+    o = line["overall"]
+    assert f"| consistency | hours_to_resolution | {o['value']:,.1f} h ({o['numerator']:,.1f} / {o['denominator']:,.0f}) |" in md
+    assert "| integration | complete_360_share | " in md and "crm, marketing, pos, shop" in md

@@ -3,10 +3,18 @@
 -- in at least two systems state that attribute, numerator: customers whose systems state different
 -- values (after normalisation: email trimmed and lower-cased, phone in E.164). Denominator: those
 -- customers. "all": customers disagreeing on email or phone / customers with either stated in two systems.
-with records as (
+with multi_system as (
+    -- only customers with records in two or more systems can disagree; normalising (Python UDFs) only
+    -- their records keeps this metric cheap
+    select customer_id from customer_identities group by customer_id having count(distinct system) >= 2
+),
+
+records as (
     select i.customer_id, r.system, sb_email(r.email) as email, sb_phone(r.phone, r.region) as phone
     from customer_identities as i
+    join multi_system as m using (customer_id)
     join int_identity__records as r using (rid)
+    where r.email is not null or r.phone is not null
 ),
 
 per_customer as (
