@@ -129,6 +129,14 @@ def _fmt(metric: str, defs: dict):
     return lambda v: charts.format_value(v, unit)
 
 
+def _change(delta: float, unit: str) -> str:
+    """A change between two runs: percentage points for shares, else the value's unit with a sign."""
+    if unit == "share":
+        return f"{delta * 100:+.1f} pp"
+    text = charts.format_value(delta, unit)
+    return text if text.startswith("-") else "+" + text
+
+
 def _card(metric: str, points: list[dict], defs: dict) -> str:
     unit = defs.get(metric, {}).get("unit", "share")
     now = points[-1] if points else None
@@ -140,9 +148,7 @@ def _card(metric: str, points: list[dict], defs: dict) -> str:
     change = ""
     if len(points) > 1 and now["value"] is not None and points[-2]["value"] is not None:
         delta = now["value"] - points[-2]["value"]
-        shown = f"{delta * 100:+.1f} pp" if unit == "share" else charts.format_value(delta, unit).replace("n/a", "")
-        if unit != "share" and delta >= 0:
-            shown = "+" + shown
+        shown = _change(delta, unit)
         change = f' <span class="{"up" if delta > 0 else "down" if delta < 0 else ""}">{escape(shown)} since previous run</span>'
     elif len(points) <= 1:
         change = ' <span class="muted">first run</span>'
@@ -186,8 +192,7 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
         before = points[-2] if len(points) > 1 else None
         delta = (None if before is None or now["value"] is None or before["value"] is None
                  else now["value"] - before["value"])
-        change = ("" if delta is None else f"{delta * 100:+.1f} pp" if unit == "share"
-                  else f"{delta:+,.2f} {unit}")
+        change = "" if delta is None else _change(delta, unit)
         rows.append([definitions.get(metric, {}).get("family", ""), metric, charts.format_value(now["value"], unit),
                      "" if before is None else charts.format_value(before["value"], unit), change])
     parts.append("<h3>Every overall figure: this run, the previous run, the change</h3>"

@@ -466,6 +466,9 @@ def service():
             # B, case 3 (SKU-P defect): still open
             ticket("T4", "2026-11-02T08:00:00", "phone", "SKU-P", "defect", email="bo@b.tw", status="open",
                    wait_seconds=600),
+            # B again, same channel: a re-identification without a hand-off
+            ticket("T7", "2026-11-04T08:00:00", "phone", "SKU-P", "defect", email="bo@b.tw", status="open",
+                   wait_seconds=0),
             # anonymous, case 4: resolved in 1.5 h at first contact
             ticket("T5", "2026-11-04T08:00:00", "chat", "SKU-R", "billing", status="resolved",
                    resolved_at=utc("2026-11-04T09:30:00")),
@@ -499,7 +502,7 @@ def test_support_cases_group_contacts_across_channels(service):
                          "total_wait_seconds, status, hours_to_resolution, first_contact_resolution "
                          "from fct_support_cases order by opened_at") == [
         (["T1", "T2"], "phone", 2, 1, 2, 3, 180, "resolved", 50.0, False),
-        (["T4"], "phone", 1, 0, 0, 0, 600, "open", None, False),
+        (["T4", "T7"], "phone", 2, 0, 0, 1, 600, "open", None, False),
         (["T5"], "chat", 1, 0, 0, 0, 0, "resolved", 1.5, True),
         (["T6"], "chat", 1, 0, 0, 0, 0, "open", None, False),
         (["T3"], "email", 1, 0, 1, 1, 30, "closed", 6.0, True),
@@ -507,14 +510,14 @@ def test_support_cases_group_contacts_across_channels(service):
 
 
 def test_service_metrics_per_first_contact_channel(service):
-    # cases: 1 phone (3 hand-offs, 3 re-ids, resolved 50 h, not FCR, 180 s), 3 phone (open, 600 s),
+    # cases: 1 phone (3 hand-offs, 3 re-ids, resolved 50 h, not FCR, 180 s), 3 phone (1 re-id, open, 600 s),
     # 4 chat (FCR 1.5 h), 6 chat (open), 2 email (1 hand-off, 1 re-id, FCR 6 h, 30 s)
     assert_rows(metric(service, "handoffs_per_case"), [
         (None, "all", 4, 5, 4 / 5, None), (None, "chat", 0, 2, 0.0, None),
         (None, "email", 1, 1, 1.0, None), (None, "phone", 3, 2, 3 / 2, None)])
     assert_rows(metric(service, "reidentifications_per_case"), [
-        (None, "all", 4, 5, 4 / 5, None), (None, "chat", 0, 2, 0.0, None),
-        (None, "email", 1, 1, 1.0, None), (None, "phone", 3, 2, 3 / 2, None)])
+        (None, "all", 5, 5, 1.0, None), (None, "chat", 0, 2, 0.0, None),
+        (None, "email", 1, 1, 1.0, None), (None, "phone", 4, 2, 2.0, None)])
     assert_rows(metric(service, "first_contact_resolution_rate"), [
         (None, "all", 2, 3, 2 / 3, None), (None, "chat", 1, 1, 1.0, None),
         (None, "email", 1, 1, 1.0, None), (None, "phone", 0, 1, 0.0, None)])
