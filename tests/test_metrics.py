@@ -557,6 +557,14 @@ def test_contact_data_disagreement_between_systems(service):
         (None, "all", 2, 4, 2 / 4, None), (None, "email", 1, 4, 1 / 4, None), (None, "phone", 1, 1, 1.0, None)])
 
 
+def test_contact_data_placeholders_and_formats_are_no_disagreement():
+    # one person: the CRM holds a placeholder email, the phone differs only in format
+    con = run({"customers": [cust("crm", "contacts", "C3", email="test@test.com", phone="0911-111-111"),
+                             cust("shop", "customers", "U3", email="eve@e.tw", phone="0911111111", login_id="U3")]})
+    assert_rows(metric(con, "contact_data_disagreement_share"), [
+        (None, "all", 0, 1, 0.0, None), (None, "email", 0, 0, None, None), (None, "phone", 0, 1, 0.0, None)])
+
+
 def test_customer_journeys_in_time_order(service):
     got = rows(service, """
         select step, touchpoint_type, channel, system, journey_stage, channel_changed, system_changed,

@@ -1,40 +1,36 @@
 -- metric: consistency/contact_data_disagreement_share
 -- Per attribute (dimension "email", "phone") and overall ("all"). Among unified customers whose records
--- in at least two systems state that attribute, numerator: customers whose systems state different
--- values (after normalisation: email trimmed and lower-cased, phone in E.164). Denominator: those
--- customers. "all": customers disagreeing on email or phone / customers with either stated in two systems.
-with multi_system as (
-    -- only customers with records in two or more systems can disagree; normalising (Python UDFs) only
-    -- their records keeps this metric cheap
-    select customer_id from customer_identities group by customer_id having count(distinct system) >= 2
-),
-
-records as (
-    select i.customer_id, r.system, sb_email(r.email) as email, sb_phone(r.phone, r.region) as phone
-    from customer_identities as i
-    join multi_system as m using (customer_id)
-    join int_identity__records as r using (rid)
-    where r.email is not null or r.phone is not null
-),
-
-per_customer as (
+-- in at least two systems state a usable value of that attribute (normalised: email trimmed and
+-- lower-cased, phone in E.164; placeholders and values guarded as shared too widely do not count),
+-- numerator: customers whose records state more than one different value. Denominator: those customers.
+-- "all": customers disagreeing on email or phone / customers with either stated in two systems.
+with stated as (
     select
         customer_id,
-        count(distinct system) filter (where email is not null) as email_systems,
-        count(distinct email) as emails,
-        count(distinct system) filter (where phone is not null) as phone_systems,
-        count(distinct phone) as phones
-    from records
+        count(distinct system) filter (where list_contains(identifier_types, 'email')) as email_systems,
+        count(distinct system) filter (where list_contains(identifier_types, 'phone')) as phone_systems
+    from customer_identities
+    group by customer_id
+),
+
+distinct_values as (
+    -- the normalised identifier values of each customer, as identity resolution computed them
+    select
+        customer_id,
+        count(distinct key_value) filter (where key_type = 'email') as emails,
+        count(distinct key_value) filter (where key_type = 'phone') as phones
+    from int_identity__key_customers
     group by customer_id
 ),
 
 flags as (
     select
-        email_systems >= 2 as email_compared,
-        email_systems >= 2 and emails > 1 as email_differs,
-        phone_systems >= 2 as phone_compared,
-        phone_systems >= 2 and phones > 1 as phone_differs
-    from per_customer
+        s.email_systems >= 2 as email_compared,
+        s.email_systems >= 2 and v.emails > 1 as email_differs,
+        s.phone_systems >= 2 as phone_compared,
+        s.phone_systems >= 2 and v.phones > 1 as phone_differs
+    from stated as s
+    left join distinct_values as v using (customer_id)
 ),
 
 final as (
