@@ -152,3 +152,12 @@ def test_readme_lists_every_metric_with_the_definition_from_its_sql():
     assert got == definitions_markdown(), (
         "README metric list is out of date; regenerate it with: .venv/bin/python -c "
         "'from flows.report import definitions_markdown; print(definitions_markdown(), end=\"\")'")
+
+
+def test_the_report_names_only_defined_metrics():
+    from flows.report import HEADLINES, SERVICE_BY_CHANNEL, SUMMED
+
+    defs = metric_definitions()
+    named = {m for family in HEADLINES.values() for m, _ in family} | set(SERVICE_BY_CHANNEL) | SUMMED
+    assert named <= set(defs)
+    assert all(defs[m]["family"] == family for family, ms in HEADLINES.items() for m, _ in ms)
