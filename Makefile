@@ -11,7 +11,7 @@ DAYS      ?= 30
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: install demo-data run test serve bench lock clean
+.PHONY: install chromium demo-data run test serve bench bench-metrics report-screenshot lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "silobridge needs Python >= 3.11; found " + sys.version.split()[0] + " (make PYTHON=python3.11 ...)")'
@@ -32,14 +32,33 @@ demo-data: install
 run: demo-data
 	@$(BIN)/silobridge run --run-date $(RUN_DATE)
 
-test: install
+test: install chromium
 	@$(BIN)/python -m pytest
+
+# The report test renders in headless Chromium (Debian's package); installed here when missing (as root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> installing chromium (apt-get) for the report rendering test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) > .chromium-install.log 2>&1 \
+	      || { tail -n 20 .chromium-install.log; echo "apt-get install chromium failed"; exit 1; }; \
+	  else echo "chromium is missing: install Debian's chromium package (the report test needs it)"; fi; }
+
+# Re-take the README's screenshot of the report (after `make run`).
+report-screenshot: chromium
+	@$(BIN)/silobridge report
+	@chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+	  --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$(mktemp -d) \
+	  --window-size=1280,2300 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/data/warehouse/current/report.html 2>/dev/null
 
 serve: demo-data
 	@$(BIN)/silobridge serve
 
 bench: install
 	@$(BIN)/python tests/benchmarks/bench_pipeline.py
+
+bench-metrics: install
+	@$(BIN)/python tests/benchmarks/bench_metrics.py
 
 # Re-resolve the pins after changing dependencies in pyproject.toml.
 lock:

@@ -113,7 +113,7 @@ class IdentityConfig(BaseModel):
 
 
 class MetricsConfig(BaseModel):
-    """Windows and thresholds of the first metrics."""
+    """Windows, thresholds and definitions the metrics take as parameters."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -121,6 +121,15 @@ class MetricsConfig(BaseModel):
     repeat_contact_days: int = 7
     case_window_days: int = 7
     lookback_days: int = Field(30, ge=1)
+    feedback_days: int = Field(30, ge=0)
+    # support topics that count as a complaint (complaint_promo_share)
+    complaint_topics: list[str] = ["delivery", "return", "defect", "billing"]
+    # a customer has a complete 360 view when present in every one of these systems
+    complete_360_systems: list[str] = ["crm", "shop", "pos", "marketing"]
+    # a system counts as integrated when at least this share of its records is linked to another system
+    integrated_min_share: float = Field(0.2, ge=0, le=1)
+    # service policy -> the support topic it governs (policy_conflict_contacts)
+    policy_topics: dict[str, str] = {}
 
 
 class PipelineConfig(BaseModel):

@@ -115,6 +115,7 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     console.print(f"\n[bold]silobridge run {summary['run_id']}[/bold] as of {summary['run_date']}: "
                   f"published in {seconds:.1f}s")
     console.print(f"warehouse: {wh.resolve()}  (DuckDB catalog: {(wh / CATALOG).resolve()})")
+    console.print(f"report:    {wh.resolve() / 'current' / 'report.html'}  (open it in a browser)")
     import duckdb
 
     con = duckdb.connect(str(wh / CATALOG), read_only=True)
@@ -163,6 +164,23 @@ def evaluate_warehouse(warehouse_dir: Path) -> list[tuple]:
             order by dimension, metric""").fetchall()
     finally:
         con.close()
+
+
+@app.command()
+def report(
+    out: Annotated[Optional[Path], typer.Option(help="default: report.html in the current warehouse version")] = None,
+) -> None:
+    """Write the HTML report of the published warehouse (self-contained: opens from disk, offline)."""
+    from flows.report import write_report
+    from flows.warehouse import current_version
+
+    settings = Settings()
+    version = current_version(settings.warehouse_path)
+    if version is None:
+        err.print(f"no published warehouse in {settings.warehouse_path}: run `silobridge run` first")
+        raise typer.Exit(1)
+    path = write_report(version, out)
+    console.print(f"report: {path.resolve()}")
 
 
 @app.command()

@@ -23,11 +23,13 @@ from pydantic import BaseModel
 from connectors.config import PipelineConfig, SourceConfig, load_config
 from connectors.extract import extract_source
 from flows import warehouse
+from flows.charts import format_value
+from flows.report import write_report
 from flows.settings import Settings
 from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.evaluate import evaluate_identity, identity_metric_rows
 from transforms.identity import register_udfs, resolve_customers
-from transforms.model import build_metrics, build_models
+from transforms.model import MODELS, build_metrics, build_models, metric_definitions
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import quarantine_record, validate_typed
 
@@ -257,6 +259,9 @@ def _analysis_connection(spec: RunSpec, cfg: PipelineConfig, hash_key: str):
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
+    con.execute("create table policy_topics (policy varchar, topic varchar)")
+    for policy, topic in sorted(cfg.metrics.policy_topics.items()):
+        con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})
     return con
 
 
@@ -268,6 +273,10 @@ def _params(spec: RunSpec, cfg: PipelineConfig) -> dict:
         "case_window_days": cfg.metrics.case_window_days,
         "repeat_contact_days": cfg.metrics.repeat_contact_days,
         "lookback_days": cfg.metrics.lookback_days,
+        "feedback_days": cfg.metrics.feedback_days,
+        "complaint_topics": cfg.metrics.complaint_topics,
+        "complete_360_systems": cfg.metrics.complete_360_systems,
+        "integrated_min_share": cfg.metrics.integrated_min_share,
     }
 
 
@@ -372,7 +381,7 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
     con = _analysis_connection(spec, cfg, hash_key)
     try:
         _attach_identity(con, spec)
-        for table in ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints"):
+        for table in MODELS:
             warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
         new_rows = build_metrics(con, _params(spec, cfg))
         con.execute("insert into metrics select $run_id, cast($d as date), cast($d as date), family, metric, dimension, "
@@ -409,10 +418,11 @@ def _headline(con, run_id: str, run_date: date) -> list[dict]:
         order by family, metric, metric_date nulls first,
                  case when distribution then try_cast(dimension as integer) end, value desc nulls last, dimension
         """, {"r": run_id, "d": run_date, "skip": HEADLINE_SKIP, "dist": HEADLINE_DISTRIBUTIONS}).fetchall()
+    units = {name: d["unit"] for name, d in metric_definitions().items()}
     out: dict[tuple[str, str], dict] = {}
     for family, metric, dimension, num, den, value, detail, whole_window, distribution in rows:
-        line = out.setdefault((family, metric), {"family": family, "metric": metric, "overall": None,
-                                                 "notable": []})
+        line = out.setdefault((family, metric), {"family": family, "metric": metric, "unit": units.get(metric, "share"),
+                                                 "overall": None, "notable": []})
         if dimension == "all":
             if line["overall"] is None:
                 line["overall"] = {"numerator": num, "denominator": den, "value": value, "detail": detail,
@@ -425,10 +435,14 @@ def _headline(con, run_id: str, run_date: date) -> list[dict]:
 def headline_text(line: dict) -> tuple[str, str]:
     """(overall, notable) of a headline line as short strings for the console and the artifact."""
     o = line["overall"]
+    unit = line.get("unit", "share")
     overall = ""
     if o is not None and o["value"] is not None:
-        overall = f"{o['value']:.1%} ({o['numerator']:,.0f} of {o['denominator']:,.0f}{', any day of the window' if o['window'] else ''})"
-    notable = ", ".join(f"{n['dimension']} {n['value']:.0%}" for n in line["notable"] if n["value"] is not None)
+        counts = (f"{o['numerator']:,.0f} of {o['denominator']:,.0f}" if unit == "share"
+                  else f"{o['numerator']:,.1f} / {o['denominator']:,.0f}")
+        overall = f"{format_value(o['value'], unit)} ({counts}{', any day of the window' if o['window'] else ''})"
+    notable = ", ".join(f"{n['dimension']} {format_value(n['value'], unit, precise=False)}"
+                        for n in line["notable"] if n["value"] is not None)
     if o is not None and o.get("detail"):
         notable = ", ".join(x for x in (o["detail"], notable) if x)
     return overall, notable
@@ -461,11 +475,13 @@ def publish_step(spec: RunSpec, summary: dict) -> dict:
         warehouse.write_parquet(con, "run_sources_arrow", out / "pipeline_run_sources.parquet")
     finally:
         con.close()
+    # the report is part of the version: published (or not) together with the tables it shows
+    write_report(out)
     version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions,
                                 state=(spec.path("staging"), spec.state_dir))
     record["warehouse_version"] = str(version)
     warehouse.write_run_record(spec.warehouse_dir, record)
-    return {"version": str(version)}
+    return {"version": str(version), "report": str(version / "report.html")}
 
 
 def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = None) -> dict:
@@ -587,5 +603,6 @@ def summary_markdown(summary: dict) -> str:
     for line in summary.get("metrics", {}).get("headline", []):
         overall, notable = headline_text(line)
         lines.append(f"| {line['family']} | {line['metric']} | {overall} | {notable} |")
-    lines += ["", f"Published: {summary.get('publish', {}).get('version')}"]
+    lines += ["", f"Published: {summary.get('publish', {}).get('version')}",
+              f"Report: {summary.get('publish', {}).get('report')}"]
     return "\n".join(lines)

@@ -27,6 +27,7 @@ def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | N
     for system, region in (regions or {}).items():
         con.execute("insert into source_regions values ($s, $r)", {"s": system, "r": region})
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
+    con.execute("create table policy_topics (policy varchar, topic varchar)")
     return con
 
 

@@ -38,6 +38,12 @@ def test_run_prints_the_warehouse_tables_quarantine_and_headline(cli, data_dir):
         assert table in out
     assert "range:quantity" in out and "unique:order_id,line_no" in out and "required:ordered_at" in out
     assert "price_mismatch_sku_share" in out and "identity resolution vs demo ground truth" in out and "fuzzy_linkable" in out
+    report = (data_dir / "warehouse" / "current" / "report.html").resolve()
+    assert "(open it in a browser)" in " ".join(out.split()) and report.exists()  # rich wraps long lines
+    # `silobridge report` renders the published version again, here into a file of our choosing
+    again = cli.invoke(app, ["report", "--out", str(data_dir / "again.html")])
+    assert again.exit_code == 0, again.output
+    assert (data_dir / "again.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 def test_a_failed_run_says_what_is_wrong_without_a_traceback(cli, data_dir):

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import traceback
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -29,8 +31,8 @@ PRECISION_FLOOR = 0.995
 RECALL_FLOOR = 0.80
 FUZZY_PRECISION_FLOOR = 0.99
 TABLES = {"dim_customers", "customer_identities", "fct_touchpoints", "fct_orders", "fct_support_cases",
-          "metrics", "quarantine", "pipeline_runs", "pipeline_run_sources", "identity_guards", "identity_links",
-          "identity_model", "customer_id_map", "customer_id_history"}
+          "customer_journeys", "metrics", "quarantine", "pipeline_runs", "pipeline_run_sources", "identity_guards",
+          "identity_links", "identity_model", "customer_id_map", "customer_id_history"}
 
 
 def _csv(path: Path) -> list[dict]:
@@ -215,6 +217,21 @@ def test_injected_inconsistencies_are_the_ones_found(runs, demo_exports):
     injected_policies = {r["policy"] for r in _csv(truth / "policy_conflicts.csv")}
     assert {r[0] for r in _q(data, "select dimension from metrics where run_id = $r and metric = 'policy_conflict'",
                              {"r": run_id})} == injected_policies
+    # the service contacts they cause: only the injected conflicts (both govern a topic in policy_topics)
+    assert {r[0] for r in _q(data, "select dimension from metrics where run_id = $r "
+                                   "and metric = 'policy_conflict_contacts'", {"r": run_id})} == injected_policies
+
+    # repeat contacts: every case of more than one contact is (part of) an injected group of contacts
+    # about one product and topic; the groups whose tickets identity resolution joined are found whole
+    groups = [set(r["ticket_ids"].split(";")) for r in _csv(truth / "repeat_contacts.csv")]
+    cases = [set(r[0]) for r in _q(data, "select ticket_ids from fct_support_cases where contacts > 1")]
+    assert cases and all(any(c <= g for g in groups) for c in cases)
+    whole = sum(1 for c in cases if c in groups)
+    assert whole >= len(groups) // 4, (whole, len(groups))
+    (rate_num,) = _q(data, "select numerator from metrics where run_id = $r and metric = 'repeat_contact_rate' "
+                           "and dimension = 'all'", {"r": run_id})[0]
+    # each case of n contacts holds n - 1 repeats (the groups span under 7 days)
+    assert rate_num == sum(len(c) - 1 for c in cases)
 
 
 def test_a_failed_run_names_the_problem_and_leaves_the_warehouse_untouched(runs):
@@ -261,3 +278,74 @@ def test_published_tables_hold_no_personal_data_in_clear(runs, demo_exports):
                   "customer_identities", "identity_links", "identity_model", "customer_id_history", "dim_customers"):
         text = " ".join(str(v) for row in _q(data, f"select * from {table}") for v in row).lower()
         assert not any(e in text for e in emails), table
+
+
+# ------------------------------------------------------------------------------------------- report
+def test_every_version_has_a_self_contained_report_with_every_definition(runs, demo_exports):
+    from transforms.model import metric_definitions
+
+    data = runs["data"]
+    for key in ("first", "second", "partial"):
+        assert Path(runs[key]["publish"]["report"]).exists()
+    html = (data / "warehouse" / "current" / "report.html").read_text(encoding="utf-8")
+    lowered = html.lower()
+    # nothing to fetch: no script, no external resource, no link elsewhere
+    assert "<script" not in lowered and " src=" not in lowered and " href=" not in lowered
+    assert "url(" not in lowered and "@import" not in lowered
+    from html import escape
+    for name, d in metric_definitions().items():
+        assert escape(d["definition"]) in html, name
+    # the history: the three successful runs' as-of dates are on the trend charts
+    for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
+        assert day in html
+    emails = {r["email"].strip().lower() for r in _csv(demo_exports / "exports" / "shop" / "customers.csv")
+              if "@" in (r["email"] or "")}
+    assert not any(e in lowered for e in emails)
+
+
+def test_the_report_renders_its_charts_in_headless_chromium(runs, tmp_path):
+    from tests.browser import chromium, dump_dom, png_pixels, screenshot
+
+    assert chromium(), "chromium is not installed: `make test` installs Debian's chromium package (as root)"
+    report = runs["data"] / "warehouse" / "current" / "report.html"
+    html = report.read_text(encoding="utf-8")
+    charts_in_source = html.count('<svg class="chart"')
+    assert charts_in_source >= 25
+    # a copy with a probe that measures the laid-out charts (the report itself has no script)
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", """<script>
+      const drawn = s => Array.from(document.querySelectorAll(s)).filter(e => {
+        const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length;
+      document.body.setAttribute("data-charts", drawn("svg.chart"));
+      document.body.setAttribute("data-marks", drawn("svg.chart rect") + drawn("svg.chart circle"));
+      document.body.setAttribute("data-heatmap", drawn("svg.chart[aria-label='system overlap heat map'] rect"));
+    </script></body>"""), encoding="utf-8")
+    dom = dump_dom(probe)
+    attrs = dict(re.findall(r'data-(charts|marks|heatmap)="(\d+)"', dom))
+    assert int(attrs["charts"]) == charts_in_source
+    systems = 7  # analytics, crm, marketing, pos, service, shop, support
+    assert int(attrs["heatmap"]) == systems * systems
+    # every bar, cell and point with a size in the source is laid out with a size
+    marks_in_source = len(re.findall(r'<rect x="[^"]*" y="[^"]*" width="(?!0")', html)) + html.count("<circle")
+    assert int(attrs["marks"]) == marks_in_source and marks_in_source > 100
+    # and pixels: the top of the page shows the headline cards, trend lines and the heat map
+    width, height, pixels = png_pixels(screenshot(report, tmp_path / "report.png", height=1600))
+    assert (width, height) == (1280, 1600)
+    colours = Counter(pixels)
+    background = colours.most_common(1)[0][1]
+    assert background < 0.8 * len(pixels)
+    assert colours[(43, 108, 176)] > 500  # chart blue: trend points and bars
+    assert sum(n for (r, g, b), n in colours.items() if r < 60 and g < 90 and b > 80) > 20_000  # dark heat map cells
+
+
+def test_the_run_summary_artifact_names_the_report_and_the_headline_figures(runs):
+    from flows.pipeline import summary_markdown
+
+    first = runs["first"]
+    md = summary_markdown(first)
+    assert f"Report: {first['publish']['report']}" in md
+    line = next(x for x in first["metrics"]["headline"] if x["metric"] == "hours_to_resolution")
+    assert line["unit"] == "hours"
+    o = line["overall"]
+    assert f"| consistency | hours_to_resolution | {o['value']:,.1f} h ({o['numerator']:,.1f} / {o['denominator']:,.0f}) |" in md
+    assert "| integration | complete_360_share | " in md and "crm, marketing, pos, shop" in md

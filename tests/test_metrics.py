@@ -4,14 +4,16 @@ each metric's definition (the header comment of its SQL file) and written litera
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timezone
 
 import pytest
 
-from connectors.config import IdentityConfig
+from connectors.config import IdentityConfig, load_config
+from tests.conftest import REPO
 from tests.helpers import kinds_connection, rows
 from transforms.identity import resolve_customers
-from transforms.model import build_metrics, build_models, metric_names
+from transforms.model import build_metrics, build_models, metric_definitions, metric_names
 
 PARAMS = {
     "run_id": "20261130T000000000000Z",
@@ -20,12 +22,26 @@ PARAMS = {
     "case_window_days": 7,
     "repeat_contact_days": 7,
     "lookback_days": 30,
+    "feedback_days": 30,
+    "complaint_topics": ["delivery", "return", "defect", "billing"],
+    "complete_360_systems": ["crm", "shop", "pos"],
+    "integrated_min_share": 0.5,
 }
 METRICS = {
-    "integration": {"customers_by_system_count", "linked_to_other_system_share", "system_overlap"},
-    "consistency": {"policy_conflict", "policy_conflict_share", "price_mismatch_sku_share", "price_spread",
-                    "promo_not_honoured_share", "repeat_contact_rate"},
+    "integration": {"customers_by_system_count", "linked_to_other_system_share", "system_overlap",
+                    "system_records", "linked_share", "no_identifier_share", "freshness_days",
+                    "complete_360_share", "systems_integrated_share"},
+    "consistency": {"policy_conflict", "policy_conflict_share", "policy_conflict_contacts",
+                    "price_mismatch_sku_share", "price_spread",
+                    "promo_not_honoured_share", "repeat_contact_rate", "handoffs_per_case",
+                    "reidentifications_per_case", "first_contact_resolution_rate", "hours_to_resolution",
+                    "wait_minutes_per_case", "complaint_promo_share", "post_sale_feedback_share",
+                    "contact_data_disagreement_share"},
 }
+
+
+# the repository's configured mapping (data/sources.yaml), as a run uses it
+JOURNEY_STAGES = load_config(REPO / "data" / "sources.yaml").journey_stages
 
 
 def utc(text: str) -> datetime:
@@ -68,10 +84,14 @@ def policy(name, channel, value, valid_from=None):
             "value": value, "valid_from": d(valid_from) if valid_from else None}
 
 
-def run(tables: dict, **params):
+def run(tables: dict, policy_topics: dict | None = None, **params):
     """The real path on `tables`; returns the connection holding `metrics`."""
     identity = IdentityConfig()
     con = kinds_connection(tables, identity=identity, regions={"crm": "TW", "shop": "TW", "pos": "TW"})
+    for touchpoint_type, stage in JOURNEY_STAGES.items():
+        con.execute("insert into journey_stages values ($t, $s)", {"t": touchpoint_type, "s": stage})
+    for policy_name, topic in (policy_topics or {}).items():
+        con.execute("insert into policy_topics values ($p, $t)", {"p": policy_name, "t": topic})
     resolve_customers(con, identity, "test-run")
     p = PARAMS | params
     build_models(con, p)
@@ -159,6 +179,61 @@ def test_system_overlap_is_every_ordered_pair_read_by_row(integration):
     ])
 
 
+def test_records_linked_and_unidentifiable_per_system(integration):
+    # records: analytics d1 (A), d2 (E, no login); crm C1 (A), C2 (D); pos L1 (C); shop U1 (A), U2, U3 (B);
+    # support T1 (C). Linked = the customer has another record: all but C2 and d2.
+    assert_rows(metric(integration, "system_records"), [
+        (None, "all", 9, 9, 1.0, None),
+        (None, "analytics", 2, 9, 2 / 9, None),
+        (None, "crm", 2, 9, 2 / 9, None),
+        (None, "pos", 1, 9, 1 / 9, None),
+        (None, "shop", 3, 9, 3 / 9, None),
+        (None, "support", 1, 9, 1 / 9, None),
+    ])
+    assert_rows(metric(integration, "linked_share"), [
+        (None, "all", 7, 9, 7 / 9, None),
+        (None, "analytics", 1, 2, 1 / 2, None),
+        (None, "crm", 1, 2, 1 / 2, None),
+        (None, "pos", 1, 1, 1.0, None),
+        (None, "shop", 3, 3, 1.0, None),
+        (None, "support", 1, 1, 1.0, None),
+    ])
+    # only device d2 (never signed in) carries no identifier
+    assert_rows(metric(integration, "no_identifier_share"), [
+        (None, "all", 1, 9, 1 / 9, None),
+        (None, "analytics", 1, 2, 1 / 2, None),
+        (None, "crm", 0, 2, 0.0, None),
+        (None, "pos", 0, 1, 0.0, None),
+        (None, "shop", 0, 3, 0.0, None),
+        (None, "support", 0, 1, 0.0, None),
+    ])
+
+
+def test_complete_360_and_systems_integrated(integration):
+    # 360 = crm + shop + pos (PARAMS): nobody is in all three; A, B, C, D carry an identifier, E does not
+    assert_rows(metric(integration, "complete_360_share"), [(None, "all", 0, 4, 0.0, "crm, pos, shop")])
+    # linked-to-other-system shares: analytics 1/2, crm 1/2, pos 1/1, shop 1/3, support 1/1; min 0.5
+    assert_rows(metric(integration, "systems_integrated_share"), [
+        (None, "all", 4, 5, 4 / 5, "analytics, crm, pos, support")])
+    con = run({"customers": [cust("crm", "contacts", "C1", email="a@a.tw"),
+                             cust("shop", "customers", "U1", email="a@a.tw", login_id="U1"),
+                             cust("pos", "members", "L1", email="a@a.tw", loyalty_id="L1"),
+                             cust("pos", "members", "L2", loyalty_id="L2")]},
+              complete_360_systems=["crm", "shop", "pos"], integrated_min_share=0.6)
+    assert_rows(metric(con, "complete_360_share"), [(None, "all", 1, 2, 1 / 2, "crm, pos, shop")])
+    # pos: 1 of 2 records linked to another system, below 0.6
+    assert_rows(metric(con, "systems_integrated_share"), [(None, "all", 2, 3, 2 / 3, "crm, shop")])
+
+
+def test_freshness_is_the_age_of_the_newest_record_per_system(integration):
+    # as of 2026-11-30 (Taipei): analytics' newest event 2026-11-23 08:00 UTC, support's ticket 2026-11-01;
+    # crm, shop and pos records carry no timestamp here -> no row
+    assert_rows(metric(integration, "freshness_days"), [
+        (None, "analytics", 7, 1, 7.0, "2026-11-23"),
+        (None, "support", 29, 1, 29.0, "2026-11-01"),
+    ])
+
+
 # ------------------------------------------------------------------------------------------ prices
 @pytest.fixture(scope="module")
 def prices():
@@ -226,9 +301,14 @@ def sub(rid, email):
     return cust("marketing", "subscribers", rid, email=email)
 
 
+_EVENT_ROWS = itertools.count(1)
+
+
 def event(campaign, subscriber, event_type, at):
+    # lineage as a real export has it: fct_touchpoints keeps one touchpoint per exported row
     return {"_source_system": "marketing", "_source_entity": "activity", "campaign_id": campaign,
-            "subscriber_id": subscriber, "event_type": event_type, "event_at": utc(at)}
+            "subscriber_id": subscriber, "event_type": event_type, "event_at": utc(at),
+            "_source_file": "marketing/activity.csv", "_row_number": next(_EVENT_ROWS)}
 
 
 def campaign(cid, code, sku, channels, valid_from, valid_to):
@@ -358,6 +438,158 @@ def test_repeat_contact_days_is_a_parameter():
     assert metric(run({"tickets": tickets}, repeat_contact_days=2), "repeat_contact_rate")[0][1:4] == ("all", 0, 2)
 
 
+# ------------------------------------------------------------------------- cases and knowledge
+TRANSFER = '{"from_agent": "A1", "to_agent": "A2", "at": "2026-11-01T10:05:00Z"}'
+
+
+@pytest.fixture(scope="module")
+def service():
+    return run({
+        "customers": [
+            # A: crm + shop + marketing, phones differ between crm and shop
+            cust("crm", "contacts", "C1", email="ann@a.tw", phone="0912-345-678"),
+            cust("shop", "customers", "U1", email="ann@a.tw", phone="0987-654-321", login_id="U1"),
+            sub("S1", "ann@a.tw"), sub("S2", "bo@b.tw"), sub("S3", "cy@c.tw"),
+            # D: crm + pos linked by the loyalty card, emails differ
+            cust("crm", "contacts", "C2", email="dee@d.tw", loyalty_id="L5"),
+            cust("pos", "members", "M5", email="dee.other@d.tw", loyalty_id="L5"),
+        ],
+        "tickets": [
+            # A, case 1 (SKU-P delivery): phone then chat, 2 transfers, resolved 50 h after the first contact
+            ticket("T1", "2026-11-01T10:00:00", "phone", "SKU-P", "delivery", email="ann@a.tw", status="pending",
+                   transfers=f"[{TRANSFER}, {TRANSFER}]", wait_seconds=120),
+            ticket("T2", "2026-11-03T10:00:00", "chat", "SKU-P", "delivery", email="ann@a.tw", status="resolved",
+                   resolved_at=utc("2026-11-03T12:00:00"), transfers="[]", wait_seconds=60, csat=4),
+            # A, case 2 (SKU-Q return): one email contact, one transfer, closed after 6 h
+            ticket("T3", "2026-11-10T09:00:00", "email", "SKU-Q", "return", email="ann@a.tw", status="closed",
+                   resolved_at=utc("2026-11-10T15:00:00"), transfers=f"[{TRANSFER}]", wait_seconds=30),
+            # B, case 3 (SKU-P defect): still open
+            ticket("T4", "2026-11-02T08:00:00", "phone", "SKU-P", "defect", email="bo@b.tw", status="open",
+                   wait_seconds=600),
+            # B again, same channel: a re-identification without a hand-off
+            ticket("T7", "2026-11-04T08:00:00", "phone", "SKU-P", "defect", email="bo@b.tw", status="open",
+                   wait_seconds=0),
+            # anonymous, case 4: resolved in 1.5 h at first contact
+            ticket("T5", "2026-11-04T08:00:00", "chat", "SKU-R", "billing", status="resolved",
+                   resolved_at=utc("2026-11-04T09:30:00")),
+            # C: a question is not a complaint
+            ticket("T6", "2026-11-05T08:00:00", "chat", "SKU-P", "product_question", email="cy@c.tw", status="open"),
+        ],
+        "campaigns": [
+            campaign("K1", "P10", "SKU-P", ["web"], "2026-11-01", "2026-11-30"),
+            campaign("K2", "P20", "SKU-P", ["web"], "2026-11-01", "2026-11-30"),
+            campaign("K3", "Q10", "SKU-Q", ["web"], "2026-11-01", "2026-11-30"),
+        ],
+        "marketing_events": [
+            event("K1", "S1", "sent", "2026-11-02T00:00:00"),  # A, while case 1 is open: counts
+            event("K3", "S1", "sent", "2026-11-11T00:00:00"),  # A, after case 2 was closed
+            event("K1", "S2", "sent", "2026-11-01T00:00:00"),  # B, before case 3 was opened
+            event("K2", "S2", "open", "2026-11-20T00:00:00"),  # B, an open is not a send
+            event("K2", "S3", "sent", "2026-11-06T00:00:00"),  # C, no complaint
+        ],
+        "order_lines": [
+            line("shop", "O1", "2026-11-01T00:00:00", "web", "SKU-P", login_id="U1"),  # survey (T2) 2.5 days later
+            line("shop", "O2", "2026-10-01T00:00:00", "ios", "SKU-P", login_id="U1"),  # survey 33 days later
+            line("shop", "O3", "2026-11-05T00:00:00", "web", "SKU-P", login_id="U1"),  # survey before the order
+            line("shop", "O4", "2026-11-01T00:00:00", "web", "SKU-P"),  # anonymous
+            line("pos", "P1", "2026-11-01T00:00:00", "store", "SKU-P", loyalty_id="L9"),  # unknown card
+        ],
+    })
+
+
+def test_support_cases_group_contacts_across_channels(service):
+    assert rows(service, "select ticket_ids, first_channel, contacts, channel_switches, transfers, reidentifications, "
+                         "total_wait_seconds, status, hours_to_resolution, first_contact_resolution "
+                         "from fct_support_cases order by opened_at") == [
+        (["T1", "T2"], "phone", 2, 1, 2, 3, 180, "resolved", 50.0, False),
+        (["T4", "T7"], "phone", 2, 0, 0, 1, 600, "open", None, False),
+        (["T5"], "chat", 1, 0, 0, 0, 0, "resolved", 1.5, True),
+        (["T6"], "chat", 1, 0, 0, 0, 0, "open", None, False),
+        (["T3"], "email", 1, 0, 1, 1, 30, "closed", 6.0, True),
+    ]
+
+
+def test_service_metrics_per_first_contact_channel(service):
+    # cases: 1 phone (3 hand-offs, 3 re-ids, resolved 50 h, not FCR, 180 s), 3 phone (1 re-id, open, 600 s),
+    # 4 chat (FCR 1.5 h), 6 chat (open), 2 email (1 hand-off, 1 re-id, FCR 6 h, 30 s)
+    assert_rows(metric(service, "handoffs_per_case"), [
+        (None, "all", 4, 5, 4 / 5, None), (None, "chat", 0, 2, 0.0, None),
+        (None, "email", 1, 1, 1.0, None), (None, "phone", 3, 2, 3 / 2, None)])
+    assert_rows(metric(service, "reidentifications_per_case"), [
+        (None, "all", 5, 5, 1.0, None), (None, "chat", 0, 2, 0.0, None),
+        (None, "email", 1, 1, 1.0, None), (None, "phone", 4, 2, 2.0, None)])
+    assert_rows(metric(service, "first_contact_resolution_rate"), [
+        (None, "all", 2, 3, 2 / 3, None), (None, "chat", 1, 1, 1.0, None),
+        (None, "email", 1, 1, 1.0, None), (None, "phone", 0, 1, 0.0, None)])
+    assert_rows(metric(service, "hours_to_resolution"), [
+        (None, "all", 57.5, 3, 57.5 / 3, None), (None, "chat", 1.5, 1, 1.5, None),
+        (None, "email", 6, 1, 6.0, None), (None, "phone", 50, 1, 50.0, None)])
+    assert_rows(metric(service, "wait_minutes_per_case"), [
+        (None, "all", 13.5, 5, 13.5 / 5, None), (None, "chat", 0, 2, 0.0, None),
+        (None, "email", 0.5, 1, 0.5, None), (None, "phone", 13, 2, 6.5, None)])
+
+
+def test_complaint_promo_counts_sends_of_the_same_product_while_open(service):
+    # complaints: A (cases 1 and 2), B (case 3); C's question and the anonymous case do not count
+    assert_rows(metric(service, "complaint_promo_share"), [(None, "all", 1, 2, 1 / 2, "K1")])
+
+
+def test_post_sale_feedback_within_the_window_after_the_order(service):
+    # identified orders: O1, O2, O3 (A); the survey answer is T2's, at 2026-11-03 12:00
+    assert_rows(metric(service, "post_sale_feedback_share"), [
+        (None, "all", 1, 3, 1 / 3, None), (None, "ios", 0, 1, 0.0, None), (None, "web", 1, 2, 1 / 2, None)])
+    assert metric(run({**SERVICE_FEEDBACK_ONLY}, feedback_days=2), "post_sale_feedback_share")[0][1:4] == ("all", 0, 1)
+    assert metric(run({**SERVICE_FEEDBACK_ONLY}, feedback_days=3), "post_sale_feedback_share")[0][1:4] == ("all", 1, 1)
+
+
+SERVICE_FEEDBACK_ONLY = {
+    "customers": [cust("shop", "customers", "U1", email="ann@a.tw", login_id="U1")],
+    "tickets": [ticket("T2", "2026-11-03T10:00:00", "chat", "SKU-P", "delivery", email="ann@a.tw",
+                       status="resolved", resolved_at=utc("2026-11-03T12:00:00"), csat=4)],
+    "order_lines": [line("shop", "O1", "2026-11-01T00:00:00", "web", "SKU-P", login_id="U1")],
+}
+
+
+def test_contact_data_disagreement_between_systems(service):
+    # email stated in 2+ systems: A (agree), B and C (support + marketing, agree), D (crm vs pos differ);
+    # phone in 2+ systems: A only (crm vs shop differ)
+    assert_rows(metric(service, "contact_data_disagreement_share"), [
+        (None, "all", 2, 4, 2 / 4, None), (None, "email", 1, 4, 1 / 4, None), (None, "phone", 1, 1, 1.0, None)])
+
+
+def test_contact_data_placeholders_and_formats_are_no_disagreement():
+    # one person: the CRM holds a placeholder email, the phone differs only in format
+    con = run({"customers": [cust("crm", "contacts", "C3", email="test@test.com", phone="0911-111-111"),
+                             cust("shop", "customers", "U3", email="eve@e.tw", phone="0911111111", login_id="U3")]})
+    assert_rows(metric(con, "contact_data_disagreement_share"), [
+        (None, "all", 0, 1, 0.0, None), (None, "email", 0, 0, None, None), (None, "phone", 0, 1, 0.0, None)])
+
+
+def test_customer_journeys_in_time_order(service):
+    got = rows(service, """
+        select step, touchpoint_type, channel, system, journey_stage, channel_changed, system_changed,
+               hours_since_previous
+        from customer_journeys
+        where customer_id = (select customer_id from customer_identities where record_id = 'U1')
+        order by step""")
+    # A = crm C1 + shop U1 + marketing S1 + tickets T1-T3; no sign-up dates here
+    assert got == [
+        (1, "order", "ios", "shop", "purchase", False, False, None),  # O2, 2026-10-01
+        (2, "order", "web", "shop", "purchase", True, False, 744.0),  # O1, 31 days later
+        (3, "support_contact", "phone", "support", "service", True, True, 10.0),  # T1
+        (4, "email_sent", "email", "marketing", "awareness", True, True, 14.0),  # K1
+        (5, "support_contact", "chat", "support", "service", True, True, 34.0),  # T2
+        (6, "satisfaction_survey", "chat", "support", "feedback", False, False, 2.0),  # T2's csat at resolution
+        (7, "order", "web", "shop", "purchase", True, True, 36.0),  # O3
+        (8, "support_contact", "email", "support", "service", True, True, 129.0),  # T3
+        (9, "email_sent", "email", "marketing", "awareness", False, True, 15.0),  # K3
+    ]
+    # touchpoints without a customer (the anonymous order O4) stay out; an anonymous ticket is a customer
+    # of its own (as in customer_identities), so T5 is a one-step journey
+    assert rows(service, "select reference_id, step from customer_journeys where reference_id in ('O4', 'T5')") == [
+        ("T5", 1)]
+
+
 # ------------------------------------------------------------------------------------------ policies
 @pytest.fixture(scope="module")
 def policies():
@@ -392,8 +624,27 @@ def test_policy_conflicts_only_for_disagreeing_channels(policies):
     assert_rows(metric(policies, "policy_conflict_share"), [(None, "all", 2, 4, 2 / 4, None)])
 
 
+def test_policy_conflict_contacts_are_the_service_events_of_a_conflicting_policy():
+    con = run({
+        "customers": [cust("shop", "customers", "U1", email="ann@a.tw", login_id="U1")],
+        "policies": [policy("return_policy", "web", "allowed", "2026-01-01"),
+                     policy("return_policy", "store", "not_allowed", "2026-01-01"),
+                     policy("warranty", "web", "12", "2026-01-01"), policy("warranty", "store", "12", "2026-01-01")],
+        "order_lines": [line("shop", "O1", "2026-11-01T00:00:00", "web", "SKU-P", login_id="U1")],
+        "tickets": [
+            ticket("T1", "2026-11-05T00:00:00", "chat", "SKU-P", "return", email="ann@a.tw"),  # bought before: counts
+            ticket("T2", "2026-10-20T00:00:00", "chat", "SKU-P", "return", email="ann@a.tw"),  # before the purchase
+            ticket("T3", "2026-11-06T00:00:00", "chat", "SKU-Z", "return", email="ann@a.tw"),  # never bought
+            ticket("T4", "2026-11-06T00:00:00", "chat", "SKU-P", "return"),  # anonymous: not counted at all
+            ticket("T5", "2026-11-07T00:00:00", "chat", "SKU-P", "defect", email="ann@a.tw"),  # warranty agrees
+        ],
+    }, policy_topics={"return_policy": "return", "warranty": "defect"})
+    assert_rows(metric(con, "policy_conflict_contacts"), [(None, "return_policy", 1, 3, 1 / 3, "topic=return")])
+    assert_rows(metric(con, "policy_conflict_share"), [(None, "all", 1, 2, 1 / 2, None)])
+
+
 # -------------------------------------------------------------------------------------- invariants
-@pytest.mark.parametrize("dataset", ["integration", "prices", "promos", "contacts", "policies"])
+@pytest.mark.parametrize("dataset", ["integration", "prices", "promos", "contacts", "service", "policies"])
 def test_every_metric_row_is_well_formed(dataset, request):
     con = request.getfixturevalue(dataset)
     got = rows(con, "select run_id, as_of_date, family, metric, numerator, denominator, value from metrics")
@@ -411,14 +662,46 @@ def test_every_metric_row_is_well_formed(dataset, request):
 
 def test_all_metric_files_run_on_empty_input():
     assert metric_names() == [
-        "metric_customers_by_system_count", "metric_linked_to_other_system_share", "metric_policy_conflicts",
-        "metric_price_mismatch", "metric_promo_not_honoured", "metric_repeat_contact_rate", "metric_system_overlap"]
+        "metric_complaint_promo", "metric_complete_360", "metric_contact_data_disagreement",
+        "metric_customers_by_system_count", "metric_freshness", "metric_linked_to_other_system_share",
+        "metric_policy_conflicts", "metric_post_sale_feedback", "metric_price_mismatch",
+        "metric_promo_not_honoured", "metric_repeat_contact_rate", "metric_service_cases",
+        "metric_system_overlap", "metric_system_records", "metric_systems_integrated"]
     con = run({})
     # only the overall rows of aggregates without groups remain, with nothing to divide by
-    assert rows(con, "select metric, metric_date, dimension, numerator, denominator, value from metrics "
-                     "order by metric") == [
-        ("linked_to_other_system_share", None, "all", 0, 0, None),
-        ("policy_conflict_share", None, "all", 0, 0, None),
-        ("price_mismatch_sku_share", None, "all", 0, 0, None),
-        ("repeat_contact_rate", None, "all", 0, 0, None),
+    assert rows(con, "select metric, dimension, numerator, denominator, value from metrics "
+                     "where metric_date is null order by metric, dimension") == [
+        ("complaint_promo_share", "all", 0, 0, None),
+        ("complete_360_share", "all", 0, 0, None),
+        ("contact_data_disagreement_share", "all", 0, 0, None),
+        ("contact_data_disagreement_share", "email", 0, 0, None),
+        ("contact_data_disagreement_share", "phone", 0, 0, None),
+        ("first_contact_resolution_rate", "all", 0, 0, None),
+        ("handoffs_per_case", "all", 0, 0, None),
+        ("hours_to_resolution", "all", 0, 0, None),
+        ("linked_share", "all", 0, 0, None),
+        ("linked_to_other_system_share", "all", 0, 0, None),
+        ("no_identifier_share", "all", 0, 0, None),
+        ("policy_conflict_share", "all", 0, 0, None),
+        ("post_sale_feedback_share", "all", 0, 0, None),
+        ("price_mismatch_sku_share", "all", 0, 0, None),
+        ("reidentifications_per_case", "all", 0, 0, None),
+        ("repeat_contact_rate", "all", 0, 0, None),
+        ("system_records", "all", 0, 0, None),
+        ("systems_integrated_share", "all", 0, 0, None),
+        ("wait_minutes_per_case", "all", 0, 0, None),
     ]
+    assert rows(con, "select count(*) from metrics where metric_date is not null") == [(0,)]
+
+
+def test_every_metric_has_one_definition_with_its_family():
+    defs = metric_definitions()
+    assert {m: v["family"] for m, v in defs.items()} == {m: f for f, ms in METRICS.items() for m in ms}
+    assert all(len(v["definition"]) > 80 for v in defs.values())
+    assert {m: v["unit"] for m, v in defs.items() if v["unit"] != "share"} == {
+        "handoffs_per_case": "per case", "reidentifications_per_case": "per case", "hours_to_resolution": "hours",
+        "wait_minutes_per_case": "minutes", "freshness_days": "days"}
+    assert defs["policy_conflict_share"] == {
+        "family": "consistency", "unit": "share", "file": "metric_policy_conflicts.sql",
+        "definition": "Dimension \"all\". Numerator: policies whose channels state different values on the "
+                      "as-of date. Denominator: policies stated by any channel."}

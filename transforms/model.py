@@ -11,10 +11,14 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints")
+MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints", "customer_journeys")
 METRICS_COLUMNS = ("run_id", "as_of_date", "metric_date", "family", "metric", "dimension",
                    "numerator", "denominator", "value", "detail")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+# A metric's definition in its SQL file's header: "-- metric: <family>/<name> [(<unit>)]" then one
+# paragraph. The unit says what the value is; without one it is a share (numerator / denominator).
+_DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)(?:\s+\(([a-z ]+)\))?\s*$")
+UNITS = ("share", "per case", "hours", "minutes", "days")
 
 
 def load_sql(name: str) -> str:
@@ -26,6 +30,34 @@ def metric_names() -> list[str]:
     """Every metric SQL file (metric_*.sql), sorted."""
     files = resources.files("transforms").joinpath("sql").iterdir()
     return sorted(f.name[:-4] for f in files if f.name.startswith("metric_") and f.name.endswith(".sql"))
+
+
+def metric_definitions() -> dict[str, dict]:
+    """Every metric's definition from the header comments of the metric SQL files.
+
+    Returns {metric: {"family", "unit", "file", "definition"}} in file order; the header of a metric
+    file is its leading `--` lines, where each "-- metric: <family>/<name> [(<unit>)]" line starts that
+    metric's paragraph.
+    """
+    out: dict[str, dict] = {}
+    for name in metric_names():
+        current = None
+        for line in load_sql(name).splitlines():
+            if not line.startswith("--"):
+                break
+            text = line[2:].strip()
+            m = _DEFINITION.match(text)
+            if m:
+                unit = m.group(3) or "share"
+                if unit not in UNITS:
+                    raise ValueError(f"{name}.sql: metric {m.group(2)} has unit {unit!r}, not one of {UNITS}")
+                current = {"family": m.group(1), "unit": unit, "file": f"{name}.sql", "definition": ""}
+                if m.group(2) in out:
+                    raise ValueError(f"metric {m.group(2)} is defined twice ({out[m.group(2)]['file']}, {name}.sql)")
+                out[m.group(2)] = current
+            elif current is not None and text:
+                current["definition"] = f"{current['definition']} {text}".strip()
+    return out
 
 
 def bind(sql: str, params: dict) -> dict:
@@ -61,13 +93,18 @@ def build_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
             dimension varchar, numerator double, denominator double, value double, detail varchar)
     """)
     for name in metric_names():
-        sql = load_sql(name)
-        con.execute(
-            f"insert into metrics select cast($run_id as varchar), cast($as_of_date as date), "
-            f"metric_date, family, metric, dimension, cast(numerator as double), cast(denominator as double), "
-            f"cast(numerator as double) / nullif(cast(denominator as double), 0), detail from ({sql})",
-            bind(sql, params) | {"run_id": params["run_id"], "as_of_date": params["as_of_date"]},
-        )
+        insert_metric(con, name, params)
     return con.execute("select count(*) from metrics").fetchall()[0][0]
+
+
+def insert_metric(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    """Append the rows of one metric file (`metric_<...>`) to table `metrics`."""
+    sql = load_sql(name)
+    con.execute(
+        f"insert into metrics select cast($run_id as varchar), cast($as_of_date as date), "
+        f"metric_date, family, metric, dimension, cast(numerator as double), cast(denominator as double), "
+        f"cast(numerator as double) / nullif(cast(denominator as double), 0), detail from ({sql})",
+        bind(sql, params) | {"run_id": params["run_id"], "as_of_date": params["as_of_date"]},
+    )
 
 

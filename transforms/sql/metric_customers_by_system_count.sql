@@ -1,5 +1,7 @@
--- integration / customers_by_system_count, one row per number of systems (1, 2, ...).
--- Numerator: unified customers found in exactly that many systems. Denominator: all unified customers.
+-- metric: integration/customers_by_system_count
+-- One row per number of systems (dimension "1", "2", ...). Numerator: unified customers whose records
+-- come from exactly that many systems. Denominator: all unified customers (anonymous records included:
+-- each is a customer of its own). Value: the share of customers.
 with customer_systems as (
     select customer_id, count(distinct system) as system_count from customer_identities group by customer_id
 ),

@@ -1,6 +1,6 @@
--- integration / linked_to_other_system_share, per system and overall.
--- Numerator: identity records of the system whose unified customer also has a record in at least one
--- other system. Denominator: all identity records of the system. Value: numerator / denominator.
+-- metric: integration/linked_to_other_system_share
+-- Per system and overall ("all"). Numerator: identity records of the system whose unified customer also
+-- has a record in at least one other system. Denominator: all identity records of the system.
 with identities as (
     select customer_id, system from customer_identities
 ),

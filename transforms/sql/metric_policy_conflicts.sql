@@ -1,9 +1,19 @@
--- consistency / policy_conflict (dimension = policy) and policy_conflict_share (dimension "all").
--- A policy conflicts when channels state different values for it (per channel, the latest version in
--- force on the as-of date: valid_from on or before it, or undated).
--- policy_conflict: numerator = channels whose value differs from the most common value, denominator =
--- channels stating the policy; detail lists every channel's value.
--- policy_conflict_share: numerator = policies in conflict, denominator = policies.
+-- metric: consistency/policy_conflict
+-- One row per service policy whose channels disagree (dimension = policy). Per channel the latest
+-- version in force on the as-of date counts (valid_from on or before it, or undated); the most common
+-- value is the reference. Numerator: channels whose value differs from it. Denominator: channels stating
+-- the policy. Detail lists every channel's value.
+--
+-- metric: consistency/policy_conflict_share
+-- Dimension "all". Numerator: policies whose channels state different values on the as-of date.
+-- Denominator: policies stated by any channel.
+--
+-- metric: consistency/policy_conflict_contacts
+-- The service events a conflicting policy causes, per policy in conflict that governs a support topic
+-- (policy_topics in data/sources.yaml, e.g. online_order_return_in_store -> return). Numerator: support
+-- contacts of identified customers on that topic about a product the same customer had bought (in any
+-- channel) before the contact, i.e. contacts where the channels' different rules apply. Denominator:
+-- support contacts of identified customers on that topic. Detail: the topic.
 with policies as (
     select policy, channel, value
     from kind_policies
@@ -29,7 +39,38 @@ per_policy as (
     group by p.policy
 ),
 
+identified_contacts as (
+    select t.record_id, t.created_at, t.sku, t.topic, i.customer_id
+    from kind_tickets as t
+    join customer_identities as i
+        on i.system = t._source_system and i.entity = t._source_entity and i.record_id = t.record_id
+    where len(i.identifier_types) > 0
+),
+
+governed as (
+    select pt.policy, pt.topic
+    from policy_topics as pt
+    join per_policy as pp on pp.policy = pt.policy and pp.numerator > 0
+),
+
+policy_contacts as (
+    select
+        g.policy,
+        g.topic,
+        count(*) filter (where exists (
+            select 1 from fct_orders as o
+            where o.customer_id = c.customer_id and o.sku = c.sku and o.ordered_at <= c.created_at
+        )) as numerator,
+        count(c.record_id) as denominator
+    from governed as g
+    left join identified_contacts as c on c.topic = g.topic
+    group by g.policy, g.topic
+),
+
 final as (
+    select 'policy_conflict_contacts' as metric, policy as dimension, numerator, denominator, 'topic=' || topic as detail
+    from policy_contacts
+    union all
     select 'policy_conflict' as metric, policy as dimension, numerator, denominator, detail
     from per_policy
     where numerator > 0

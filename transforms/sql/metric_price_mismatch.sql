@@ -1,11 +1,13 @@
--- consistency / price_mismatch_sku_share (dimension "all") and price_spread (dimension = sku), per day
--- of the $lookback_days days ending on the as-of date, from the ERP channel price lists.
--- price_mismatch_sku_share: numerator = SKUs whose active price differs between channels that day,
--- denominator = SKUs with an active price that day.
--- The share is also given over the whole window (metric_date null): SKUs that differed on at least one
--- day / SKUs priced on at least one day.
--- price_spread: only SKUs that differ; numerator = highest minus lowest channel price, denominator =
--- lowest price, value = relative spread; detail lists every channel's price.
+-- metric: consistency/price_mismatch_sku_share
+-- From the ERP channel price lists, per day of the $lookback_days days ending on the as-of date
+-- (dimension "all"). Numerator: SKUs whose active list price differs between channels that day.
+-- Denominator: SKUs with an active price that day. The row without a date covers the whole window:
+-- SKUs that differed on at least one day / SKUs priced on at least one day; its detail names the SKUs.
+--
+-- metric: consistency/price_spread
+-- Per day and SKU (dimension = SKU), only SKUs whose channel prices differ that day. Numerator: highest
+-- minus lowest channel price. Denominator: lowest price. Value: the relative spread. Detail lists every
+-- channel's price.
 with days as (
     select cast(d as date) as day
     from range(cast($as_of_date as date) - cast($lookback_days - 1 as integer), cast($as_of_date as date) + 1, interval 1 day) as t(d)

@@ -1,7 +1,8 @@
--- consistency / promo_not_honoured_share, one row per campaign and channel ("campaign|channel").
--- Eligible lines: order lines of the campaign's SKU, by a customer who was sent the campaign before
--- ordering, in a channel the campaign lists as valid, on a (business-local) day inside its validity.
--- Numerator: eligible lines where the campaign's promo code was not applied. Denominator: eligible lines.
+-- metric: consistency/promo_not_honoured_share
+-- Per campaign and channel (dimension "campaign|channel"). Eligible lines: order lines of the campaign's
+-- SKU, by a customer who was sent the campaign before ordering, in a channel the campaign lists as
+-- valid, on a (business-local) day inside its validity. Numerator: eligible lines where the campaign's
+-- promo code was not applied. Denominator: eligible lines.
 with campaigns as (
     select campaign_id, upper(promo_code) as promo_code, sku, valid_channels, valid_from, valid_to
     from kind_campaigns where sku is not null

@@ -1,9 +1,9 @@
--- consistency / repeat_contact_rate, per contact channel and overall.
--- Numerator: support contacts of an identified customer that follow an earlier contact of the same
--- customer about the same product and topic within $repeat_contact_days days.
--- Denominator: support contacts of identified customers.
--- A contact is identified when it carries a usable identifier (email, phone, loyalty id, login id:
--- customer_identities.identifier_types); an anonymous contact cannot be recognised as a repeat.
+-- metric: consistency/repeat_contact_rate
+-- Per contact channel and overall. Numerator: support contacts of an identified customer that follow an
+-- earlier contact of the same customer about the same product and topic within $repeat_contact_days
+-- days. Denominator: support contacts of identified customers (a contact is identified when it carries a
+-- usable identifier: email, phone, loyalty id or login id; an anonymous contact cannot be recognised
+-- as a repeat).
 with contacts as (
     select t.record_id, t.channel, t.created_at, t.sku, t.topic, i.customer_id
     from kind_tickets as t

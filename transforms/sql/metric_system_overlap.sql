@@ -1,6 +1,7 @@
--- integration / system_overlap, one row per ordered pair of systems "a|b".
--- Numerator: unified customers present in both a and b. Denominator: unified customers present in a.
--- Value: the share of a's customers that b also knows (the overlap matrix, read by row).
+-- metric: integration/system_overlap
+-- One row per ordered pair of systems (dimension "a|b"). Numerator: unified customers present in both a
+-- and b. Denominator: unified customers present in a. Value: the share of a's customers that b also
+-- knows (the overlap matrix, read by row).
 with customer_systems as (
     select distinct customer_id, system from customer_identities
 ),
