@@ -1,4 +1,4 @@
-"""The `silobridge` command: run the nightly flow, write demo data, serve the schedule, evaluate."""
+"""The `silobridge` command: run the nightly flow, write demo data, serve the schedule, evaluate, explain."""
 
 from __future__ import annotations
 
@@ -194,6 +194,48 @@ def evaluate() -> None:
     for metric, scope, value, detail in rows:
         t.add_row(scope, metric, f"{value:.4f}", detail or "")
     console.print(t)
+
+
+@app.command()
+def explain(
+    customer_id: Annotated[str, typer.Argument(help="a customer id, current or an alias from an earlier run")],
+    show_personal: Annotated[bool, typer.Option("--show-personal", help="print names, emails, phones in clear")] = False,
+) -> None:
+    """Show a customer's records, how they were linked, and the history of its id (personal data masked)."""
+    from flows.explain import ExplainError, explain_customer
+
+    settings = Settings()
+    try:
+        got = explain_customer(settings.warehouse_path, settings.state_path, customer_id, show_personal)
+    except ExplainError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    if got["asked"] != got["customer_id"]:
+        console.print(f"{got['asked']} was merged into {got['customer_id']}")
+    console.print(f"customer {got['customer_id']}: {len(got['records'])} records"
+                  + (f"; aliases: {', '.join(got['aliases'])}" if got["aliases"] else ""))
+    t = Table("record", "linked by", "best match probability", title="records")
+    for r in got["records"]:
+        how = r["link_rule"] if r["link_rule"] != "deterministic" else f"deterministic: {', '.join(r['link_keys'])}"
+        t.add_row(f"{r['system']}/{r['entity']}/{r['record_id']}", how,
+                  f"{r['match_probability']:.4f}" if r["match_probability"] is not None else "")
+    console.print(t)
+    if got["attributes_available"]:
+        at = Table("record", "name", "email", "phone", "birth date", "street", "postcode",
+                   title="what each record says" + (" (masked; --show-personal to see it)" if got["masked"] else ""))
+        for r in got["records"]:
+            at.add_row(f"{r['system']}/{r['record_id']}",
+                       *(str(v) if v is not None else "" for v in r.get("attributes", {}).values()))
+        console.print(at)
+    if got["links"]:
+        lt = Table("record", "record", "rule", "evidence", "match probability", title="links")
+        for a, b, rule, _key, prob, evidence in got["links"]:
+            lt.add_row(a, b, rule, evidence or "", f"{prob:.4f}" if prob is not None else "")
+        console.print(lt)
+    et = Table("run", "date", "event", "customer", "related", "records", "detail", title="id history")
+    for run_id, day, event, cid, related, n, detail in got["events"]:
+        et.add_row(run_id, str(day), event, cid, related or "", str(n), detail or "")
+    console.print(et)
 
 
 @app.command()

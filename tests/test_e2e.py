@@ -349,3 +349,24 @@ def test_the_run_summary_artifact_names_the_report_and_the_headline_figures(runs
     o = line["overall"]
     assert f"| consistency | hours_to_resolution | {o['value']:,.1f} h ({o['numerator']:,.1f} / {o['denominator']:,.0f}) |" in md
     assert "| integration | complete_360_share | " in md and "crm, marketing, pos, shop" in md
+
+
+def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_exports):
+    from flows.explain import ExplainError, explain_customer
+
+    data = runs["data"]
+    (cid,) = _q(data, "select min(customer_id) from customer_identities where link_rule = 'probabilistic'")[0]
+    masked = explain_customer(data / "warehouse", data / "state", cid)
+    rules = {r["link_rule"] for r in masked["records"]}
+    assert "probabilistic" in rules and masked["attributes_available"]
+    assert len(masked["records"]) == _q(data, "select count(*) from customer_identities where customer_id = $c",
+                                        {"c": cid})[0][0]
+    (fuzzy,) = [link for link in masked["links"] if link[2] == "probabilistic"][:1]
+    assert fuzzy[4] >= 0.99 and fuzzy[5].startswith("name=")
+    assert [e[2] for e in masked["events"]] == ["new"]
+    clear = explain_customer(data / "warehouse", data / "state", cid, show_personal=True)
+    names = {r["attributes"]["full_name"] for r in clear["records"] if r["attributes"].get("full_name")}
+    shown = " ".join(str(v) for r in masked["records"] for v in r["attributes"].values())
+    assert names and not any(n in shown for n in names)  # masked: no name in clear
+    with pytest.raises(ExplainError, match="unknown customer id 'CNOPE'"):
+        explain_customer(data / "warehouse", data / "state", "CNOPE")

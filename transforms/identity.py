@@ -407,7 +407,9 @@ def _probabilistic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> 
         scored as (
             select s.*, {prior_weight} + {weight_terms} as match_weight from levels as s
         )
-        select *, 1 / (1 + pow(2, -match_weight)) as match_probability from scored""")
+        select *, 1 / (1 + pow(2, -match_weight)) as match_probability,
+               concat_ws(', ', {", ".join(f"'{c}=' || {c}" for c in comparisons)}) as evidence
+        from scored""")
     # no chaining through one weak link: each deterministic cluster keeps only its best fuzzy partner
     con.execute("""
         create or replace table int_identity__fs_links as
@@ -417,6 +419,7 @@ def _probabilistic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> 
         cluster_pairs as (
             select least(label_a, label_b) as c1, greatest(label_a, label_b) as c2,
                    arg_max(rid_a, match_weight) as rid_a, arg_max(rid_b, match_weight) as rid_b,
+                   arg_max(evidence, match_weight) as evidence,
                    max(match_weight) as match_weight, max(match_probability) as match_probability
             from accepted group by 1, 2
         ),
@@ -425,7 +428,7 @@ def _probabilistic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> 
                       row_number() over (partition by c2 order by match_weight desc, c1) as rank_2
             from cluster_pairs
         )
-        select rid_a, rid_b, match_weight, match_probability from ranked where rank_1 = 1 or rank_2 = 1""",
+        select rid_a, rid_b, match_weight, match_probability, evidence from ranked where rank_1 = 1 or rank_2 = 1""",
                 {"threshold": p.threshold})
     return {"candidate_pairs": con.execute("select count(*) from int_identity__candidates").fetchall()[0][0],
             "probabilistic_links": con.execute("select count(*) from int_identity__fs_links").fetchall()[0][0],
@@ -447,15 +450,18 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
         fs = _probabilistic(con, identity)
     else:
         con.execute("create or replace table int_identity__fs_links (rid_a bigint, rid_b bigint, "
-                    "match_weight double, match_probability double)")
+                    "match_weight double, match_probability double, evidence varchar)")
         con.execute("create or replace table identity_model (comparison varchar, level varchar, "
                     "m_probability double, u_probability double, weight double)")
     con.execute("""
         create or replace table int_identity__links as
-        select rid_a, rid_b, 'deterministic' as link_rule, key_type, key_types, null::double as match_probability
+        select rid_a, rid_b, 'deterministic' as link_rule, key_type, key_types, null::double as match_probability,
+               'same ' || array_to_string(key_types, ', ') as evidence
         from int_identity__det_links
         union all
-        select rid_a, rid_b, 'probabilistic', null, []::varchar[], match_probability from int_identity__fs_links""")
+        select rid_a, rid_b, 'probabilistic', null, []::varchar[], match_probability,
+               evidence || ' (weight ' || round(match_weight, 1) || ')'
+        from int_identity__fs_links""")
     con.execute("create or replace view int_identity__all_edges as select rid_a as a, rid_b as b from int_identity__links")
     iterations = _propagate(con, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
     return {
