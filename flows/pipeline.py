@@ -29,7 +29,7 @@ from flows.settings import Settings
 from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.evaluate import evaluate_identity, identity_metric_rows
 from transforms.identity import register_udfs, resolve_customers
-from transforms.model import MODELS, build_metrics, build_models, metric_definitions
+from transforms.model import MODELS, build_metrics, build_models, metric_definitions, register_survivorship
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import quarantine_record, validate_typed
 
@@ -259,6 +259,7 @@ def _analysis_connection(spec: RunSpec, cfg: PipelineConfig, hash_key: str):
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
+    register_survivorship(con, cfg.identity.survivorship)
     con.execute("create table policy_topics (policy varchar, topic varchar)")
     for policy, topic in sorted(cfg.metrics.policy_topics.items()):
         con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})

@@ -7,6 +7,7 @@ import pyarrow as pa
 from connectors.config import IdentityConfig
 from flows.warehouse import connect, empty_kind_sql
 from transforms.identity import register_udfs
+from transforms.model import register_survivorship
 from transforms.schemas import KINDS
 
 
@@ -28,6 +29,7 @@ def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | N
         con.execute("insert into source_regions values ($s, $r)", {"s": system, "r": region})
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     con.execute("create table policy_topics (policy varchar, topic varchar)")
+    register_survivorship(con, (identity or IdentityConfig()).survivorship)
     return con
 
 

@@ -180,3 +180,32 @@ def test_the_gate_stops_a_run_that_changes_too_many_customers():
         check_stability(counts, 0.10, 100)
     check_stability(counts | {"changed": 100}, 0.10, 100)  # exactly at the limit passes
     check_stability(counts | {"previous_customers": 50, "changed": 50}, 0.10, 100)  # too small a base to judge
+
+
+def test_golden_record_takes_each_attribute_from_the_most_trusted_system_then_the_newest():
+    from datetime import datetime, timezone
+
+    from transforms.model import build_models
+
+    def at(day):
+        return datetime(2026, 1, day, tzinfo=timezone.utc)
+
+    identity = IdentityConfig(survivorship={"name": ["crm", "shop"], "email": ["shop", "crm"]})
+    con = kinds_connection({"customers": [
+        crm("C1", last_name="Lee", first_name="Ann", email="ann.old@x.tw", phone="0912000111", updated_at=at(1)),
+        crm("C2", last_name="Lee", first_name="Anne", email="ann.old@x.tw", updated_at=at(5)),
+        {"_source_system": "shop", "_source_entity": "customers", "record_id": "U1", "login_id": "U1",
+         "full_name": "Annie Lee", "email": "ann@x.tw", "phone": "0912000111", "created_at": at(9)},
+        {"_source_system": "pos", "_source_entity": "members", "record_id": "L1", "loyalty_id": "L1",
+         "full_name": "A. Lee", "phone": "0912000111", "birth_date": date(1990, 2, 3), "postcode": "106",
+         "created_at": at(3)},
+    ]}, identity=identity, regions={"crm": "TW", "shop": "TW", "pos": "TW"})
+    resolve_customers(con, identity, "r1")
+    build_models(con, {"run_id": "r1", "as_of_date": "2026-01-31", "business_tz": "Asia/Taipei",
+                       "case_window_days": 7, "repeat_contact_days": 7, "lookback_days": 30, "feedback_days": 30,
+                       "complaint_topics": [], "complete_360_systems": [], "integrated_min_share": 0.2})
+    (row,) = rows(con, "select source_records, display_name, name_source, name_as_of, email_source, email_as_of, "
+                       "phone_source, birth_year, birth_date_source, postcode, address_source from dim_customers")
+    # name: crm outranks shop (newer), and within crm the newer C2 wins; email: shop outranks crm;
+    # phone, birth date and address: no rule, so the newest record that has one
+    assert row == (4, "A*** L**", "crm", date(2026, 1, 5), "shop", date(2026, 1, 9), "shop", 1990, "pos", "106", "pos")

@@ -21,6 +21,25 @@ _DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)(?:\s+\(([a-z ]+)\))?
 UNITS = ("share", "per case", "hours", "minutes", "days")
 
 
+# Attributes of the golden record (dim_customers) and the survivorship rule each follows.
+SURVIVING_ATTRIBUTES = ("name", "email", "phone", "birth_date", "address", "account_type", "loyalty_id", "login_id")
+
+
+def register_survivorship(con: duckdb.DuckDBPyConnection, rules: dict[str, list[str]]) -> None:
+    """Table `survivorship(system, <attribute>_rank...)`: a system's rank for each attribute (1 = most
+    trusted). Systems not listed for an attribute rank after every listed one; within a rank the newest
+    record wins (dim_customers.sql)."""
+    unknown = set(rules) - set(SURVIVING_ATTRIBUTES)
+    if unknown:
+        raise ValueError(f"survivorship rules for unknown attributes {sorted(unknown)}; known: {SURVIVING_ATTRIBUTES}")
+    systems = sorted({s for ranked in rules.values() for s in ranked})
+    cols = ", ".join(f"{a}_rank integer" for a in SURVIVING_ATTRIBUTES)
+    con.execute(f"create or replace table survivorship (system varchar, {cols})")
+    for system in systems:
+        ranks = [rules[a].index(system) + 1 if system in rules.get(a, []) else None for a in SURVIVING_ATTRIBUTES]
+        con.execute(f"insert into survivorship values ({', '.join('?' * (len(ranks) + 1))})", [system, *ranks])
+
+
 def load_sql(name: str) -> str:
     """The text of transforms/sql/<name>.sql."""
     return resources.files("transforms").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")

@@ -1,5 +1,7 @@
--- One row per unified customer: a golden record by recency (newest non-null value wins),
--- personal identifiers only as keyed hashes or masked display forms.
+-- One row per unified customer: the golden record. Each attribute comes from the most trusted system
+-- that has a value for it (identity.survivorship in sources.yaml; unlisted systems rank last), the newest
+-- record within that system, and keeps the system and the date it came from (<attribute>_source,
+-- <attribute>_as_of). Personal identifiers only as keyed hashes or masked display forms.
 with identities as (
     select * from customer_identities
 ),
@@ -14,39 +16,80 @@ joined as (
         r.system,
         r.seen_at,
         r.account_type,
-        r.full_name,
+        case when not r.name_partial then r.full_name end as full_name,
         r.birth_date,
         r.city,
         r.postcode,
-        sb_email(r.email) as email_norm,
-        sb_phone(r.phone, r.region) as phone_norm,
-        sb_id(r.loyalty_id) as loyalty_id,
-        sb_id(r.login_id) as login_id
+        r.email_norm,
+        r.phone_norm,
+        r.loyalty_norm as loyalty_id,
+        r.login_norm as login_id,
+        coalesce(s.name_rank, 1000) as name_rank,
+        coalesce(s.email_rank, 1000) as email_rank,
+        coalesce(s.phone_rank, 1000) as phone_rank,
+        coalesce(s.birth_date_rank, 1000) as birth_date_rank,
+        coalesce(s.address_rank, 1000) as address_rank,
+        coalesce(s.account_type_rank, 1000) as account_type_rank,
+        coalesce(s.loyalty_id_rank, 1000) as loyalty_id_rank,
+        coalesce(s.login_id_rank, 1000) as login_id_rank
     from identities as i
     join records as r using (rid)
+    left join survivorship as s on s.system = r.system
 ),
 
-final as (
+chosen as (
+    -- per attribute: (value, system, date) of the best-ranked, newest record that has a value
     select
         customer_id,
         count(*) as source_records,
         list(distinct system order by system) as systems,
         count(distinct system) as system_count,
-        first(account_type order by seen_at desc nulls last, account_type) filter (where account_type is not null) as account_type,
-        sb_mask_name(first(full_name order by seen_at desc nulls last, full_name) filter (where full_name is not null)) as display_name,
-        sb_hash(first(email_norm order by seen_at desc nulls last, email_norm) filter (where email_norm is not null)) as email_hash,
-        sb_hash(first(phone_norm order by seen_at desc nulls last, phone_norm) filter (where phone_norm is not null)) as phone_hash,
+        arg_min({'v': account_type, 's': system, 'd': seen_at}, [account_type_rank, -coalesce(epoch(seen_at), 0)]) filter (where account_type is not null) as account_type,
+        arg_min({'v': full_name, 's': system, 'd': seen_at}, [name_rank, -coalesce(epoch(seen_at), 0)]) filter (where full_name is not null) as name,
+        arg_min({'v': email_norm, 's': system, 'd': seen_at}, [email_rank, -coalesce(epoch(seen_at), 0)]) filter (where email_norm is not null) as email,
+        arg_min({'v': phone_norm, 's': system, 'd': seen_at}, [phone_rank, -coalesce(epoch(seen_at), 0)]) filter (where phone_norm is not null) as phone,
+        arg_min({'v': birth_date, 's': system, 'd': seen_at}, [birth_date_rank, -coalesce(epoch(seen_at), 0)]) filter (where birth_date is not null) as birth,
+        arg_min({'v': {'city': city, 'postcode': postcode}, 's': system, 'd': seen_at}, [address_rank, -coalesce(epoch(seen_at), 0)])
+            filter (where city is not null or postcode is not null) as address,
+        arg_min({'v': loyalty_id, 's': system, 'd': seen_at}, [loyalty_id_rank, -coalesce(epoch(seen_at), 0)]) filter (where loyalty_id is not null) as loyalty,
+        arg_min({'v': login_id, 's': system, 'd': seen_at}, [login_id_rank, -coalesce(epoch(seen_at), 0)]) filter (where login_id is not null) as login,
         count(distinct email_norm) as distinct_emails,
         count(distinct phone_norm) as distinct_phones,
-        year(first(birth_date order by seen_at desc nulls last, birth_date) filter (where birth_date is not null)) as birth_year,
-        first(city order by seen_at desc nulls last, city) filter (where city is not null) as city,
-        first(postcode order by seen_at desc nulls last, postcode) filter (where postcode is not null) as postcode,
-        first(loyalty_id order by seen_at desc nulls last, loyalty_id) filter (where loyalty_id is not null) as loyalty_id,
-        first(login_id order by seen_at desc nulls last, login_id) filter (where login_id is not null) as login_id,
         min(seen_at) as first_seen_at,
         max(seen_at) as last_seen_at
     from joined
     group by customer_id
+),
+
+final as (
+    select
+        customer_id,
+        source_records,
+        systems,
+        system_count,
+        account_type.v as account_type,
+        sb_mask_name(name.v) as display_name,
+        name.s as name_source,
+        cast(name.d as date) as name_as_of,
+        sb_hash(email.v) as email_hash,
+        email.s as email_source,
+        cast(email.d as date) as email_as_of,
+        sb_hash(phone.v) as phone_hash,
+        phone.s as phone_source,
+        cast(phone.d as date) as phone_as_of,
+        distinct_emails,
+        distinct_phones,
+        year(birth.v) as birth_year,
+        birth.s as birth_date_source,
+        address.v.city as city,
+        address.v.postcode as postcode,
+        address.s as address_source,
+        cast(address.d as date) as address_as_of,
+        loyalty.v as loyalty_id,
+        login.v as login_id,
+        first_seen_at,
+        last_seen_at
+    from chosen
 )
 
 select * from final order by customer_id
