@@ -28,8 +28,9 @@ POS = SourceConfig(
              "unit_list_price": "f", "unit_price_paid": "g", "loyalty_id": "h"},
     constants={"channel": "store", "currency": "TWD"},
     formats={"ordered_at": "%Y/%m/%d %H:%M:%S"},
-    ranges={"quantity": {"min": 1}},
+    contract={"ranges": {"quantity": {"min": 1}}},
 )
+RUN_DATE = date(2026, 11, 20)
 
 
 def typed(source: SourceConfig, rows: list[dict]):
@@ -74,7 +75,7 @@ def test_iso_offsets_epoch_ms_and_lists():
 
 
 def test_suite_is_built_from_kind_and_configuration():
-    suite = build_suite(POS)
+    suite = build_suite(POS, RUN_DATE)
     rules = [(e.meta["rule"], e.meta["severity"]) for e in suite.expectations]
     assert ("required:ordered_at", "reject") in rules
     assert ("range:quantity", "reject") in rules
@@ -92,7 +93,7 @@ def test_validation_quarantines_with_readable_reasons():
         line(order_id="T5", line_no="x", quantity="0"),    # two problems
     ]
     df = typed(POS, rows)
-    out = validate_typed(df, POS)
+    out = validate_typed(df, POS, RUN_DATE)
     got = {int(r["_row_id"]): (r["rule"], r["reason"]) for r in out.rejected.to_dict("records")}
     assert got == {
         2: ("unique:order_id,line_no", "duplicate key (order_id, line_no); first seen in pos/t.csv row 1"),
@@ -108,9 +109,9 @@ def test_validation_quarantines_with_readable_reasons():
 def test_personal_values_are_masked_in_reasons_and_records():
     crm = SourceConfig(system="crm", entity="contacts", kind="customers", format="csv", path="x",
                        columns={"record_id": "Contact ID", "email": "Email", "birth_date": "Birthdate"},
-                       formats={"birth_date": "%m/%d/%Y"}, accepted_values={"email": ["x"]})
+                       formats={"birth_date": "%m/%d/%Y"}, contract={"accepted_values": {"email": ["x"]}})
     df = typed(crm, [{"record_id": "003", "email": "Mei.Lin@gmail.com", "birth_date": "13/45/1990"}])
-    out = validate_typed(df, crm)
+    out = validate_typed(df, crm, RUN_DATE)
     reason = out.rejected.iloc[0]["reason"]
     assert reason == "email 'xxx.xxx@xxxxx.xxx' is not one of ['x']"
     assert out.warnings == {"parse:birth_date": 1}

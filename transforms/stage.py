@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.config import SourceConfig
-from transforms.schemas import KINDS, UNIQUE_KEYS, FieldSpec
+from transforms.schemas import KINDS, FieldSpec
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -16,6 +16,8 @@ DUCK_TYPES = {
 }
 
 _OFFSET_RE = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
+# A text value a spreadsheet would run as a formula (=HYPERLINK(...), @SUM(...), +cmd|...).
+FORMULA_RE = r"^\s*([=@]|[+-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(!|])"
 
 
 def quote(identifier: str) -> str:
@@ -61,12 +63,16 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
     return f"timezone($tz, try_strptime({raw}, ${param}))"
 
 
-def typed_sql(source: SourceConfig, raw_table: str = "raw") -> tuple[str, dict]:
+def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:
     """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
 
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
     Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
-    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys).
+    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys),
+    `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
+    the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
+    the field to a relation (table or view) whose column `value` holds the target's values; a relation
+    without a table gets NULL flags (not checked).
     """
     params: dict = {}
     mapped = set(source.columns) | set(source.constants)
@@ -87,8 +93,20 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw") -> tuple[str, dict]:
         params["tz"] = source.timezone or "UTC"
     if "$list_delim" in " ".join(typed):
         params["list_delim"] = source.list_delimiter
-    keys = ", ".join(quote(k) for k in UNIQUE_KEYS[source.kind])
-    keys_present = " and ".join(f"{quote(k)} is not null" for k in UNIQUE_KEYS[source.kind])
+    texts = [n for n in [*source.columns] if KINDS[source.kind][n].type in ("string", "list")]
+    formula = ", ".join(f"case when regexp_matches({quote(n + '__raw')}, $formula_re) then '{n}' end" for n in texts)
+    long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in source.columns)
+    flags.append(f"coalesce({formula or 'NULL'}, NULL) AS _formula_field,")
+    flags.append(f"coalesce({long or 'NULL'}, NULL) AS _long_field,")
+    params["formula_re"] = FORMULA_RE
+    params["max_len"] = source.contract.max_field_length
+    for name in source.contract.relations:
+        table = (relations or {}).get(name)
+        check = (f"({quote(name)} is not null and {quote(name)} not in (select value from {quote(table)}))"
+                 if table else "CAST(NULL AS BOOLEAN)")
+        flags.append(f"{check} AS {quote('_orphan__' + name)},")
+    keys = ", ".join(quote(k) for k in source.unique_keys)
+    keys_present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
     nl = ",\n        "
     sql = f"""
 with source as (
