@@ -68,7 +68,8 @@ class RunSpec(BaseModel):
         return load_config(self.config_path)
 
     def connect(self):
-        return warehouse.connect(self.duckdb_threads, self.duckdb_memory_limit)
+        return warehouse.connect(self.duckdb_threads, self.duckdb_memory_limit,
+                                 temp_directory=self.run_dir / "duckdb_tmp")
 
     def path(self, *parts: str) -> Path:
         return self.run_dir.joinpath(*parts)

@@ -32,11 +32,15 @@ log = logging.getLogger(__name__)
 CATALOG = "warehouse.duckdb"
 
 
-def connect(threads: int = 2, memory_limit: str = "6GB", database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection set up for pipeline work (UTC session time zone)."""
+def connect(threads: int = 2, memory_limit: str = "6GB", database: str = ":memory:",
+            temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up for pipeline work (UTC session time zone); it spills to
+    `temp_directory` when over the memory limit (DuckDB's default is `.tmp` in the working directory)."""
     con = duckdb.connect(database)
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = $m", {"m": memory_limit})
+    if temp_directory is not None:
+        con.execute("SET temp_directory = $t", {"t": str(temp_directory)})
     con.execute("SET TimeZone = 'UTC'")
     return con
 
