@@ -155,7 +155,7 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
         con.close()
     console.print(f"quarantine: {sum(v['quarantined'] for v in summary['validate'].values()):,} rows this run "
                   "(`silobridge quarantine` to list, `silobridge quarantine export` to fix and replay)", soft_wrap=True)
-    console.print(f"Data Docs (Great Expectations): {summary['publish']['data_docs']}", soft_wrap=True)
+    console.print(f"Data Docs (Great Expectations): {Path(summary['publish']['data_docs']).resolve()}", soft_wrap=True)
     truth = settings.ground_truth_path / "identity.csv"
     if truth.exists():
         scores = evaluate_warehouse(wh, truth)

@@ -284,7 +284,7 @@ def build_data_docs(ctx, results: list[tuple[str, object]], site_dir: Path, run_
         ctx.delete_data_docs_site(site)  # the ephemeral default site would write into a new temp dir
     ctx.add_data_docs_site(site_name="silobridge", site_config={
         "class_name": "SiteBuilder", "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir.resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     run_time = datetime.now(timezone.utc)
     for i, (source_name, res) in enumerate(results):
