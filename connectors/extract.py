@@ -94,20 +94,22 @@ def extract_source(source: SourceConfig, exports_dir: Path, replay_dir: Path | N
     for path, how, display in paths:
         try:
             digest = file_checksum(path)
-            if digest in seen:
-                raise ExportError(display, f"has the same content as {seen[digest]} (the file was delivered twice)")
-            earlier = (loaded or {}).get(digest)
-            if earlier is not None and earlier != display:
-                raise ExportError(display, f"has the same content as {earlier}, loaded by an earlier run "
-                                           "(the file was delivered twice)")
-            seen[digest] = display
             table = map_columns(read_export(path, how, display), source, display)
+            # files without rows are alike (a header, `[]`) without being the same delivery
+            if table.num_rows:
+                if digest in seen:
+                    raise ExportError(display, f"has the same content as {seen[digest]} (the file was delivered twice)")
+                earlier = (loaded or {}).get(digest)
+                if earlier is not None and earlier != display:
+                    raise ExportError(display, f"has the same content as {earlier}, loaded by an earlier run "
+                                               "(the file was delivered twice)")
+                seen[digest] = display
+                sums[display] = digest
         except ExportError as exc:
             errors.append(exc)
             continue
         files.append(display)
         rows[display] = table.num_rows
-        sums[display] = digest
         out.append(table)
     if out:
         table = pa.concat_tables(out)

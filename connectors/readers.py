@@ -193,6 +193,8 @@ def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table
                 records.append(_flatten(json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise ExportError(display_name, f"is not valid JSON Lines: {exc.msg}", line=lineno) from None
+    if not records:
+        raise ExportError(display_name, "is empty (no records)", line=1)
     return _records_table(records)
 
 

@@ -145,8 +145,9 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
                 console.print(f"[yellow]held back[/yellow] {name}: kept its last published rows")
             if (v.get("freshness") or {}).get("stale"):
                 f = v["freshness"]
-                console.print(f"[yellow]stale[/yellow] {name}: newest {f['field']} {f['newest']} "
-                              f"({f['lag_days']} days before the end of the run date; max {f['max_lag_days']:g})")
+                console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else
+                              f"newest {f['field']} {f['newest']} ({f['lag_days']} days before the end of the "
+                              f"run date; max {f['max_lag_days']:g})"))
         m = Table("family", "metric", "overall", "notable (highest first)", title="headline metrics")
         for line in summary["metrics"]["headline"]:
             m.add_row(line["family"], line["metric"], *headline_text(line))

@@ -152,9 +152,10 @@ def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, 
     out = {}
     for name, rel in src.contract.relations.items():
         path = spec.path("staging", f"{rel.source}.parquet")
-        if not path.exists() and previous is not None:
+        # a target without rows tonight (its files set aside) would make every value an orphan
+        if (not path.exists() or pq.read_metadata(path).num_rows == 0) and previous is not None:
             path = warehouse.state_file(spec.state_dir, previous.name, rel.source)
-        if path.exists():
+        if path.exists() and pq.read_metadata(path).num_rows > 0:
             out[name] = (rel.field, path)
         else:
             log.warning("%s: relation %s -> %s.%s not checked: %s has no accepted rows", src.name, name,
@@ -233,8 +234,9 @@ def _validate_source(spec: RunSpec, cfg: PipelineConfig, src: SourceConfig, ctx)
             raise PipelineError(f"source {src.name}, file {name} does not reconcile: {c['rows_in']} rows read, "
                                 f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back")
     if freshness and freshness["stale"]:
-        log.warning("%s: stale: newest %s is %s, %.1f days before the end of the run date (max %g)", src.name,
-                    freshness["field"], freshness["newest"], freshness["lag_days"], freshness["max_lag_days"])
+        log.warning("%s: stale: %s", src.name, "no accepted rows" if freshness["newest"] is None else
+                    f"newest {freshness['field']} is {freshness['newest']}, {freshness['lag_days']:.1f} days before "
+                    f"the end of the run date (max {freshness['max_lag_days']:g})")
     return {
         "kind": src.kind, "status": status, "rows_in": rows_in, "accepted": accepted,
         "quarantined": quarantined, "held_back": held_back, "files": files["files"], "file_counts": per_file,

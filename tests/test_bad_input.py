@@ -55,6 +55,7 @@ sources:
       timestamps: {ordered_at: {not_before: 2010-01-01, future_days: 1}}
       relations: {sku: {source: erp__products, field: sku}}
       max_field_length: 200
+      freshness: {field: ordered_at, max_lag_days: 0.5}
       severity: SEVERITY
   - system: support
     entity: tickets
@@ -157,6 +158,9 @@ def test_row_level_problems_each_quarantined_with_rule_and_reason(tmp_path):
     }
     assert (v["rows_in"], v["accepted"], v["quarantined"], v["status"]) == (16, 2, 14, "loaded")
     assert v["file_counts"] == {f: {"rows_in": 16, "accepted": 2, "quarantined": 14, "held_back": 0}}
+    # newest accepted order 2026-11-20T02:00Z, 22 hours before the end of the run date: stale
+    assert v["freshness"] == {"field": "ordered_at", "newest": "2026-11-20T02:00:00+00:00", "lag_days": 0.917,
+                              "max_lag_days": 0.5, "stale": True}
     assert reconciles(v)
     staged = pq.read_table(spec.path("staging", "shop__orders.parquet")).to_pylist()
     assert [(r["order_id"], r["_row_number"], r["discount_code"]) for r in staged] == [
@@ -178,9 +182,11 @@ def test_whole_file_problems_set_the_file_aside_with_file_line_and_expectation(t
         "shop/orders_empty.csv": "",
         "shop/orders_drift.csv": HEADER.replace("quantity", "qty") + order("O5"),
         "shop/orders_headeronly.csv": HEADER,
+        "shop/orders_headeronly2.csv": HEADER,                                # alike, but no rows: not a duplicate
         "shop/orders_bom.csv": "\ufeff" + HEADER + order("O6"),               # BOM in a utf-8 source
         "support/tickets.json": '[\n{"id": "T1", "at": "2026-11-20T01:00:00Z", "channel": "chat"},\n{"id": "T2"',
         "analytics/a.jsonl": '{"id": "e1", "ts": 1763600000000, "dev": "d1", "ev": "login", "ch": "web"}\n{"id": "e2", "ts": \n',
+        "analytics/b.jsonl": "\n",
     }
     spec = make(tmp_path, files)
     out = run(spec)
@@ -194,12 +200,14 @@ def test_whole_file_problems_set_the_file_aside_with_file_line_and_expectation(t
                                      "found ['order_id', 'line_no', 'ordered_at', 'channel', 'account_id', 'sku', 'qty', "
                                      "'unit_list_price', 'unit_price_paid', 'currency', 'note']"),
     }
-    assert orders["files"] == {"shop/orders.csv": 1, "shop/orders_bom.csv": 1, "shop/orders_headeronly.csv": 0}
+    assert orders["files"] == {"shop/orders.csv": 1, "shop/orders_bom.csv": 1, "shop/orders_headeronly.csv": 0,
+                               "shop/orders_headeronly2.csv": 0}
     assert (orders["rows_in"], orders["accepted"], orders["quarantined"]) == (2, 2, 0) and reconciles(orders)
     assert out["support__tickets"]["files_set_aside"] == [
         {"file": "support/tickets.json", "line": 3, "problem": "is not valid JSON: Expecting ',' delimiter (column 12)"}]
     assert out["analytics__events"]["files_set_aside"] == [
-        {"file": "analytics/a.jsonl", "line": 2, "problem": "is not valid JSON Lines: Expecting value"}]
+        {"file": "analytics/a.jsonl", "line": 2, "problem": "is not valid JSON Lines: Expecting value"},
+        {"file": "analytics/b.jsonl", "line": 1, "problem": "is empty (no records)"}]
     # the files set aside are in quarantine too, as rule `file`
     q = quarantine(spec, "shop__orders")
     assert q[("shop/orders_ragged.csv", 3)] == ("file", "Expected 11 columns, got 4 (delimiter ',')")
