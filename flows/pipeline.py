@@ -28,7 +28,14 @@ from flows.settings import Settings
 from transforms.identity import register_udfs, resolve_identities
 from transforms.model import build_metrics, build_models, build_quality_metrics
 from transforms.stage import quote, staged_columns, typed_sql
-from transforms.validate import build_data_docs, ephemeral_context, merge_outcomes, quarantine_record, validate_typed
+from transforms.validate import (
+    build_data_docs,
+    ephemeral_context,
+    merge_outcomes,
+    quarantine_record,
+    suite_columns,
+    validate_typed,
+)
 
 log = logging.getLogger("silobridge.pipeline")
 
@@ -177,11 +184,18 @@ def _validate_source(spec: RunSpec, cfg: PipelineConfig, src: SourceConfig, ctx)
         con.execute(f"create table typed as {sql}", params)
         rows_in = con.execute("select count(*) from typed").fetchall()[0][0]
         outcomes = []
-        # chunks of _row_id (1..rows_in): uniqueness and relations are already flags over the whole source
+        # chunks of _row_id (1..rows_in): uniqueness and relations are already flags over the whole source;
+        # a chunk holds only the columns the suite reads, the failing rows are fetched whole for their reasons
+        cols = ", ".join(quote(c) for c in suite_columns(src))
+
+        def fetch_rows(ids: list[int]) -> pd.DataFrame:
+            return con.execute("select * from typed where _row_id in (select unnest($ids)) order by _row_id",
+                               {"ids": ids}).df()
+
         for lo in range(0, max(rows_in, 1), VALIDATION_CHUNK_ROWS):
-            chunk = con.execute("select * from typed where _row_id > $lo and _row_id <= $hi order by _row_id",
+            chunk = con.execute(f"select {cols} from typed where _row_id > $lo and _row_id <= $hi order by _row_id",
                                 {"lo": lo, "hi": lo + VALIDATION_CHUNK_ROWS}).df()
-            outcomes.append(validate_typed(chunk, src, spec.run_date, ctx))
+            outcomes.append(validate_typed(chunk, src, spec.run_date, ctx, fetch_rows))
             del chunk
         outcome = merge_outcomes(outcomes)
         rejected = outcome.rejected

@@ -72,7 +72,8 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
     the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
     the field to a relation (table or view) whose column `value` holds the target's values; a relation
-    without a table gets NULL flags (not checked).
+    without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
+    wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
     """
     params: dict = {}
     mapped = set(source.columns) | set(source.constants)
@@ -130,7 +131,7 @@ final as (
         first_value(_row_number) over (partition by {keys} order by _row_id) as _key_first_row
     from typed
 )
-select * from final order by _row_id
+select * from final
 """
     return sql, params
 

@@ -62,6 +62,12 @@ class ValidationOutcome:
         return {r.rule: r.failed for r in self.rules if r.severity == "critical" and r.failed}
 
 
+def suite_columns(source: SourceConfig) -> list[str]:
+    """The columns the source's suite reads (plus `_row_id`): a frame with these is enough to validate."""
+    cols = dict.fromkeys(["_row_id", *(kwargs["column"] for _, kwargs, _ in _rules(source, date(2000, 1, 1)))])
+    return list(cols)
+
+
 def rule_names(source: SourceConfig) -> list[str]:
     """Every rule name of the source's suite, in suite order."""
     return [meta["rule"] for _, _, meta in _rules(source, date(2000, 1, 1))]
@@ -200,9 +206,14 @@ def _clip(text: str | None, n: int = 60) -> str | None:
     return text if text is None or len(text) <= n else text[:n] + "..."
 
 
-def validate_typed(df: pd.DataFrame, source: SourceConfig, run_date: date, ctx=None) -> ValidationOutcome:
+def validate_typed(df: pd.DataFrame, source: SourceConfig, run_date: date, ctx=None,
+                   fetch_rows=None) -> ValidationOutcome:
     """Run the source's suite on (a chunk of) its typed frame; return rejected row ids with rule, severity
-    and reason, every rule's count, and the GX result with values removed or masked."""
+    and reason, every rule's count, and the GX result with values removed or masked.
+
+    `df` needs the suite's columns (suite_columns); the reasons need every typed column of the failing
+    rows: `fetch_rows(row_ids)` returns them as a frame (default: taken from `df`, which then must have them).
+    """
     ctx = ctx or ephemeral_context()
     suite = build_suite(source, run_date, ctx)
     name = f"pd_{source.name}"
@@ -216,9 +227,8 @@ def validate_typed(df: pd.DataFrame, source: SourceConfig, run_date: date, ctx=N
     batch = ds.get_asset(source.name).get_batch_definition("all").get_batch(batch_parameters={"dataframe": df})
     res = batch.validate(suite, result_format={
         "result_format": "COMPLETE", "unexpected_index_column_names": ["_row_id"]})
-    by_id = df.set_index("_row_id", drop=False)
-    rejected: dict[int, tuple[str, str, list[str]]] = {}
     rules: list[RuleResult] = []
+    failing: list[tuple[dict, list[int]]] = []
     for r in res.results:
         meta = r.expectation_config.meta
         if r.exception_info and r.exception_info.get("raised_exception"):
@@ -226,8 +236,13 @@ def validate_typed(df: pd.DataFrame, source: SourceConfig, run_date: date, ctx=N
                                f"{r.exception_info.get('exception_message')}")
         ids = [int(u["_row_id"]) for u in (r.result.get("unexpected_index_list") or [])]
         rules.append(RuleResult(meta["rule"], meta["severity"], len(ids)))
-        if meta["severity"] == "warn":
-            continue
+        if meta["severity"] != "warn" and ids:
+            failing.append((meta, ids))
+    wanted = sorted({rid for _, ids in failing for rid in ids})
+    details = df[df["_row_id"].isin(wanted)] if fetch_rows is None else fetch_rows(wanted)
+    by_id = details.set_index("_row_id", drop=False)
+    rejected: dict[int, tuple[str, str, list[str]]] = {}
+    for meta, ids in failing:
         for rid in ids:
             reason = _reason(meta, by_id.loc[rid], source, run_date)
             if rid in rejected:
