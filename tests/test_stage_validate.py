@@ -148,3 +148,15 @@ def test_contract_names_only_mapped_fields_known_rules_and_known_sources():
 
     with pytest.raises(ValueError, match="s__e: relation of 'sku' to unknown source 'erp__products'"):
         PipelineConfig(sources=[dict(base, contract={"relations": {"sku": {"source": "erp__products", "field": "sku"}}})])
+
+
+def test_replayed_rows_come_first_so_a_corrected_row_keeps_its_key():
+    t = raw_table([line(quantity="-1"), line(quantity="1")])
+    files = ["pos/t.csv", "replay/pos__transactions/fix.csv"]
+    t = t.set_column(t.column_names.index("_source_file"), "_source_file", pa.array(files))
+    con = connect()
+    con.register("raw", t)
+    sql, params = typed_sql(POS)
+    df = con.execute(sql + " order by _row_id", params).df()
+    assert list(zip(df["_source_file"], df["quantity"], df["_key_rank"])) == [
+        ("replay/pos__transactions/fix.csv", 1, 1), ("pos/t.csv", -1, 2)]

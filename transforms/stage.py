@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connectors.config import SourceConfig
+from connectors.extract import REPLAY_PREFIX
 from transforms.schemas import KINDS, FieldSpec
 
 DUCK_TYPES = {
@@ -100,6 +101,7 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     flags.append(f"coalesce({formula or 'NULL'}, NULL) AS _formula_field,")
     flags.append(f"coalesce({long or 'NULL'}, NULL) AS _long_field,")
     params["formula_re"] = FORMULA_RE
+    params["replay_prefix"] = f"{REPLAY_PREFIX}/"
     params["max_len"] = source.contract.max_field_length
     for name in source.contract.relations:
         table = (relations or {}).get(name)
@@ -111,7 +113,8 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     nl = ",\n        "
     sql = f"""
 with source as (
-    select *, row_number() over (order by _source_file, _row_number) as _row_id
+    -- replayed rows (corrected quarantined rows) first: a corrected row wins its key over the bad original
+    select *, row_number() over (order by not starts_with(_source_file, $replay_prefix), _source_file, _row_number) as _row_id
     from {quote(raw_table)}
 ),
 typed as (
