@@ -40,3 +40,27 @@ def test_valid_share_quarantined_rows_by_rule_and_freshness_lag_with_stale_flag(
         ("valid_share", "pos__transactions", 100.0, 100.0, 1.0, None),
         ("valid_share", "shop__orders", 190.0, 200.0, 0.95, None),
     ]
+
+
+def test_run_summary_lists_failing_rules_stale_sources_and_the_data_docs():
+    from flows.pipeline import failing_rules, summary_markdown
+
+    validated = {
+        "shop__orders": {"status": "loaded", "rows_in": 10, "accepted": 8, "quarantined": 2, "held_back": 0,
+                         "rules": {"range:quantity": 2, "shape:email": 3},
+                         "rule_severity": {"range:quantity": "reject", "shape:email": "warn"},
+                         "freshness": {"field": "ordered_at", "lag_days": 3.5, "stale": True}},
+        "erp__prices": {"status": "held_back", "rows_in": 4, "accepted": 0, "quarantined": 1, "held_back": 3,
+                        "rules": {"accepted_values:currency": 1},
+                        "rule_severity": {"accepted_values:currency": "critical"}, "freshness": None},
+    }
+    summary = {"run_id": "r1", "run_date": "2026-11-20", "validate": validated,
+               "publish": {"version": "wh/versions/r1", "data_docs": "wh/versions/r1/data_docs/index.html"}}
+    assert failing_rules(summary) == [("shop__orders", "shape:email", "warn", 3),
+                                      ("shop__orders", "range:quantity", "reject", 2),
+                                      ("erp__prices", "accepted_values:currency", "critical", 1)]
+    md = summary_markdown(summary)
+    assert "| erp__prices | held_back | 4 | 0 | 1 | 3 |" in md
+    assert "| shop__orders | shape:email | warn | 3 |" in md
+    assert "Stale sources: shop__orders (3.5 days)" in md
+    assert md.endswith("Data Docs: wh/versions/r1/data_docs/index.html")
