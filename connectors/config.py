@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,71 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Format = Literal["csv", "json", "jsonl", "excel", "parquet", "sqlite"]
+Severity = Literal["warn", "reject", "critical"]
+Shape = Literal["email", "phone", "currency"]
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = None
+    max: float | None = None
+
+
+class TimestampRule(BaseModel):
+    """Timestamp sanity: not before the system existed, not after the run date plus a tolerance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    not_before: date
+    future_days: float = Field(1, ge=0, description="tolerance after the end of the run date (UTC)")
+
+
+class Relation(BaseModel):
+    """The field's value must exist in `field` of the accepted rows of source `source` (system__entity)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    field: str
+
+
+class Freshness(BaseModel):
+    """The source's newest `field` must be at most `max_lag_days` before the end of the run date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    max_lag_days: float = Field(2, ge=0)
+
+
+class Contract(BaseModel):
+    """What a source's rows must satisfy, declared as data; built into a GX suite by transforms.validate.
+
+    Rules per field: not_null, accepted_values, ranges, shapes, timestamps, relations; `unique` replaces
+    the kind's default key. `severity` overrides the default severity of a rule by its name
+    (e.g. `shape:email: warn`): warn (counted), reject (row to quarantine), critical (the source is held
+    back, or the run fails when the source is `critical: true`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    not_null: list[str] = []
+    unique: list[str] | None = None
+    accepted_values: dict[str, list[str]] = {}
+    ranges: dict[str, Range] = {}
+    shapes: dict[str, Shape] = {}
+    timestamps: dict[str, TimestampRule] = {}
+    relations: dict[str, Relation] = {}
+    max_field_length: int = Field(4000, ge=1)
+    freshness: Freshness | None = None
+    severity: dict[str, Severity] = {}
+
+    def fields(self) -> set[str]:
+        """Every field a rule of this contract names."""
+        out = {*self.not_null, *(self.unique or []), *self.accepted_values, *self.ranges, *self.shapes,
+               *self.timestamps, *self.relations}
+        return out | ({self.freshness.field} if self.freshness else set())
 
 
 class SourceConfig(BaseModel):
@@ -32,13 +98,19 @@ class SourceConfig(BaseModel):
     columns: dict[str, str]           # canonical field -> source column (dotted path for nested JSON)
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
     formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_ms | epoch_s
-    accepted_values: dict[str, list[str]] = {}
-    ranges: dict[str, dict[str, float]] = {}  # canonical field -> {min:, max:}
     list_delimiter: str = ";"
+    contract: Contract = Contract()
 
     @property
     def name(self) -> str:
         return f"{self.system}__{self.entity}"
+
+    @property
+    def unique_keys(self) -> tuple[str, ...]:
+        """The key that must be unique within the source: the contract's, else the kind's default."""
+        from transforms.schemas import UNIQUE_KEYS
+
+        return tuple(self.contract.unique) if self.contract.unique else UNIQUE_KEYS[self.kind]
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "SourceConfig":
@@ -54,9 +126,21 @@ class SourceConfig(BaseModel):
         missing = {f for f, spec in schema.items() if spec.required} - mapped
         if missing:
             raise ValueError(f"required fields {sorted(missing)} of kind {self.kind!r} are not mapped")
-        for field in (*self.accepted_values, *self.ranges, *self.formats):
+        for field in (*self.formats, *self.contract.fields()):
             if field not in mapped:
                 raise ValueError(f"rule on {field!r}, which is not mapped")
+        for field in (*self.contract.timestamps, *([self.contract.freshness.field] if self.contract.freshness else [])):
+            if schema[field].type != "timestamp":
+                raise ValueError(f"timestamp rule on {field!r}, which is a {schema[field].type}, not a timestamp")
+        for field in self.contract.ranges:
+            if schema[field].type not in ("integer", "decimal"):
+                raise ValueError(f"range on {field!r}, which is a {schema[field].type}, not a number")
+        from transforms.validate import rule_names
+
+        unknown = sorted(set(self.contract.severity) - set(rule_names(self)))
+        if unknown:
+            raise ValueError(f"severity for rules {unknown} that this contract does not have "
+                             f"(rules: {rule_names(self)})")
         return self
 
 
@@ -149,7 +233,29 @@ class PipelineConfig(BaseModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"sources configured twice: {dupes}")
+        by_name = {s.name: s for s in sources}
+        for s in sources:
+            for field, rel in s.contract.relations.items():
+                target = by_name.get(rel.source)
+                if target is None:
+                    raise ValueError(f"{s.name}: relation of {field!r} to unknown source {rel.source!r}")
+                if rel.field not in set(target.columns) | set(target.constants):
+                    raise ValueError(f"{s.name}: relation of {field!r} to {rel.source}.{rel.field}, which is not mapped")
         return sources
+
+    def validation_order(self, selected: list[SourceConfig]) -> list[SourceConfig]:
+        """`selected` ordered so that a source comes after the sources its relations point to."""
+        names = {s.name for s in selected}
+        done: list[SourceConfig] = []
+        pending = list(selected)
+        while pending:
+            ready = [s for s in pending if all(r.source not in names or r.source in {d.name for d in done}
+                                               for r in s.contract.relations.values())]
+            if not ready:
+                raise ConfigError(f"relations form a cycle between {sorted(s.name for s in pending)}")
+            done.append(ready[0])
+            pending.remove(ready[0])
+        return done
 
     def select(self, systems: list[str] | None) -> list[SourceConfig]:
         """Sources whose system or system__entity is in `systems` (all when None)."""

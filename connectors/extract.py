@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,19 @@ class Extracted:
     files: list[str]
     rows_per_file: dict[str, int]
     file_errors: list[ExportError] = field(default_factory=list)
+    checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
+
+
+REPLAY_PREFIX = "replay"
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
@@ -56,14 +70,41 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
     return pa.table(arrays, names=names)
 
 
-def extract_source(source: SourceConfig, exports_dir: Path) -> Extracted:
-    """Read and map every file of `source`; unreadable files are set aside with their error."""
+def replay_files(source: SourceConfig, replay_dir: Path | None) -> list[Path]:
+    """Corrected quarantined rows dropped for replay: <replay_dir>/<system__entity>/*.csv, stable order."""
+    if replay_dir is None or not (replay_dir / source.name).is_dir():
+        return []
+    return sorted(p for p in (replay_dir / source.name).glob("*.csv") if p.is_file())
+
+
+def extract_source(source: SourceConfig, exports_dir: Path, replay_dir: Path | None = None,
+                   loaded: dict[str, str] | None = None) -> Extracted:
+    """Read and map every file of `source` (then its replay files); unreadable files are set aside.
+
+    A file whose bytes equal an earlier file of this delivery, or a file loaded by an earlier run under
+    another name (`loaded`: checksum -> file name), is set aside as delivered twice.
+    """
     out: list[pa.Table] = []
-    files, rows, errors = [], {}, []
-    for path in source_files(source, exports_dir):
-        display = path.relative_to(exports_dir).as_posix()
+    files, rows, errors, sums = [], {}, [], {}
+    seen: dict[str, str] = {}
+    # replay files: CSV (UTF-8, comma) with the export's own column names, whatever the export's format
+    replay_source = source.model_copy(update={"format": "csv", "encoding": "utf-8-sig", "delimiter": ","})
+    paths = [(p, source, p.relative_to(exports_dir).as_posix()) for p in source_files(source, exports_dir)]
+    paths += [(p, replay_source, f"{REPLAY_PREFIX}/{source.name}/{p.name}") for p in replay_files(source, replay_dir)]
+    for path, how, display in paths:
         try:
-            table = map_columns(read_export(path, source, display), source, display)
+            digest = file_checksum(path)
+            table = map_columns(read_export(path, how, display), source, display)
+            # files without rows are alike (a header, `[]`) without being the same delivery
+            if table.num_rows:
+                if digest in seen:
+                    raise ExportError(display, f"has the same content as {seen[digest]} (the file was delivered twice)")
+                earlier = (loaded or {}).get(digest)
+                if earlier is not None and earlier != display:
+                    raise ExportError(display, f"has the same content as {earlier}, loaded by an earlier run "
+                                               "(the file was delivered twice)")
+                seen[digest] = display
+                sums[display] = digest
         except ExportError as exc:
             errors.append(exc)
             continue
@@ -78,4 +119,4 @@ def extract_source(source: SourceConfig, exports_dir: Path) -> Extracted:
             {**{c: pa.array([], pa.string()) for c in names},
              **{c: pa.array([], pa.int64() if c == "_row_number" else pa.string()) for c in LINEAGE}}
         )
-    return Extracted(table, files, rows, errors)
+    return Extracted(table, files, rows, errors, sums)

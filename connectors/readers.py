@@ -45,7 +45,8 @@ def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table
     except ExportError:
         raise
     except UnicodeDecodeError as exc:
-        raise ExportError(display_name, f"cannot be decoded as {source.encoding}: {exc.reason}") from None
+        line = _first_undecodable_line(path, source.encoding)
+        raise ExportError(display_name, f"cannot be decoded as {source.encoding}: {exc.reason}", line=line) from None
     except (OSError, ValueError, pa.ArrowException, sqlite3.Error) as exc:
         raise ExportError(display_name, f"cannot be read as {source.format}: {exc}") from None
     return _with_lineage(table, source, display_name)
@@ -105,12 +106,42 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid as exc:
-        # Arrow reports ragged rows as "Expected N columns, got M: <row text>"; the row text may
-        # hold personal data, so only the shape reaches the message.
+        # Arrow reports ragged rows as "Expected N columns, got M: <row text>" without the line; the row
+        # text may hold personal data, so only the shape reaches the message, with the line found by csv.
+        if "invalid UTF8" in str(exc) or "decode" in str(exc).lower():
+            line = _first_undecodable_line(path, source.encoding)
+            raise ExportError(display_name, f"cannot be decoded as {source.encoding}", line=line) from None
+        line, fields = _first_ragged_line(path, source, len(header))
         msg = str(exc).split(":")
-        shape = msg[1].strip() if len(msg) > 1 and "Expected" in msg[1] else "malformed CSV"
-        raise ExportError(display_name, f"{shape} (delimiter {source.delimiter!r})") from None
+        shape = (f"Expected {len(header)} columns, got {fields}" if fields is not None else
+                 msg[1].strip() if len(msg) > 1 and "Expected" in msg[1] else "malformed CSV")
+        raise ExportError(display_name, f"{shape} (delimiter {source.delimiter!r})", line=line) from None
     return table
+
+
+def _first_ragged_line(path: Path, source: SourceConfig, width: int) -> tuple[int | None, int | None]:
+    """(physical line, number of fields) of the first CSV record whose width differs from the header's."""
+    with path.open("r", encoding=source.encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=source.delimiter)
+        start = 1
+        for record in reader:
+            if len(record) != width and any(record):
+                return start, len(record)
+            start = reader.line_num + 1
+    return None, None
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int | None:
+    """The 1-based line of the first bytes that do not decode in `encoding` (None if all decode)."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return lineno
+            except LookupError:
+                return None
+    return None
 
 
 def _flatten(record: object, prefix: str = "") -> dict[str, str | None]:
@@ -162,6 +193,8 @@ def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table
                 records.append(_flatten(json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise ExportError(display_name, f"is not valid JSON Lines: {exc.msg}", line=lineno) from None
+    if not records:
+        raise ExportError(display_name, "is empty (no records)", line=1)
     return _records_table(records)
 
 

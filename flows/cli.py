@@ -108,7 +108,7 @@ def run(
 
 
 def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
-    from flows.pipeline import headline_text
+    from flows.pipeline import failing_rules, headline_text
     from flows.warehouse import CATALOG
 
     wh = settings.warehouse_path
@@ -132,12 +132,32 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
             for s, r, n in q:
                 qt.add_row(s, r, f"{n:,}")
             console.print(qt)
+        failing = failing_rules(summary)
+        if failing:
+            ft = Table("source", "rule", "severity", "rows", title="failing rules (warn: counted, reject: quarantined)")
+            for src, rule, severity, n in failing:
+                ft.add_row(src, rule, severity, f"{n:,}")
+            console.print(ft)
+        for name, v in sorted(summary["validate"].items()):
+            for p in v["files_set_aside"]:
+                console.print(f"[yellow]file set aside[/yellow] {p['file']}"
+                              + (f", line {p['line']}" if p["line"] else "") + f": {p['problem']}")
+            if v["status"] == "held_back":
+                console.print(f"[yellow]held back[/yellow] {name}: kept its last published rows")
+            if (v.get("freshness") or {}).get("stale"):
+                f = v["freshness"]
+                console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else
+                              f"newest {f['field']} {f['newest']} ({f['lag_days']} days before the end of the "
+                              f"run date; max {f['max_lag_days']:g})"))
         m = Table("family", "metric", "overall", "notable (highest first)", title="headline metrics")
         for line in summary["metrics"]["headline"]:
             m.add_row(line["family"], line["metric"], *headline_text(line))
         console.print(m)
     finally:
         con.close()
+    console.print(f"quarantine: {sum(v['quarantined'] for v in summary['validate'].values()):,} rows this run "
+                  "(`silobridge quarantine` to list, `silobridge quarantine export` to fix and replay)", soft_wrap=True)
+    console.print(f"Data Docs (Great Expectations): {Path(summary['publish']['data_docs']).resolve()}", soft_wrap=True)
     scores = summary.get("identity", {}).get("evaluation")
     if scores:
         t = Table("scope", "records", "pairwise precision", "pairwise recall", "F1", "B-cubed P", "B-cubed R",
@@ -164,6 +184,99 @@ def evaluate_warehouse(warehouse_dir: Path) -> list[tuple]:
             order by dimension, metric""").fetchall()
     finally:
         con.close()
+
+
+quarantine_app = typer.Typer(help="List, summarise and export quarantined rows (for fixing and replay).")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _warehouse_con(settings: Settings):
+    import duckdb
+
+    from flows.warehouse import CATALOG
+
+    if not (settings.warehouse_path / CATALOG).exists():
+        err.print(f"no published warehouse in {settings.warehouse_path}: run `silobridge run` first")
+        raise typer.Exit(1)
+    return duckdb.connect(str(settings.warehouse_path / CATALOG), read_only=True)
+
+
+@quarantine_app.callback(invoke_without_command=True)
+def quarantine_summary(ctx: typer.Context) -> None:
+    """Summarise the published quarantine: rows per source and rule, with one example reason (masked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    con = _warehouse_con(Settings())
+    try:
+        rows = con.execute("""
+            select source, rule, severity, count(*), count(distinct file), min(reason)
+            from quarantine group by all order by source, rule""").fetchall()
+    finally:
+        con.close()
+    if not rows:
+        console.print("the quarantine is empty")
+        return
+    t = Table("source", "rule", "severity", "rows", "files", "example reason", title="quarantine")
+    for source, rule, severity, n, files, reason in rows:
+        t.add_row(source, rule, severity, f"{n:,}", str(files), reason)
+    console.print(t)
+    console.print(f"{sum(r[3] for r in rows):,} rows; `silobridge quarantine list --source <source>` for the rows")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    source: Annotated[Optional[str], typer.Option(help="system__entity")] = None,
+    rule: Annotated[Optional[str], typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+) -> None:
+    """List quarantined rows: file, row number, rule, reason and the record (personal values masked)."""
+    con = _warehouse_con(Settings())
+    try:
+        rows = con.execute("""
+            select source, file, row_number, rule, reason, record from quarantine
+            where ($s is null or source = $s) and ($r is null or rule = $r)
+            order by source, file, row_number limit $n""", {"s": source, "r": rule, "n": limit}).fetchall()
+    finally:
+        con.close()
+    t = Table("source", "file", "row", "rule", "reason", "record (masked)")
+    for src, file, row, r, reason, record in rows:
+        t.add_row(src, file, "" if row is None else str(row), r, reason, record or "")
+    console.print(t)
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    source: Annotated[str, typer.Option(help="system__entity")],
+    out: Annotated[Path, typer.Option(help="CSV to write (it holds the original values: keep it private)")],
+) -> None:
+    """Write a source's quarantined rows with their original values to a CSV to fix and replay.
+
+    Fix the values, then move the file to <replay_dir>/<source>/ (default data/replay/<source>/): every
+    later run reads it as an extra file of that source and validates its rows again.
+    """
+    import duckdb
+
+    from flows.warehouse import current_version, state_file
+
+    settings = Settings()
+    version = current_version(settings.warehouse_path)
+    if version is None:
+        err.print(f"no published warehouse in {settings.warehouse_path}: run `silobridge run` first")
+        raise typer.Exit(1)
+    path = state_file(settings.state_path, version.name, source).with_name(f"{source}.rejected.parquet")
+    if not path.exists():
+        err.print(f"no quarantined rows of {source!r} in the current version {version.name}")
+        raise typer.Exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        n = con.execute("select count(*) from read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
+        con.execute(f"copy (select * from read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')) "
+                    f"to '{str(out).replace(chr(39), chr(39) * 2)}' (header, delimiter ',')")
+    finally:
+        con.close()
+    console.print(f"wrote {n:,} quarantined rows of {source} to {out}; fix them, then move the file to "
+                  f"{settings.replay_path / source}/ for the next run")
 
 
 @app.command()

@@ -1,9 +1,10 @@
 """The nightly pipeline's steps as plain functions: each takes a RunSpec, reads and writes files under
 the run directory, and returns counts. The Prefect flow only sequences them.
 
-Run directory (<work>/<run_id>/): raw/ (extracted text), staging/ (typed accepted rows),
-quarantine/ (rejected rows and files set aside), int/ (identity internals), out/ (the new warehouse
-version, moved into the warehouse on publish).
+Run directory (<work>/<run_id>/): raw/ (extracted text), staging/ (typed accepted rows, and the original
+text of rejected rows, kept as private state for replay), quarantine/ (rejected rows and files set aside,
+masked), quality/ (per-source validation counts and freshness, for the quality metrics), int/ (identity
+internals), out/ (the new warehouse version with its Data Docs, moved into the warehouse on publish).
 """
 
 from __future__ import annotations
@@ -29,9 +30,18 @@ from flows.settings import Settings
 from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.evaluate import evaluate_identity, identity_metric_rows
 from transforms.identity import register_udfs, resolve_customers
-from transforms.model import MODELS, build_metrics, build_models, metric_definitions, register_survivorship
+from transforms.model import (
+    MODELS, build_metrics, build_models, build_quality_metrics, metric_definitions, register_survivorship,
+)
 from transforms.stage import quote, staged_columns, typed_sql
-from transforms.validate import quarantine_record, validate_typed
+from transforms.validate import (
+    build_data_docs,
+    ephemeral_context,
+    merge_outcomes,
+    quarantine_record,
+    suite_columns,
+    validate_typed,
+)
 
 log = logging.getLogger("silobridge.pipeline")
 
@@ -40,6 +50,8 @@ QUARANTINE_SCHEMA = pa.schema([
     ("file", pa.string()), ("row_number", pa.int64()), ("rule", pa.string()), ("severity", pa.string()),
     ("reason", pa.string()), ("record", pa.string()),
 ])
+DATA_DOCS = "data_docs"  # GX Data Docs folder inside each warehouse version
+VALIDATION_CHUNK_ROWS = 500_000  # rows per GX validation batch: bounds memory on large sources
 IDENTITY_TABLES = ("int_identity__records", "int_identity__key_customers", "identity_evaluation")
 PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards", "identity_links", "identity_model",
                              "customer_id_map", "customer_id_history")
@@ -63,6 +75,7 @@ class RunSpec(BaseModel):
     warehouse_dir: Path
     state_dir: Path
     config_path: Path
+    replay_dir: Path | None = None
     sources: list[str] | None = None
     full_refresh: bool = False
     ground_truth_dir: Path | None = None  # demo ground truth: the run scores its identity resolution
@@ -75,7 +88,8 @@ class RunSpec(BaseModel):
         return load_config(self.config_path)
 
     def connect(self):
-        return warehouse.connect(self.duckdb_threads, self.duckdb_memory_limit)
+        return warehouse.connect(self.duckdb_threads, self.duckdb_memory_limit,
+                                 temp_directory=self.run_dir / "duckdb_tmp")
 
     def path(self, *parts: str) -> Path:
         return self.run_dir.joinpath(*parts)
@@ -98,6 +112,7 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
         warehouse_dir=settings.warehouse_path,
         state_dir=settings.state_path,
         config_path=settings.sources_path,
+        replay_dir=settings.replay_path,
         sources=sources or None,
         full_refresh=full_refresh,
         ground_truth_dir=settings.ground_truth_path,
@@ -112,16 +127,19 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
 def extract_step(spec: RunSpec) -> dict:
     """Read every file of every selected source into raw/<source>.parquet; note files set aside."""
     cfg = spec.config()
+    loaded = {} if spec.full_refresh else {
+        digest: entry["file"] for digest, entry in warehouse.read_file_ledger(spec.state_dir).items()}
     out = {}
     for src in cfg.select(spec.sources):
-        ex = extract_source(src, spec.exports_dir)
+        ex = extract_source(src, spec.exports_dir, spec.replay_dir, loaded)
         spec.path("raw").mkdir(parents=True, exist_ok=True)
         pq.write_table(ex.table, spec.path("raw", f"{src.name}.parquet"))
         problems = [{"file": e.file, "line": e.line, "problem": e.problem} for e in ex.file_errors]
         if not ex.files and not ex.file_errors:
             problems.append({"file": src.path, "line": None, "problem": f"no file matches {src.path!r}"})
         spec.path("raw", f"{src.name}.files.json").write_text(json.dumps(
-            {"files": ex.rows_per_file, "set_aside": problems}, ensure_ascii=False, indent=2), encoding="utf-8")
+            {"files": ex.rows_per_file, "set_aside": problems, "checksums": ex.checksums},
+            ensure_ascii=False, indent=2), encoding="utf-8")
         out[src.name] = {"rows": ex.table.num_rows, "files": len(ex.files), "files_set_aside": len(problems)}
         for p in problems:
             log.warning("%s: file set aside: %s%s: %s", src.name, p["file"],
@@ -131,30 +149,73 @@ def extract_step(spec: RunSpec) -> dict:
 
 # -------------------------------------------------------------------------------------- validate
 def validate_step(spec: RunSpec) -> dict:
-    """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/.
+    """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/;
+    GX Data Docs of every source into out/data_docs/.
 
-    Raises PipelineError when a critical source has a file set aside or too many rejected rows, or when
-    a source does not reconcile (rows read != accepted + quarantined + held back).
+    Sources are validated after the sources their relations point to. Raises PipelineError when a
+    critical source has a file set aside, a row failing a critical rule or too many rejected rows, or
+    when a source or one of its files does not reconcile (rows read != accepted + quarantined + held back).
     """
     cfg = spec.config()
-    out = {}
-    for src in cfg.select(spec.sources):
-        out[src.name] = _validate_source(spec, src)
+    ctx = ephemeral_context()
+    out, results = {}, []
+    for src in cfg.validation_order(cfg.select(spec.sources)):
+        out[src.name], source_results = _validate_source(spec, cfg, src, ctx)
+        results += [(src.name, r) for r in source_results]
+    build_data_docs(ctx, results, spec.path("out", DATA_DOCS), spec.run_id)
+    _write_quality(spec, out)
     return out
 
 
-def _validate_source(spec: RunSpec, src: SourceConfig) -> dict:
+def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, Path]]:
+    """Field -> (target field, Parquet file of the target's accepted rows): tonight's, else the last
+    published ones. Relations whose target has no rows anywhere are left out (not checked)."""
+    previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
+    out = {}
+    for name, rel in src.contract.relations.items():
+        path = spec.path("staging", f"{rel.source}.parquet")
+        # a target without rows tonight (its files set aside) would make every value an orphan
+        if (not path.exists() or pq.read_metadata(path).num_rows == 0) and previous is not None:
+            path = warehouse.state_file(spec.state_dir, previous.name, rel.source)
+        if path.exists() and pq.read_metadata(path).num_rows > 0:
+            out[name] = (rel.field, path)
+        else:
+            log.warning("%s: relation %s -> %s.%s not checked: %s has no accepted rows", src.name, name,
+                        rel.source, rel.field, rel.source)
+    return out
+
+
+def _validate_source(spec: RunSpec, cfg: PipelineConfig, src: SourceConfig, ctx) -> tuple[dict, list]:
     files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
     con = spec.connect()
     try:
         warehouse.attach_parquet(con, "raw", spec.path("raw", f"{src.name}.parquet"))
-        sql, params = typed_sql(src)
+        relations = {}
+        for name, (field, path) in _relation_targets(spec, src).items():
+            con.execute(f"create view {quote('rel_' + name)} as select distinct cast({quote(field)} as varchar) "
+                        f"as value from read_parquet('{warehouse._sql_path(path)}') where {quote(field)} is not null")
+            relations[name] = f"rel_{name}"
+        sql, params = typed_sql(src, relations=relations)
         con.execute(f"create table typed as {sql}", params)
-        typed = con.table("typed").df()
-        outcome = validate_typed(typed, src)
+        rows_in = con.execute("select count(*) from typed").fetchall()[0][0]
+        outcomes = []
+        # chunks of _row_id (1..rows_in): uniqueness and relations are already flags over the whole source;
+        # a chunk holds only the columns the suite reads, the failing rows are fetched whole for their reasons
+        cols = ", ".join(quote(c) for c in suite_columns(src))
+
+        def fetch_rows(ids: list[int]) -> pd.DataFrame:
+            return con.execute("select * from typed where _row_id in (select unnest($ids)) order by _row_id",
+                               {"ids": ids}).df()
+
+        for lo in range(0, max(rows_in, 1), VALIDATION_CHUNK_ROWS):
+            chunk = con.execute(f"select {cols} from typed where _row_id > $lo and _row_id <= $hi order by _row_id",
+                                {"lo": lo, "hi": lo + VALIDATION_CHUNK_ROWS}).df()
+            outcomes.append(validate_typed(chunk, src, spec.run_date, ctx, fetch_rows))
+            del chunk
+        outcome = merge_outcomes(outcomes)
         rejected = outcome.rejected
-        rows_in = len(typed)
         quarantined = len(rejected)
+        con.register("rejected", rejected)
         share = quarantined / rows_in if rows_in else 0.0
         status = "loaded"
         if files["set_aside"] and src.critical:
@@ -163,7 +224,17 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> dict:
                 f"critical source {src.name}: file {first['file']}"
                 + (f", line {first['line']}" if first["line"] else "")
                 + f" was set aside: {first['problem']}")
-        if share > src.max_reject_share:
+        if outcome.critical:
+            (f, n, rule, reason), = con.execute(
+                "select t._source_file, t._row_number, r.rule, r.reason from rejected r join typed t using (_row_id) "
+                "where r.severity = 'critical' order by r._row_id limit 1").fetchall()
+            message = (f"source {src.name}: {sum(outcome.critical.values())} row(s) fail critical rules "
+                       f"{sorted(outcome.critical)}; first: {f} row {n}, {rule}: {reason}")
+            if src.critical:
+                raise PipelineError(f"critical {message}")
+            log.warning("%s; the source is held back from this run", message)
+            status = "held_back"
+        elif share > src.max_reject_share:
             top = rejected["rule"].value_counts().head(3).to_dict()
             message = (f"source {src.name}: {quarantined} of {rows_in} rows ({share:.1%}) were rejected, more "
                        f"than max_reject_share {src.max_reject_share:.0%}; most frequent rules: {top}")
@@ -171,43 +242,115 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> dict:
                 raise PipelineError(f"critical {message}")
             log.warning("%s; the source is held back from this run", message)
             status = "held_back"
-        con.register("rejected", rejected[["_row_id"]])
         accepted = 0
+        staged = spec.path("staging", f"{src.name}.parquet")
         if status == "loaded":
             cols = ", ".join(quote(c) for c in staged_columns(src.kind))
             con.execute(f"create view accepted as select {cols} from typed "
                         f"where _row_id not in (select _row_id from rejected) order by _row_id")
-            accepted = warehouse.write_parquet(con, "accepted", spec.path("staging", f"{src.name}.parquet"))
+            accepted = warehouse.write_parquet(con, "accepted", staged)
         held_back = rows_in - accepted - quarantined if status == "held_back" else 0
-        _write_quarantine(spec, src, typed, rejected, files["set_aside"])
+        per_file = _file_counts(con, files["files"], staged if status == "loaded" else None, status)
+        freshness = _freshness(con, src, spec.run_date) if status == "loaded" else None
+        _write_quarantine(spec, src, con)
     finally:
         con.close()
     if rows_in != accepted + quarantined + held_back:
         raise PipelineError(f"source {src.name} does not reconcile: {rows_in} rows read, {accepted} accepted, "
                             f"{quarantined} quarantined, {held_back} held back")
+    for name, c in per_file.items():
+        if c["rows_in"] != c["accepted"] + c["quarantined"] + c["held_back"]:
+            raise PipelineError(f"source {src.name}, file {name} does not reconcile: {c['rows_in']} rows read, "
+                                f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back")
+    if freshness and freshness["stale"]:
+        log.warning("%s: stale: %s", src.name, "no accepted rows" if freshness["newest"] is None else
+                    f"newest {freshness['field']} is {freshness['newest']}, {freshness['lag_days']:.1f} days before "
+                    f"the end of the run date (max {freshness['max_lag_days']:g})")
     return {
         "kind": src.kind, "status": status, "rows_in": rows_in, "accepted": accepted,
-        "quarantined": quarantined, "held_back": held_back, "files": files["files"],
+        "quarantined": quarantined, "held_back": held_back, "files": files["files"], "file_counts": per_file,
+        "checksums": files.get("checksums", {}),
         "files_set_aside": files["set_aside"], "warnings": outcome.warnings,
         "rules": {r.rule: r.failed for r in outcome.rules if r.failed},
-    }
+        "rule_severity": {r.rule: r.severity for r in outcome.rules if r.failed},
+        "freshness": freshness,
+    }, outcome.results
 
 
-def _write_quarantine(spec: RunSpec, src: SourceConfig, typed: pd.DataFrame, rejected: pd.DataFrame,
-                      set_aside: list[dict]) -> None:
+def _file_counts(con, read: dict[str, int], staged: Path | None, status: str) -> dict[str, dict]:
+    """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back."""
+    quarantined = dict(con.execute("select t._source_file, count(*) from rejected r join typed t using (_row_id) "
+                                   "group by all").fetchall())
+    typed = dict(con.execute("select _source_file, count(*) from typed group by all").fetchall())
+    accepted = dict(con.execute(f"select _source_file, count(*) from read_parquet('{warehouse._sql_path(staged)}') "
+                                "group by all").fetchall()) if staged is not None else {}
+    out = {}
+    for name in sorted(set(read) | set(typed)):
+        q = quarantined.get(name, 0)
+        out[name] = {"rows_in": read.get(name, 0), "accepted": accepted.get(name, 0), "quarantined": q,
+                     "held_back": typed.get(name, 0) - q if status == "held_back" else 0}
+    return out
+
+
+def _freshness(con, src: SourceConfig, run_date: date) -> dict | None:
+    """The source's newest accepted record (contract freshness field) against the end of the run date."""
+    f = src.contract.freshness
+    if f is None:
+        return None
+    (newest,), = con.execute(f"select max({quote(f.field)}) from accepted").fetchall()
+    end = datetime.combine(run_date, datetime.min.time(), tzinfo=timezone.utc) + pd.Timedelta(days=1)
+    lag = None if newest is None else (end - newest).total_seconds() / 86400
+    return {"field": f.field, "newest": None if newest is None else newest.isoformat(),
+            "lag_days": None if lag is None else round(lag, 3), "max_lag_days": f.max_lag_days,
+            "stale": lag is None or lag > f.max_lag_days}
+
+
+def _write_quality(spec: RunSpec, validated: dict) -> None:
+    """quality/rules.parquet (source, rule, severity, failed rows) and quality/sources.parquet (counts,
+    freshness) for the quality metrics."""
+    rules = [{"source": name, "rule": rule, "severity": v["rule_severity"][rule], "failed": n, "rows_in": v["rows_in"]}
+             for name, v in validated.items() for rule, n in v["rules"].items()]
+    sources = [{"source": name, "status": v["status"], "rows_in": v["rows_in"], "accepted": v["accepted"],
+                "quarantined": v["quarantined"], "held_back": v["held_back"],
+                "freshness_field": (v["freshness"] or {}).get("field"),
+                "lag_days": (v["freshness"] or {}).get("lag_days"),
+                "max_lag_days": (v["freshness"] or {}).get("max_lag_days"),
+                "stale": (v["freshness"] or {}).get("stale")} for name, v in validated.items()]
+    spec.path("quality").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rules, schema=QUALITY_RULES_SCHEMA), spec.path("quality", "rules.parquet"))
+    pq.write_table(pa.Table.from_pylist(sources, schema=QUALITY_SOURCES_SCHEMA), spec.path("quality", "sources.parquet"))
+
+
+QUALITY_RULES_SCHEMA = pa.schema([("source", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
+                                  ("failed", pa.int64()), ("rows_in", pa.int64())])
+QUALITY_SOURCES_SCHEMA = pa.schema([
+    ("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()), ("accepted", pa.int64()),
+    ("quarantined", pa.int64()), ("held_back", pa.int64()), ("freshness_field", pa.string()),
+    ("lag_days", pa.float64()), ("max_lag_days", pa.float64()), ("stale", pa.bool_())])
+
+
+def _write_quarantine(spec: RunSpec, src: SourceConfig, con) -> None:
+    """quarantine/<source>.parquet (masked, for the warehouse) and staging/<source>.rejected.parquet (the
+    rejected rows' original text under the export's column names, private state for replay)."""
+    set_aside = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))["set_aside"]
+    bad = con.execute("select t.*, r.rule as _rule, r.severity as _severity, r.reason as _reason "
+                      "from rejected r join typed t using (_row_id) order by _row_id").df()
     rows = []
-    if len(rejected):
-        bad = typed.set_index("_row_id").loc[rejected["_row_id"]].reset_index()
-        for rec, rule, reason in zip(bad.to_dict("records"), rejected["rule"], rejected["reason"]):
-            rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
-                         "file": rec["_source_file"], "row_number": int(rec["_row_number"]), "rule": rule,
-                         "severity": "reject", "reason": reason, "record": quarantine_record(rec, src)})
+    for rec in bad.to_dict("records"):
+        rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
+                     "file": rec["_source_file"], "row_number": int(rec["_row_number"]), "rule": rec["_rule"],
+                     "severity": rec["_severity"], "reason": rec["_reason"], "record": quarantine_record(rec, src)})
     for p in set_aside:
         rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
                      "file": p["file"], "row_number": p["line"], "rule": "file", "severity": "file",
                      "reason": p["problem"], "record": None})
     spec.path("quarantine").mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), spec.path("quarantine", f"{src.name}.parquet"))
+    originals = ", ".join(f"{quote(name + '__raw')} as {quote(col)}" for name, col in src.columns.items())
+    con.execute(f"create view rejected_originals as select {originals}, t._source_file as _quarantined_file, "
+                f"t._row_number as _quarantined_row, r.rule as _rule, r.reason as _reason "
+                f"from rejected r join typed t using (_row_id) order by t._row_id")
+    warehouse.write_parquet(con, "rejected_originals", spec.path("staging", f"{src.name}.rejected.parquet"))
 
 
 # ------------------------------------------------------------------------------------------ stage
@@ -232,6 +375,9 @@ def stage_step(spec: RunSpec, validated: dict) -> dict:
             if result is None and old_q.exists():
                 kept = pq.read_table(old_q).filter(pa.compute.equal(pa.compute.field("source"), src.name))
                 pq.write_table(kept, spec.path("quarantine", f"{src.name}.parquet"))
+                old_rejected = old.with_name(f"{src.name}.rejected.parquet")
+                if old_rejected.exists():
+                    shutil.copyfile(old_rejected, spec.path("staging", old_rejected.name))
             log.info("%s: reusing the rows staged by run %s", src.name, previous.name)
         if path.exists():
             staged[src.name] = pq.read_metadata(path).num_rows
@@ -385,6 +531,13 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
         for table in MODELS:
             warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
         new_rows = build_metrics(con, _params(spec, cfg))
+        for table in ("rules", "sources"):
+            if spec.path("quality", f"{table}.parquet").exists():
+                warehouse.attach_parquet(con, f"quality_{table}", spec.path("quality", f"{table}.parquet"))
+            else:  # no source validated in this run (cannot happen in a flow run; keeps the step usable alone)
+                schema = QUALITY_RULES_SCHEMA if table == "rules" else QUALITY_SOURCES_SCHEMA
+                con.register(f"quality_{table}", pa.Table.from_pylist([], schema=schema))
+        new_rows += build_quality_metrics(con, _params(spec, cfg))
         con.execute("insert into metrics select $run_id, cast($d as date), cast($d as date), family, metric, dimension, "
                     "numerator, denominator, numerator / nullif(denominator, 0), detail from identity_evaluation",
                     {"run_id": spec.run_id, "d": spec.run_date.isoformat()})
@@ -401,7 +554,8 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
     return {"rows": new_rows, "history_rows": total, "headline": headline}
 
 
-HEADLINE_SKIP = ["price_spread"]  # detail of price_mismatch_sku_share, whose window row lists the SKUs
+HEADLINE_SKIP = ["price_spread",  # detail of price_mismatch_sku_share, whose window row lists the SKUs
+                 "quarantined_rows", "freshness_lag_days"]  # the run summary lists failing rules and stale sources
 HEADLINE_DISTRIBUTIONS = ["customers_by_system_count"]  # every dimension shown, in dimension order
 
 
@@ -472,17 +626,29 @@ def publish_step(spec: RunSpec, summary: dict) -> dict:
         runs, run_sources = _run_tables([*ledger, record])
         con.register("runs_arrow", runs)
         con.register("run_sources_arrow", run_sources)
+        con.register("run_files_arrow", _run_files_table([*ledger, record]))
         warehouse.write_parquet(con, "runs_arrow", out / "pipeline_runs.parquet")
         warehouse.write_parquet(con, "run_sources_arrow", out / "pipeline_run_sources.parquet")
+        warehouse.write_parquet(con, "run_files_arrow", out / "pipeline_run_files.parquet")
     finally:
         con.close()
-    # the report is part of the version: published (or not) together with the tables it shows
-    write_report(out)
+    # the report is part of the version: published (or not) together with the tables it shows (a version
+    # built without the metrics step, as publish_step alone in tests, has nothing to report)
+    reported = (out / "metrics.parquet").exists()
+    if reported:
+        write_report(out)
     version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions,
                                 state=(spec.path("staging"), spec.state_dir))
+    # only files of a published load count as loaded (a failed run loads nothing)
+    warehouse.record_loaded_files(spec.state_dir, {
+        digest: {"source": name, "file": file, "run_id": spec.run_id, "run_date": spec.run_date.isoformat()}
+        for name, v in summary.get("validate", {}).items() if v["status"] == "loaded"
+        for file, digest in v.get("checksums", {}).items()})
     record["warehouse_version"] = str(version)
+    record["data_docs"] = str(version / DATA_DOCS / "index.html")
     warehouse.write_run_record(spec.warehouse_dir, record)
-    return {"version": str(version), "report": str(version / "report.html")}
+    return {"version": str(version), "report": str(version / "report.html") if reported else None,
+            "data_docs": record["data_docs"]}
 
 
 def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = None) -> dict:
@@ -507,7 +673,8 @@ def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = No
         **{f"customers_{k}": (summary.get("identity", {}).get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
-            | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]]}
+            | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
+               "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
             for name, v in validated.items()
         },
     }
@@ -543,6 +710,23 @@ def _run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
         ("accepted", pa.int64()), ("quarantined", pa.int64()), ("held_back", pa.int64()),
         ("files", pa.int64()), ("files_set_aside", pa.int64()), ("set_aside_detail", pa.string())])
     return pa.Table.from_pylist(runs, schema=runs_schema), pa.Table.from_pylist(sources, schema=sources_schema)
+
+
+def _run_files_table(records: list[dict]) -> pa.Table:
+    """pipeline_run_files: one row per run, source and file read (rows in / accepted / quarantined / held back)."""
+    rows = [{"run_id": r["run_id"], "source": name, "file": file, **counts}
+            for r in records for name, s in sorted((r.get("sources") or {}).items())
+            for file, counts in sorted((s.get("file_counts") or {}).items())]
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("run_id", pa.string()), ("source", pa.string()), ("file", pa.string()), ("rows_in", pa.int64()),
+        ("accepted", pa.int64()), ("quarantined", pa.int64()), ("held_back", pa.int64())]))
+
+
+def failing_rules(summary: dict) -> list[tuple[str, str, str, int]]:
+    """(source, rule, severity, rows) of every rule that failed in this run, most rows first."""
+    out = [(name, rule, v.get("rule_severity", {}).get(rule, ""), n)
+           for name, v in summary.get("validate", {}).items() for rule, n in v.get("rules", {}).items()]
+    return sorted(out, key=lambda r: (-r[3], r[0], r[1]))
 
 
 def timed(stage: str, fn, *args) -> dict:
@@ -596,6 +780,14 @@ def summary_markdown(summary: dict) -> str:
              "| source | status | rows in | accepted | quarantined | held back |", "|---|---|---|---|---|---|"]
     for name, v in sorted(summary.get("validate", {}).items()):
         lines.append(f"| {name} | {v['status']} | {v['rows_in']} | {v['accepted']} | {v['quarantined']} | {v['held_back']} |")
+    failing = failing_rules(summary)
+    if failing:
+        lines += ["", "Failing rules:", "", "| source | rule | severity | rows |", "|---|---|---|---|"]
+        lines += [f"| {s} | {r} | {sev} | {n} |" for s, r, sev, n in failing]
+    stale = [f"{k} ({v['freshness']['lag_days']} days)" for k, v in sorted(summary.get("validate", {}).items())
+             if (v.get("freshness") or {}).get("stale")]
+    if stale:
+        lines += ["", f"Stale sources: {', '.join(stale)}"]
     ident = summary.get("identity", {})
     lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}",
               *([f"Identity vs ground truth: {evaluation_text(ident['evaluation'])}"] if ident.get("evaluation") else []),
@@ -605,5 +797,6 @@ def summary_markdown(summary: dict) -> str:
         overall, notable = headline_text(line)
         lines.append(f"| {line['family']} | {line['metric']} | {overall} | {notable} |")
     lines += ["", f"Published: {summary.get('publish', {}).get('version')}",
-              f"Report: {summary.get('publish', {}).get('report')}"]
+              f"Report: {summary.get('publish', {}).get('report')}",
+              f"Data Docs: {summary.get('publish', {}).get('data_docs')}"]
     return "\n".join(lines)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # The pipeline's private state: the typed source rows of each published run (personal data in
     # clear), reused for sources not run on a later night. Not for analysts; keep it private.
     state_dir: Path = Path("state")
+    # Corrected quarantined rows to put back through the pipeline: <replay_dir>/<system__entity>/*.csv,
+    # read by every run as extra files of that source (see README "When data is bad").
+    replay_dir: Path = Path("replay")
     # Keyed hash for personal identifiers that reach the warehouse (email_hash, phone_hash).
     # Change it in production; rotating it changes every hash.
     pii_hash_key: SecretStr = SecretStr("silobridge-demo-key")
@@ -58,3 +61,7 @@ class Settings(BaseSettings):
     @property
     def state_path(self) -> Path:
         return self.path(self.state_dir)
+
+    @property
+    def replay_path(self) -> Path:
+        return self.path(self.replay_dir)

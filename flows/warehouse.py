@@ -10,6 +10,8 @@ A reader either sees the previous version or the new one, never half of a run.
 Beside it, in the state directory (not for analysts: personal data in clear):
     <state>/<run_id>/staging/<source>.parquet  the typed rows each source had in that version,
                                                reused for sources not run on a later night
+    <state>/<run_id>/staging/<source>.rejected.parquet  the quarantined rows' original text (for replay)
+    <state>/loaded_files.json                  ledger of loaded files: content checksum -> first load
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ log = logging.getLogger(__name__)
 CATALOG = "warehouse.duckdb"
 
 
-def connect(threads: int = 2, memory_limit: str = "6GB", database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection set up for pipeline work (UTC session time zone)."""
+def connect(threads: int = 2, memory_limit: str = "6GB", database: str = ":memory:",
+            temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up for pipeline work (UTC session time zone); it spills to
+    `temp_directory` when over the memory limit (DuckDB's default is `.tmp` in the working directory)."""
     con = duckdb.connect(database)
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = $m", {"m": memory_limit})
+    if temp_directory is not None:
+        con.execute("SET temp_directory = $t", {"t": str(temp_directory)})
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -158,6 +164,26 @@ def _prune_state(state_dir: Path, versions: Path) -> None:
     for d in state_dir.iterdir():
         if d.is_dir() and d.name not in kept:
             shutil.rmtree(d, ignore_errors=True)
+
+
+LEDGER = "loaded_files.json"
+
+
+def read_file_ledger(state_dir: Path) -> dict[str, dict]:
+    """Checksum -> {source, file, run_id, run_date} of every file a published run loaded."""
+    path = state_dir / LEDGER
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def record_loaded_files(state_dir: Path, entries: dict[str, dict]) -> None:
+    """Add files to the ledger (the first load of a content is kept), written atomically."""
+    ledger = read_file_ledger(state_dir)
+    for digest, entry in entries.items():
+        ledger.setdefault(digest, entry)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f".{LEDGER}.tmp"
+    tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, state_dir / LEDGER)
 
 
 def write_run_record(warehouse_dir: Path, record: dict) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -44,6 +45,20 @@ def test_run_prints_the_warehouse_tables_quarantine_and_headline(cli, data_dir):
     again = cli.invoke(app, ["report", "--out", str(data_dir / "again.html")])
     assert again.exit_code == 0, again.output
     assert (data_dir / "again.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert "quarantine: 3 rows this run" in out
+    docs = out.split("Data Docs (Great Expectations): ")[1].split()[0]
+    assert docs.endswith("/data_docs/index.html") and Path(docs).is_file()
+
+    summary = cli.invoke(app, ["quarantine"])
+    assert summary.exit_code == 0, summary.output
+    assert "range:quantity" in summary.output and "3 rows" in summary.output
+    exported = data_dir / "fix" / "orders.csv"
+    result = cli.invoke(app, ["quarantine", "export", "--source", "shop__orders", "--out", str(exported)])
+    assert result.exit_code == 0, result.output
+    with open(exported, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["_rule"] for r in rows) == ["range:quantity", "unique:order_id,line_no"]
+    assert [r["quantity"] for r in rows if r["_rule"] == "range:quantity"] == ["-1"]
 
 
 def test_a_failed_run_says_what_is_wrong_without_a_traceback(cli, data_dir):

@@ -120,6 +120,14 @@ def test_every_input_row_is_accepted_or_quarantined(runs, demo_exports):
     assert reasons["range:quantity"] == "quantity -1 is outside [1, 1000]"
     assert reasons["required:ordered_at"].endswith("is not a valid timestamp (expected %Y/%m/%d %H:%M:%S)")
     assert reasons["unique:order_id,line_no"].startswith("duplicate key (order_id, line_no); first seen in shop/orders.csv row ")
+    # per file too (pipeline_run_files), and the run's quality metrics and Data Docs
+    assert _q(data, "select count(*), sum(rows_in), sum(accepted + quarantined + held_back) from pipeline_run_files "
+                    "where run_id = $r", {"r": runs["second"]["run_id"]}) == [
+        (sum(len(v["files"]) for v in runs["second"]["validate"].values()), expected_in, expected_in)]
+    (valid,) = _q(data, "select numerator, denominator from metrics where run_id = $r and family = 'quality' "
+                        "and metric = 'valid_share' and dimension = 'all'", {"r": runs["second"]["run_id"]})
+    assert valid == (expected_in - 3, expected_in)
+    assert Path(runs["second"]["publish"]["data_docs"]).is_file()
 
     # pipeline_runs / pipeline_run_sources agree with the flow's counts
     run_id = first["run_id"]
@@ -255,7 +263,9 @@ def test_a_second_run_keeps_metric_history_and_earlier_versions(runs):
     assert versions == [first, second, partial]
     # the private state (staged rows, personal data in clear) exists for exactly the kept versions,
     # outside the warehouse directory analysts read
-    assert sorted(p.name for p in (data / "state").iterdir()) == versions
+    # (beside them, the ledger of loaded files' checksums)
+    assert sorted(p.name for p in (data / "state").iterdir() if p.is_dir()) == versions
+    assert (data / "state" / "loaded_files.json").is_file()
     assert not list((data / "warehouse").rglob("staging"))
 
 

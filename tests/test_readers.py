@@ -43,13 +43,13 @@ def test_ragged_csv_is_an_export_error_naming_the_file(tmp_path):
     p.write_text("id,a,b\n1,2,3\n4,5\n", encoding="utf-8")
     with pytest.raises(ExportError) as exc:
         read_export(p, src("csv"), "crm/c.csv")
-    assert str(exc.value).startswith("crm/c.csv: Expected 3 columns, got 2")
+    assert str(exc.value) == "crm/c.csv, line 3: Expected 3 columns, got 2 (delimiter ',')"
 
 
 def test_wrong_encoding_is_an_export_error(tmp_path):
     p = tmp_path / "c.csv"
     p.write_bytes("id,name\n1,王小明\n".encode("big5"))
-    with pytest.raises(ExportError, match=r"^c.csv: cannot be decoded as utf-8"):
+    with pytest.raises(ExportError, match=r"^c.csv, line 2: cannot be decoded as utf-8"):
         read_export(p, src("csv"), "c.csv")
 
 

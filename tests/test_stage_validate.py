@@ -28,8 +28,9 @@ POS = SourceConfig(
              "unit_list_price": "f", "unit_price_paid": "g", "loyalty_id": "h"},
     constants={"channel": "store", "currency": "TWD"},
     formats={"ordered_at": "%Y/%m/%d %H:%M:%S"},
-    ranges={"quantity": {"min": 1}},
+    contract={"ranges": {"quantity": {"min": 1}}},
 )
+RUN_DATE = date(2026, 11, 20)
 
 
 def typed(source: SourceConfig, rows: list[dict]):
@@ -74,7 +75,7 @@ def test_iso_offsets_epoch_ms_and_lists():
 
 
 def test_suite_is_built_from_kind_and_configuration():
-    suite = build_suite(POS)
+    suite = build_suite(POS, RUN_DATE)
     rules = [(e.meta["rule"], e.meta["severity"]) for e in suite.expectations]
     assert ("required:ordered_at", "reject") in rules
     assert ("range:quantity", "reject") in rules
@@ -92,7 +93,7 @@ def test_validation_quarantines_with_readable_reasons():
         line(order_id="T5", line_no="x", quantity="0"),    # two problems
     ]
     df = typed(POS, rows)
-    out = validate_typed(df, POS)
+    out = validate_typed(df, POS, RUN_DATE)
     got = {int(r["_row_id"]): (r["rule"], r["reason"]) for r in out.rejected.to_dict("records")}
     assert got == {
         2: ("unique:order_id,line_no", "duplicate key (order_id, line_no); first seen in pos/t.csv row 1"),
@@ -108,9 +109,9 @@ def test_validation_quarantines_with_readable_reasons():
 def test_personal_values_are_masked_in_reasons_and_records():
     crm = SourceConfig(system="crm", entity="contacts", kind="customers", format="csv", path="x",
                        columns={"record_id": "Contact ID", "email": "Email", "birth_date": "Birthdate"},
-                       formats={"birth_date": "%m/%d/%Y"}, accepted_values={"email": ["x"]})
+                       formats={"birth_date": "%m/%d/%Y"}, contract={"accepted_values": {"email": ["x"]}})
     df = typed(crm, [{"record_id": "003", "email": "Mei.Lin@gmail.com", "birth_date": "13/45/1990"}])
-    out = validate_typed(df, crm)
+    out = validate_typed(df, crm, RUN_DATE)
     reason = out.rejected.iloc[0]["reason"]
     assert reason == "email 'xxx.xxx@xxxxx.xxx' is not one of ['x']"
     assert out.warnings == {"parse:birth_date": 1}
@@ -126,3 +127,36 @@ def test_config_rejects_unknown_fields_and_unmapped_required():
                               "unit_list_price": "f", "unit_price_paid": "g", "currency": "h"})
     with pytest.raises(ValueError, match="not canonical fields"):
         SourceConfig(system="s", entity="e", kind="products", format="csv", path="x", columns={"sku": "a", "colour": "b"})
+
+
+def test_contract_names_only_mapped_fields_known_rules_and_known_sources():
+    base = dict(system="s", entity="e", kind="products", format="csv", path="x",
+                columns={"sku": "a", "launched_on": "b", "product_name": "c"})
+    with pytest.raises(ValueError, match="rule on 'category', which is not mapped"):
+        SourceConfig(**base, contract={"not_null": ["category"]})
+    with pytest.raises(ValueError, match="timestamp rule on 'launched_on', which is a date, not a timestamp"):
+        SourceConfig(**base, contract={"timestamps": {"launched_on": {"not_before": "2000-01-01"}}})
+    with pytest.raises(ValueError, match=r"severity for rules \['shape:sku'\] that this contract does not have"):
+        SourceConfig(**base, contract={"severity": {"shape:sku": "warn"}})
+    ok = SourceConfig(**base, contract={"shapes": {"product_name": "email"}, "severity": {"shape:product_name": "warn"},
+                                        "unique": ["product_name"]})
+    suite = build_suite(ok, RUN_DATE)
+    assert [(e.meta["rule"], e.meta["severity"]) for e in suite.expectations] == [
+        ("required:sku", "reject"), ("parse:launched_on", "warn"), ("shape:product_name", "warn"),
+        ("formula", "reject"), ("field_length", "reject"), ("unique:product_name", "reject")]
+    from connectors.config import PipelineConfig
+
+    with pytest.raises(ValueError, match="s__e: relation of 'sku' to unknown source 'erp__products'"):
+        PipelineConfig(sources=[dict(base, contract={"relations": {"sku": {"source": "erp__products", "field": "sku"}}})])
+
+
+def test_replayed_rows_come_first_so_a_corrected_row_keeps_its_key():
+    t = raw_table([line(quantity="-1"), line(quantity="1")])
+    files = ["pos/t.csv", "replay/pos__transactions/fix.csv"]
+    t = t.set_column(t.column_names.index("_source_file"), "_source_file", pa.array(files))
+    con = connect()
+    con.register("raw", t)
+    sql, params = typed_sql(POS)
+    df = con.execute(sql + " order by _row_id", params).df()
+    assert list(zip(df["_source_file"], df["quantity"], df["_key_rank"])) == [
+        ("replay/pos__transactions/fix.csv", 1, 1), ("pos/t.csv", -1, 2)]

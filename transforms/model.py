@@ -118,7 +118,18 @@ def build_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
 
 def insert_metric(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
     """Append the rows of one metric file (`metric_<...>`) to table `metrics`."""
-    sql = load_sql(name)
+    _insert_metrics(con, load_sql(name), params)
+
+
+def build_quality_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
+    """Append the quality family (quality_metrics.sql over tables quality_sources and quality_rules, the
+    run's validation counts) to table `metrics`; return the rows added."""
+    before = con.execute("select count(*) from metrics").fetchall()[0][0]
+    _insert_metrics(con, load_sql("quality_metrics"), params)
+    return con.execute("select count(*) from metrics").fetchall()[0][0] - before
+
+
+def _insert_metrics(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> None:
     con.execute(
         f"insert into metrics select cast($run_id as varchar), cast($as_of_date as date), "
         f"metric_date, family, metric, dimension, cast(numerator as double), cast(denominator as double), "

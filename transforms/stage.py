@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from connectors.config import SourceConfig
-from transforms.schemas import KINDS, UNIQUE_KEYS, FieldSpec
+from connectors.extract import REPLAY_PREFIX
+from transforms.schemas import KINDS, FieldSpec
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -16,6 +17,8 @@ DUCK_TYPES = {
 }
 
 _OFFSET_RE = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
+# A text value a spreadsheet would run as a formula (=HYPERLINK(...), @SUM(...), +cmd|...).
+FORMULA_RE = r"^\s*([=@]|[+-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(!|])"
 
 
 def quote(identifier: str) -> str:
@@ -61,12 +64,17 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
     return f"timezone($tz, try_strptime({raw}, ${param}))"
 
 
-def typed_sql(source: SourceConfig, raw_table: str = "raw") -> tuple[str, dict]:
+def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:
     """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
 
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
     Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
-    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys).
+    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys),
+    `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
+    the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
+    the field to a relation (table or view) whose column `value` holds the target's values; a relation
+    without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
+    wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
     """
     params: dict = {}
     mapped = set(source.columns) | set(source.constants)
@@ -87,12 +95,26 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw") -> tuple[str, dict]:
         params["tz"] = source.timezone or "UTC"
     if "$list_delim" in " ".join(typed):
         params["list_delim"] = source.list_delimiter
-    keys = ", ".join(quote(k) for k in UNIQUE_KEYS[source.kind])
-    keys_present = " and ".join(f"{quote(k)} is not null" for k in UNIQUE_KEYS[source.kind])
+    texts = [n for n in [*source.columns] if KINDS[source.kind][n].type in ("string", "list")]
+    formula = ", ".join(f"case when regexp_matches({quote(n + '__raw')}, $formula_re) then '{n}' end" for n in texts)
+    long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in source.columns)
+    flags.append(f"coalesce({formula or 'NULL'}, NULL) AS _formula_field,")
+    flags.append(f"coalesce({long or 'NULL'}, NULL) AS _long_field,")
+    params["formula_re"] = FORMULA_RE
+    params["replay_prefix"] = f"{REPLAY_PREFIX}/"
+    params["max_len"] = source.contract.max_field_length
+    for name in source.contract.relations:
+        table = (relations or {}).get(name)
+        check = (f"({quote(name)} is not null and {quote(name)} not in (select value from {quote(table)}))"
+                 if table else "CAST(NULL AS BOOLEAN)")
+        flags.append(f"{check} AS {quote('_orphan__' + name)},")
+    keys = ", ".join(quote(k) for k in source.unique_keys)
+    keys_present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
     nl = ",\n        "
     sql = f"""
 with source as (
-    select *, row_number() over (order by _source_file, _row_number) as _row_id
+    -- replayed rows (corrected quarantined rows) first: a corrected row wins its key over the bad original
+    select *, row_number() over (order by not starts_with(_source_file, $replay_prefix), _source_file, _row_number) as _row_id
     from {quote(raw_table)}
 ),
 typed as (
@@ -112,7 +134,7 @@ final as (
         first_value(_row_number) over (partition by {keys} order by _row_id) as _key_first_row
     from typed
 )
-select * from final order by _row_id
+select * from final
 """
     return sql, params
 

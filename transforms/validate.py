@@ -1,9 +1,13 @@
-"""Validation of one typed source with a Great Expectations suite built from its configuration.
+"""Validation of one typed source with a Great Expectations suite built from its contract.
 
-The suite is declared by the source's kind (required fields, duplicate keys, values that do not parse)
-and its configuration (accepted values, ranges), and built into GX expectations in code, run with an
-ephemeral context. Each expectation carries its rule name and severity in `meta`:
-`reject` sends the failing rows to quarantine, `warn` only counts them.
+The suite is declared by the source's kind (required fields, values that must parse) and the contract in
+its configuration (not-null fields, unique key, accepted values, ranges, shapes, timestamp sanity,
+relations to other sources; see connectors.config.Contract), and built into GX expectations in code,
+run with an ephemeral context. Each expectation carries its rule name and severity in `meta`:
+`warn` only counts the failing rows, `reject` sends them to quarantine, `critical` sends them to
+quarantine and holds the whole source back (or fails the run when the source is critical).
+Large sources are validated in chunks of rows (`validate_typed` per chunk, `merge_outcomes`), so that
+memory stays bounded; uniqueness and relations are computed over the whole source in SQL beforehand.
 """
 
 from __future__ import annotations
@@ -11,15 +15,26 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 
 from connectors.config import SourceConfig
 from transforms.privacy import shape
-from transforms.schemas import KINDS, UNIQUE_KEYS
+from transforms.schemas import KINDS
 from transforms.stage import field_format
 
 log = logging.getLogger(__name__)
+
+SHAPES = {
+    "email": (r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", "email address"),
+    # digits (any script, full-width too), spaces, dots, dashes, brackets; an optional leading +
+    "phone": (r"^\+?[\d\s().-]{6,24}$", "phone number"),
+    "currency": (r"^[A-Z]{3}$", "ISO 4217 currency code"),
+}
+# Result fields that can carry row values: dropped (or masked) before results reach the Data Docs.
+_VALUE_KEYS = ("unexpected_list", "unexpected_index_list", "partial_unexpected_index_list", "unexpected_index_query")
 
 
 @dataclass
@@ -31,14 +46,82 @@ class RuleResult:
 
 @dataclass
 class ValidationOutcome:
-    """Row ids to quarantine with their rule and reason, and the count of every rule."""
+    """Row ids to quarantine with their rule, severity and reason, the count of every rule, and the
+    GX results with row values removed or masked (for the Data Docs)."""
 
-    rejected: pd.DataFrame  # _row_id, rule, reason
+    rejected: pd.DataFrame  # _row_id, rule, severity, reason
     rules: list[RuleResult] = field(default_factory=list)
+    results: list = field(default_factory=list)
 
     @property
     def warnings(self) -> dict[str, int]:
         return {r.rule: r.failed for r in self.rules if r.severity == "warn" and r.failed}
+
+    @property
+    def critical(self) -> dict[str, int]:
+        return {r.rule: r.failed for r in self.rules if r.severity == "critical" and r.failed}
+
+
+def suite_columns(source: SourceConfig) -> list[str]:
+    """The columns the source's suite reads (plus `_row_id`): a frame with these is enough to validate."""
+    cols = dict.fromkeys(["_row_id", *(kwargs["column"] for _, kwargs, _ in _rules(source, date(2000, 1, 1)))])
+    return list(cols)
+
+
+def rule_names(source: SourceConfig) -> list[str]:
+    """Every rule name of the source's suite, in suite order."""
+    return [meta["rule"] for _, _, meta in _rules(source, date(2000, 1, 1))]
+
+
+def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]:
+    """(GX expectation class name, its arguments, meta without severity) for every rule of the source."""
+    out = []
+    schema = KINDS[source.kind]
+    mapped = set(source.columns) | set(source.constants)
+    c = source.contract
+
+    def add(cls: str, kwargs: dict, rule: str, default: str, name: str | None = None) -> None:
+        out.append((cls, kwargs, {"rule": rule, "default": default, "field": name}))
+
+    for name, spec in schema.items():
+        if name not in mapped:
+            continue
+        if spec.required:
+            add("ExpectColumnValuesToNotBeNull", {"column": name}, f"required:{name}", "reject", name)
+        elif spec.type not in ("string", "json", "list"):
+            add("ExpectColumnValuesToBeInSet", {"column": f"_unparsed__{name}", "value_set": [False]},
+                f"parse:{name}", "warn", name)
+    for name in c.not_null:
+        if not schema[name].required:
+            add("ExpectColumnValuesToNotBeNull", {"column": name}, f"not_null:{name}", "reject", name)
+    for name, values in c.accepted_values.items():
+        add("ExpectColumnValuesToBeInSet", {"column": name, "value_set": values},
+            f"accepted_values:{name}", "reject", name)
+    for name, bounds in c.ranges.items():
+        add("ExpectColumnValuesToBeBetween", {"column": name, "min_value": bounds.min, "max_value": bounds.max},
+            f"range:{name}", "reject", name)
+    for name, kind in c.shapes.items():
+        add("ExpectColumnValuesToMatchRegex", {"column": name, "regex": SHAPES[kind][0]}, f"shape:{name}", "reject", name)
+    for name, ts in c.timestamps.items():
+        lo, hi = timestamp_bounds(ts, run_date)
+        add("ExpectColumnValuesToBeBetween", {"column": name, "min_value": lo, "max_value": hi},
+            f"timestamp:{name}", "reject", name)
+    for name in c.relations:
+        add("ExpectColumnValuesToBeInSet", {"column": f"_orphan__{name}", "value_set": [False]},
+            f"relation:{name}", "reject", name)
+    add("ExpectColumnValuesToBeNull", {"column": "_formula_field"}, "formula", "reject")
+    add("ExpectColumnValuesToBeNull", {"column": "_long_field"}, "field_length", "reject")
+    add("ExpectColumnValuesToBeBetween", {"column": "_key_rank", "max_value": 1},
+        f"unique:{','.join(source.unique_keys)}", "reject")
+    return out
+
+
+def timestamp_bounds(rule, run_date: date) -> tuple[datetime, datetime]:
+    """(earliest, latest) accepted instant of a timestamp rule: not_before at 00:00 UTC, and the end of
+    the run date (UTC) plus the rule's tolerance."""
+    lo = datetime.combine(rule.not_before, time(0), tzinfo=timezone.utc)
+    hi = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=timezone.utc) + timedelta(days=rule.future_days)
+    return lo, hi
 
 
 def _gx():
@@ -60,82 +143,92 @@ def ephemeral_context():
     return ctx
 
 
-def build_suite(source: SourceConfig, ctx=None):
+def build_suite(source: SourceConfig, run_date: date, ctx=None):
     """The GX expectation suite of one source (rule name and severity in each expectation's meta)."""
     gx = _gx()
     import great_expectations.expectations as gxe
 
     if ctx is None:
-        ctx = ephemeral_context()
-
+        ctx = ephemeral_context()  # GX needs an active context to create expectations
     suite = gx.ExpectationSuite(name=f"{source.name}_suite")
-    schema = KINDS[source.kind]
-    mapped = set(source.columns) | set(source.constants)
-    for name, spec in schema.items():
-        if name not in mapped:
-            continue
-        if spec.required:
-            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(
-                column=name, meta={"rule": f"required:{name}", "severity": "reject", "field": name}))
-        elif spec.type not in ("string", "json", "list"):
-            suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-                column=f"_unparsed__{name}", value_set=[False],
-                meta={"rule": f"parse:{name}", "severity": "warn", "field": name}))
-    for name, values in source.accepted_values.items():
-        suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-            column=name, value_set=values,
-            meta={"rule": f"accepted_values:{name}", "severity": "reject", "field": name}))
-    for name, bounds in source.ranges.items():
-        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
-            column=name, min_value=bounds.get("min"), max_value=bounds.get("max"),
-            meta={"rule": f"range:{name}", "severity": "reject", "field": name}))
-    keys = ",".join(UNIQUE_KEYS[source.kind])
-    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
-        column="_key_rank", max_value=1, meta={"rule": f"unique:{keys}", "severity": "reject"}))
+    for cls, kwargs, meta in _rules(source, run_date):
+        severity = source.contract.severity.get(meta["rule"], meta["default"])
+        suite.add_expectation(getattr(gxe, cls)(**kwargs, meta={
+            "rule": meta["rule"], "severity": severity, "field": meta["field"]}))
     return suite
 
 
-def _reason(meta: dict, row: pd.Series, source: SourceConfig) -> str:
+def _reason(meta: dict, row: pd.Series, source: SourceConfig, run_date: date) -> str:
     """A readable reason for one failing row; personal values appear only as their shape."""
     rule = meta["rule"]
+    c = source.contract
     if rule.startswith("unique:"):
-        keys = UNIQUE_KEYS[source.kind]
-        return (f"duplicate key ({', '.join(keys)}); first seen in {row['_key_first_file']} "
+        return (f"duplicate key ({', '.join(source.unique_keys)}); first seen in {row['_key_first_file']} "
                 f"row {int(row['_key_first_row'])}")
+    if rule in ("formula", "field_length"):
+        name = row["_formula_field" if rule == "formula" else "_long_field"]
+        raw = str(row.get(f"{name}__raw"))
+        if rule == "field_length":
+            return f"{name} is {len(raw):,} characters long, more than {c.max_field_length:,}"
+        shown = shape(raw) if KINDS[source.kind][name].personal else raw
+        return f"{name} {_clip(shown)!r} would run as a spreadsheet formula"
     name = meta["field"]
     spec = KINDS[source.kind][name]
     raw = row.get(f"{name}__raw")
     raw = None if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw)
-    shown = shape(raw) if spec.personal else raw
-    if rule.startswith("required:"):
+    shown = _clip(shape(raw) if spec.personal else raw)
+    if rule.startswith(("required:", "not_null:")):
         if raw is None or not raw.strip():
             return f"{name} is missing"
         fmt = field_format(source, name, spec)
         return f"{name} {shown!r} is not a valid {spec.type}" + (f" (expected {fmt})" if fmt else "")
     if rule.startswith("accepted_values:"):
-        return f"{name} {shown!r} is not one of {source.accepted_values[name]}"
+        return f"{name} {shown!r} is not one of {c.accepted_values[name]}"
     if rule.startswith("range:"):
-        b = source.ranges[name]
-        lo, hi = b.get('min'), b.get('max')
+        b = c.ranges[name]
+        lo, hi = b.min, b.max
         return f"{name} {shown} is outside [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+    if rule.startswith("shape:"):
+        return f"{name} {shown!r} is not a valid {SHAPES[c.shapes[name]][1]}"
+    if rule.startswith("timestamp:"):
+        lo, hi = timestamp_bounds(c.timestamps[name], run_date)
+        value = pd.Timestamp(row[name]).isoformat()
+        if pd.Timestamp(row[name]) < lo:
+            return f"{name} {value} is before {lo.date()}, when the system did not exist yet"
+        return f"{name} {value} is after {hi.isoformat()} (run date {run_date} + {c.timestamps[name].future_days:g} days)"
+    if rule.startswith("relation:"):
+        rel = c.relations[name]
+        return f"{name} {shown!r} has no match in {rel.source}.{rel.field}"
     return f"{name} {shown!r} fails {rule}"
 
 
-def validate_typed(df: pd.DataFrame, source: SourceConfig) -> ValidationOutcome:
-    """Run the source's suite on its typed frame; return rejected row ids with rule and reason."""
-    ctx = ephemeral_context()
-    suite = build_suite(source, ctx)
-    batch = (
-        ctx.data_sources.add_pandas(f"pd_{source.name}")
-        .add_dataframe_asset(source.name)
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": df})
-    )
+def _clip(text: str | None, n: int = 60) -> str | None:
+    return text if text is None or len(text) <= n else text[:n] + "..."
+
+
+def validate_typed(df: pd.DataFrame, source: SourceConfig, run_date: date, ctx=None,
+                   fetch_rows=None) -> ValidationOutcome:
+    """Run the source's suite on (a chunk of) its typed frame; return rejected row ids with rule, severity
+    and reason, every rule's count, and the GX result with values removed or masked.
+
+    `df` needs the suite's columns (suite_columns); the reasons need every typed column of the failing
+    rows: `fetch_rows(row_ids)` returns them as a frame (default: taken from `df`, which then must have them).
+    """
+    ctx = ctx or ephemeral_context()
+    suite = build_suite(source, run_date, ctx)
+    name = f"pd_{source.name}"
+    try:
+        ds = ctx.data_sources.get(name)
+    except (KeyError, ValueError):
+        ds = None
+    if ds is None:
+        ds = ctx.data_sources.add_pandas(name)
+        ds.add_dataframe_asset(source.name).add_batch_definition_whole_dataframe("all")
+    batch = ds.get_asset(source.name).get_batch_definition("all").get_batch(batch_parameters={"dataframe": df})
     res = batch.validate(suite, result_format={
         "result_format": "COMPLETE", "unexpected_index_column_names": ["_row_id"]})
-    by_id = df.set_index("_row_id", drop=False)
-    rejected: dict[int, tuple[str, list[str]]] = {}
     rules: list[RuleResult] = []
+    failing: list[tuple[dict, list[int]]] = []
     for r in res.results:
         meta = r.expectation_config.meta
         if r.exception_info and r.exception_info.get("raised_exception"):
@@ -143,19 +236,80 @@ def validate_typed(df: pd.DataFrame, source: SourceConfig) -> ValidationOutcome:
                                f"{r.exception_info.get('exception_message')}")
         ids = [int(u["_row_id"]) for u in (r.result.get("unexpected_index_list") or [])]
         rules.append(RuleResult(meta["rule"], meta["severity"], len(ids)))
-        if meta["severity"] != "reject":
-            continue
+        if meta["severity"] != "warn" and ids:
+            failing.append((meta, ids))
+    wanted = sorted({rid for _, ids in failing for rid in ids})
+    details = df[df["_row_id"].isin(wanted)] if fetch_rows is None else fetch_rows(wanted)
+    by_id = details.set_index("_row_id", drop=False)
+    rejected: dict[int, tuple[str, str, list[str]]] = {}
+    for meta, ids in failing:
         for rid in ids:
-            reason = _reason(meta, by_id.loc[rid], source)
+            reason = _reason(meta, by_id.loc[rid], source, run_date)
             if rid in rejected:
-                rejected[rid][1].append(reason)
+                rejected[rid][2].append(reason)
             else:
-                rejected[rid] = (meta["rule"], [reason])
+                rejected[rid] = (meta["rule"], meta["severity"], [reason])
     out = pd.DataFrame(
-        [(rid, rule, "; ".join(reasons)) for rid, (rule, reasons) in sorted(rejected.items())],
-        columns=["_row_id", "rule", "reason"],
+        [(rid, rule, sev, "; ".join(reasons)) for rid, (rule, sev, reasons) in sorted(rejected.items())],
+        columns=["_row_id", "rule", "severity", "reason"],
+    ).astype({"_row_id": "int64"})
+    return ValidationOutcome(out, rules, [_without_values(res, source)])
+
+
+def merge_outcomes(outcomes: list[ValidationOutcome]) -> ValidationOutcome:
+    """One outcome for a source validated in chunks: rejected rows concatenated, rule counts summed."""
+    counts: dict[tuple[str, str], int] = {}
+    for o in outcomes:
+        for r in o.rules:
+            counts[(r.rule, r.severity)] = counts.get((r.rule, r.severity), 0) + r.failed
+    frames = [o.rejected for o in outcomes if len(o.rejected)]
+    rejected = pd.concat(frames, ignore_index=True) if frames else outcomes[0].rejected
+    return ValidationOutcome(rejected, [RuleResult(k[0], k[1], v) for k, v in counts.items()],
+                             [res for o in outcomes for res in o.results])
+
+
+def _without_values(res, source: SourceConfig):
+    """The GX result with row values dropped, and the sample of failing values masked for personal fields."""
+    schema = KINDS[source.kind]
+    for r in res.results:
+        for key in _VALUE_KEYS:
+            r.result.pop(key, None)
+        name = r.expectation_config.meta.get("field")
+        personal = bool(name) and schema[name].personal
+        if "partial_unexpected_list" in r.result:
+            r.result["partial_unexpected_list"] = [
+                shape(str(v)) if personal else str(v) for v in r.result["partial_unexpected_list"]]
+        if "partial_unexpected_counts" in r.result:
+            r.result["partial_unexpected_counts"] = [
+                {"value": shape(str(c["value"])) if personal else str(c["value"]), "count": c["count"]}
+                for c in r.result["partial_unexpected_counts"]]
+    return res
+
+
+def build_data_docs(ctx, results: list[tuple[str, object]], site_dir: Path, run_name: str) -> Path:
+    """Render GX Data Docs for (source name, result) pairs into `site_dir`; return its index.html."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
     )
-    return ValidationOutcome(out, rules)
+
+    site_dir.mkdir(parents=True, exist_ok=True)
+    for site in list(ctx.get_site_names()):
+        ctx.delete_data_docs_site(site)  # the ephemeral default site would write into a new temp dir
+    ctx.add_data_docs_site(site_name="silobridge", site_config={
+        "class_name": "SiteBuilder", "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir.resolve())},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    run_time = datetime.now(timezone.utc)
+    for i, (source_name, res) in enumerate(results):
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"{source_name}_suite"),
+            run_id=RunIdentifier(run_name=run_name, run_time=run_time),
+            batch_identifier=f"{source_name}-part{i + 1:03d}")
+        ctx.validation_results_store.set(key, res)
+    ctx.build_data_docs(site_names=["silobridge"])
+    return site_dir / "index.html"
 
 
 def quarantine_record(row: dict, source: SourceConfig) -> str:
