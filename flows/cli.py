@@ -83,6 +83,8 @@ def run(
     run_date: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="as-of date (default: today, UTC)")] = None,
     source: Annotated[Optional[list[str]], typer.Option(help="only these systems or system__entity (repeatable)")] = None,
     full_refresh: Annotated[bool, typer.Option(help="start history afresh; do not reuse earlier loads")] = False,
+    accept_identity_changes: Annotated[bool, typer.Option(
+        help="publish even if more customers change than identity.stability.max_changed_share allows")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the nightly flow once, in Prefect's embedded mode unless PREFECT_API_URL is set."""
@@ -97,7 +99,8 @@ def run(
 
     start = time.perf_counter()
     try:
-        summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh)
+        summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh,
+                          accept_identity_changes=accept_identity_changes)
     except (PipelineError, ConfigError) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)

@@ -60,10 +60,11 @@ def publish_task(spec: RunSpec, summary: dict) -> dict:
 
 
 @flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)
-def nightly(run_date: date | None = None, sources: list[str] | None = None, full_refresh: bool = False) -> dict:
+def nightly(run_date: date | None = None, sources: list[str] | None = None, full_refresh: bool = False,
+            accept_identity_changes: bool = False) -> dict:
     """Extract, validate, stage, resolve identities, model, measure and publish one night's exports."""
     now = datetime.now(timezone.utc)
-    spec = pipeline.make_spec(Settings(), run_date, sources, full_refresh, now)
+    spec = pipeline.make_spec(Settings(), run_date, sources, full_refresh, now, accept_identity_changes)
     summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": now.isoformat()}
     try:
         summary["extract"] = extract_task(spec)

@@ -555,7 +555,9 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
 
 
 HEADLINE_SKIP = ["price_spread",  # detail of price_mismatch_sku_share, whose window row lists the SKUs
-                 "quarantined_rows", "freshness_lag_days"]  # the run summary lists failing rules and stale sources
+                 "quarantined_rows", "freshness_lag_days",  # the run summary lists failing rules and stale sources
+                 # identity scores have their own table in the run summary, one row per scope
+                 "pairwise_precision", "pairwise_recall", "bcubed_precision", "bcubed_recall"]
 HEADLINE_DISTRIBUTIONS = ["customers_by_system_count"]  # every dimension shown, in dimension order
 
 
