@@ -273,7 +273,8 @@ def test_a_run_of_one_source_carries_the_others_over(runs):
     data, second, partial = runs["data"], runs["second"], runs["partial"]
     assert list(partial["validate"]) == ["crm__contacts"]
     assert partial["stage"] == second["stage"] and len(partial["stage"]) == 14
-    assert partial["identity"] == second["identity"]
+    drop = lambda d: {k: v for k, v in d.items() if k != "seconds"}  # noqa: E731 (timings differ)
+    assert drop(partial["identity"]) == drop(second["identity"])
     assert partial["model"] == second["model"]
     assert _q(data, "select sources_requested, rows_in, len(sources) from pipeline_runs where run_id = $r",
               {"r": partial["run_id"]}) == [("crm", second["validate"]["crm__contacts"]["rows_in"], 1)]

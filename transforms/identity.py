@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import duckdb
 import pyarrow as pa
@@ -435,16 +436,30 @@ def _probabilistic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> 
             "prior": prior}
 
 
-def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> dict[str, int]:
-    """Build records and keys, guard keys, link deterministically then probabilistically, cluster."""
+def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> dict:
+    """Build records and keys, guard keys, link deterministically then probabilistically, cluster.
+
+    Returns counts, plus `seconds` per phase (the benchmark prints them)."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[phase] = round(now - clock, 2)
+        clock = now
+
     con.execute(LEVEL_MACROS)
     con.execute(RECORDS_SQL)
+    lap("records (normalise)")
     con.execute(KEYS_SQL, {"key_types": identity.keys})
     _deterministic(con, identity)
     con.execute(GUARDS_SQL, {"cap": identity.max_records_per_key})
+    lap("strong keys and guards")
     con.execute("create or replace view int_identity__nodes as select rid as node from int_identity__records")
     con.execute("create or replace view int_identity__det_edges as select rid_a as a, rid_b as b from int_identity__det_links")
     _propagate(con, "int_identity__nodes", "int_identity__det_edges", "int_identity__det_clusters")
+    lap("deterministic clusters")
     fs = {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None}
     if identity.probabilistic.enabled:
         fs = _probabilistic(con, identity)
@@ -453,6 +468,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
                     "match_weight double, match_probability double, evidence varchar)")
         con.execute("create or replace table identity_model (comparison varchar, level varchar, "
                     "m_probability double, u_probability double, weight double)")
+    lap("probabilistic model")
     con.execute("""
         create or replace table int_identity__links as
         select rid_a, rid_b, 'deterministic' as link_rule, key_type, key_types, null::double as match_probability,
@@ -464,6 +480,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
         from int_identity__fs_links""")
     con.execute("create or replace view int_identity__all_edges as select rid_a as a, rid_b as b from int_identity__links")
     iterations = _propagate(con, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    lap("final clusters")
     return {
         "identity_records": con.execute("select count(*) from int_identity__records").fetchall()[0][0],
         "clusters": con.execute("select count(distinct label) from int_identity__clusters").fetchall()[0][0],
@@ -472,6 +489,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
         "probabilistic_links": fs["probabilistic_links"],
         "candidate_pairs": fs["candidate_pairs"],
         "iterations": iterations,
+        "seconds": seconds,
     }
 
 
@@ -540,6 +558,8 @@ def resolve_customers(con: duckdb.DuckDBPyConnection, identity: IdentityConfig, 
     from transforms.customer_ids import assign_customer_ids
 
     counts = resolve_identities(con, identity)
+    clock = time.perf_counter()
     changes = assign_customer_ids(con, run_id, has_previous)
     build_customer_identities(con)
+    counts["seconds"]["stable ids"] = round(time.perf_counter() - clock, 2)
     return counts | {"customers": changes["customers"], "changes": changes}

@@ -34,7 +34,9 @@ if str(REPO) not in sys.path:
 from connectors.config import IdentityConfig, MetricsConfig, load_config  # noqa: E402
 from flows.warehouse import connect, empty_kind_sql  # noqa: E402
 from transforms.identity import register_udfs, resolve_customers  # noqa: E402
-from transforms.model import MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names  # noqa: E402
+from transforms.model import (  # noqa: E402
+    MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names, register_survivorship,
+)
 from transforms.schemas import KINDS  # noqa: E402
 
 AS_OF = "2026-11-20"
@@ -171,6 +173,7 @@ def main() -> None:
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
+    register_survivorship(con, identity.survivorship)
     con.execute("create table policy_topics (policy varchar, topic varchar)")
     for policy, topic in sorted(metrics_cfg.policy_topics.items()):
         con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})

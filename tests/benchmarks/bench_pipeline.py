@@ -266,9 +266,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"throughput: {rows_in / total_s:,.0f} rows/s over all steps ({total_s:.2f} s)")
         top = max(rows[:-1], key=lambda r: float(r[4].replace(",", "")))
         print(f"highest {peak_label}: {top[4]} MiB (during {top[0]})")
-        iterations = summary["identity"].get("iterations")
-        if iterations is not None:
-            print(f"identity label propagation: {iterations} iterations")
+        ident = summary["identity"]
+        if ident.get("iterations") is not None:
+            print(f"identity: {ident['identity_records']:,} records -> {ident['customers']:,} customers; "
+                  f"{ident['deterministic_links']:,} deterministic links, {ident['candidate_pairs']:,} candidate "
+                  f"pairs -> {ident['probabilistic_links']:,} probabilistic links; label propagation "
+                  f"{ident['iterations']} iterations")
+            print("identity phases (s): " + ", ".join(f"{k} {v}" for k, v in ident.get("seconds", {}).items()))
+        if ident.get("evaluation"):
+            from flows.pipeline import evaluation_text
+            print(f"identity vs ground truth: {evaluation_text(ident['evaluation'])}")
         try:  # the phone normaliser's cache is shared by the identity and model steps (Python UDFs)
             from transforms.normalize import normalize_phone
             ci = normalize_phone.cache_info()
