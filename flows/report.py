@@ -67,8 +67,11 @@ def report_data(con, run_id: str) -> dict:
     identity = q("""
         select count(distinct customer_id), count(*),
                count(distinct customer_id) filter (where customer_records > 1),
-               count(*) filter (where link_rule = 'unlinked')
+               count(*) filter (where link_rule = 'unlinked'),
+               count(*) filter (where link_rule = 'probabilistic')
         from customer_identities""")[0]
+    changes = q("""select customers_new, customers_merged, customers_split, customers_moved, customers_removed,
+                          customers_unchanged from pipeline_runs where run_id = $r""", r)
     return {
         "run_id": run_id,
         "as_of_date": as_of,
@@ -96,7 +99,10 @@ def report_data(con, run_id: str) -> dict:
                         from pipeline_run_sources where run_id = $r order by source""", r),
         "rules": q("select source, rule, count(*) from quarantine group by all order by 1, 2"),
         "identity": {"customers": identity[0], "records": identity[1], "linked_customers": identity[2],
-                     "unlinked_records": identity[3],
+                     "unlinked_records": identity[3], "probabilistic_records": identity[4],
+                     "changes": changes[0] if changes else None,
+                     "scores": q("""select dimension, metric, value from metrics where run_id = $r
+                                    and family = 'identity' order by dimension, metric""", r),
                      "guards": q("select count(*) from identity_guards")[0][0],
                      "link_keys": q("""select k, count(*) from (select unnest(link_keys) as k from customer_identities)
                                        group by k order by 2 desc, 1""")},
@@ -280,8 +286,20 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
         ["records per customer", f"{per:.2f}"],
         ["customers joined from 2+ records", f"{ident['linked_customers']:,}"],
         ["records linked to nothing", f"{ident['unlinked_records']:,}"],
-        ["key values guarded (shared too widely to link)", f"{ident['guards']:,}"],
+        ["records linked only by the probabilistic model", f"{ident['probabilistic_records']:,}"],
+        ["key values guarded (over-shared, role mailbox, shared by different people)", f"{ident['guards']:,}"],
+        *([["customer ids: new / merged / split / moved / removed / unchanged",
+            " / ".join("" if v is None else f"{v:,}" for v in ident["changes"])]] if ident["changes"] else []),
     ], {1}))
+    if ident["scores"]:
+        by_scope: dict[str, dict[str, float]] = {}
+        for scope, metric, value in ident["scores"]:
+            by_scope.setdefault(scope, {})[metric] = value
+        parts.append("<h3>Accuracy against ground truth</h3>" + _table(
+            ["scope", "pairwise precision", "pairwise recall", "B-cubed precision", "B-cubed recall"],
+            [[scope, *(f"{m.get(k, 0):.4f}" for k in ("pairwise_precision", "pairwise_recall", "bcubed_precision",
+                                                      "bcubed_recall"))] for scope, m in sorted(by_scope.items())],
+            {1, 2, 3, 4}))
     parts.append("</div><div><h3>Records linked, by identifier that links them</h3>")
     parts.append(charts.bars([(k, float(n)) for k, n in ident["link_keys"]], "records per linking identifier",
                              fmt=lambda v: f"{v:,.0f}") if ident["link_keys"] else "<p class='muted'>none</p>")

@@ -85,3 +85,57 @@ def test_every_tw_mobile_format_agrees(n):
 def test_phone_result_is_none_or_e164(text):
     out = normalize_phone(text, "TW")
     assert out is None or (out.startswith("+") and out[1:].isdigit())
+
+
+# ---------------------------------------------------------------------------------- identity keys
+from transforms.normalize import family_name, is_role_email, name_key, normalize_postcode, normalize_street  # noqa: E402
+
+LATIN_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
+
+
+@given(st.lists(LATIN_WORD, min_size=1, max_size=4), st.randoms(use_true_random=False), st.booleans())
+def test_latin_name_key_ignores_word_order_case_and_spacing(words, rnd, upper):
+    shuffled = list(words)
+    rnd.shuffle(shuffled)
+    text = "  ".join(w.upper() if upper else w.capitalize() for w in shuffled)
+    assert name_key(text) == name_key(" ".join(words))
+    assert name_key(name_key(text)) == name_key(text)  # a key is its own key
+
+
+@pytest.mark.parametrize("a,b", [
+    ("陳傑榮", "陈杰荣"), ("王 小明", "王小明"), ("CHEN, Bob", "Robert Chen"), ("Lee Ann-Marie", "ann marie lee"),
+    ("ＷＡＮＧ Ｍｅｉ", "mei wang"),
+])
+def test_name_keys_meet_across_scripts_orders_and_nicknames(a, b):
+    assert name_key(a) == name_key(b)
+
+
+def test_family_name_of_chinese_names_only():
+    assert (family_name("歐陽小明"), family_name("陳志明"), family_name("Robert Chen")) == ("欧阳", "陈", None)
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=2, max_size=12),
+       st.lists(st.integers(min_value=1, max_value=11), max_size=3), st.text(alphabet="abc", max_size=5))
+def test_gmail_dots_and_tags_do_not_matter_with_provider_rules(local, dots, tag):
+    dotted = list(local)
+    for i in sorted({d for d in dots if d < len(local)}, reverse=True):
+        dotted.insert(i, ".")
+    variant = "".join(dotted).strip(".") + (f"+{tag}" if tag else "") + "@GMail.com"
+    assert normalize_email(variant, provider_rules=True) == f"{local}@gmail.com"
+    # without the rule (the default), dots stay: other providers treat them as part of the address
+    assert normalize_email(f"{local[0]}.{local[1:]}@yahoo.com.tw", provider_rules=True) == f"{local[0]}.{local[1:]}@yahoo.com.tw"
+
+
+def test_role_mailboxes():
+    assert is_role_email("info@acme.com.tw") and is_role_email("service@shop.tw")
+    assert not is_role_email("mei.lin@gmail.com") and not is_role_email(None)
+
+
+@pytest.mark.parametrize("street", ["忠孝東路四段1號", "中山北路二段45巷3號5樓", "文化路一段100號"])
+@pytest.mark.parametrize("prefix", ["", "臺北市大安區", "台北市大安區", "大安區", "106臺北市大安區", "臺北市 大安區 "])
+def test_street_key_drops_postcode_city_and_district(street, prefix):
+    assert normalize_street(prefix + street) == normalize_street(street)
+
+
+def test_postcode_digits():
+    assert (normalize_postcode("106"), normalize_postcode("１０６-03"), normalize_postcode("N/A")) == ("106", "10603", None)
