@@ -157,10 +157,11 @@ class ProbabilisticConfig(BaseModel):
     enabled: bool = True
     # candidate pairs: records equal on every field of at least one rule
     blocking: list[list[BlockingField]] = [
-        ["name_key"], ["birth_date", "postcode_key"], ["street_key"], ["email_local"],
+        ["name_key", "birth_date"], ["name_key", "postcode_key"], ["birth_date", "postcode_key"], ["street_key"],
+        ["email_local"],
         ["email_prefix", "email_domain"], ["phone_suffix", "family_key"],
     ]
-    max_block_size: int = Field(200, ge=2)  # a larger block (a very common name) yields no candidates
+    max_block_size: int = Field(50, ge=2)  # a larger block (a very common name) yields no candidates
     comparisons: list[Comparison] = ["name", "birth_date", "street", "postcode", "email", "phone"]
     name_close: float = Field(0.88, gt=0, le=1)    # Jaro-Winkler similarity for "close" names
     street_close: float = Field(0.90, gt=0, le=1)  # ... and streets
