@@ -47,19 +47,20 @@ def report_data(con, run_id: str) -> dict:
     # overall rows per run: dimension 'all', whole-window row when there is one, else the as-of day's
     overall = q("""
         with base as (
-            select run_id, as_of_date, metric, numerator, denominator, value, metric_date
+            select run_id, as_of_date, family, metric, numerator, denominator, value, metric_date
             from metrics where dimension = 'all' and (metric_date is null or metric_date = as_of_date)
             qualify row_number() over (partition by run_id, metric order by metric_date nulls first) = 1
             union all
-            select run_id, any_value(as_of_date), metric, sum(numerator), sum(denominator),
+            select run_id, any_value(as_of_date), any_value(family), metric, sum(numerator), sum(denominator),
                    sum(numerator) / nullif(sum(denominator), 0), null
             from metrics where list_contains($summed, metric) group by run_id, metric
         )
-        select run_id, as_of_date, metric, numerator, denominator, value from base order by run_id
+        select run_id, as_of_date, family, metric, numerator, denominator, value from base order by run_id
         """, {"summed": sorted(SUMMED)})
     history: dict[str, list] = {}
-    for run, day, metric, num, den, value in overall:
-        history.setdefault(metric, []).append({"run_id": run, "as_of_date": day, "numerator": num,
+    for run, day, family, metric, num, den, value in overall:
+        history.setdefault(metric, []).append({"run_id": run, "as_of_date": day, "family": family,
+                                               "numerator": num,
                                                "denominator": den, "value": value})
     dims = lambda metric: q("select dimension, numerator, denominator, value, detail from metrics "  # noqa: E731
                             "where run_id = $r and metric = $m and metric_date is null order by dimension",
@@ -190,7 +191,7 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
 
     # every overall figure, this run against the previous one
     rows = []
-    for metric, points in sorted(h.items(), key=lambda kv: (definitions.get(kv[0], {}).get("family", ""), kv[0])):
+    for metric, points in sorted(h.items(), key=lambda kv: (kv[1][-1].get("family") or "", kv[0])):
         unit = definitions.get(metric, {}).get("unit", "share")
         now = points[-1]
         if now["run_id"] != data["run_id"]:
@@ -199,7 +200,7 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
         delta = (None if before is None or now["value"] is None or before["value"] is None
                  else now["value"] - before["value"])
         change = "" if delta is None else _change(delta, unit)
-        rows.append([definitions.get(metric, {}).get("family", ""), metric, charts.format_value(now["value"], unit),
+        rows.append([now.get("family") or "", metric, charts.format_value(now["value"], unit),
                      "" if before is None else charts.format_value(before["value"], unit), change])
     parts.append("<h3>Every overall figure: this run, the previous run, the change</h3>"
                  + _table(["family", "metric", "this run", "previous run", "change"], rows, {2, 3, 4}))
