@@ -94,6 +94,36 @@ def test_a_partner_at_the_same_address_stays_a_different_customer(fuzzy):
     assert weights[("street", "exact")] > 5 and weights[("name", "exact")] > 5
 
 
+def test_no_two_people_are_chained_through_one_record_that_cannot_tell_them_apart():
+    """A father and son of one name at one address (different birth dates) and a warranty card with that
+    name and address but no birth date: the card may join one of them, never both."""
+    people = _people(40)
+    customers = []
+    for i, p in enumerate(people):
+        customers.append(crm(f"C{i:02d}", last_name=p["name"][0], first_name=p["name"][1:], phone=p["phone"],
+                             birth_date=p["birth"], street=f"臺北市大安區{p['street']}", postcode=p["postcode"]))
+        customers.append(pos(f"L{i:02d}", full_name=p["name"], phone=p["phone"], birth_date=p["birth"],
+                             street=p["street"], postcode=p["postcode"]))
+    home = {"street": "和平東路三段8號", "postcode": "106"}
+    customers += [
+        crm("F1", last_name="林", first_name="建宏", birth_date=date(1955, 3, 3), phone="0933000001",
+            street=f"臺北市大安區{home['street']}", postcode=home["postcode"]),
+        crm("F2", last_name="林", first_name="建宏", birth_date=date(1985, 9, 9), phone="0933000002",
+            street=f"臺北市大安區{home['street']}", postcode=home["postcode"]),
+        card("W1", full_name="林建宏", street=home["street"], postcode=home["postcode"]),
+    ]
+    con = kinds_connection({"customers": customers}, regions={"crm": "TW", "pos": "TW", "service": "TW"})
+    resolve_customers(con, IdentityConfig(), "r1")
+    of = dict(rows(con, "select record_id, customer_id from customer_identities where record_id in ('F1', 'F2', 'W1')"))
+    assert of["F1"] != of["F2"]  # the birth dates veto a direct link
+    assert of["W1"] in (of["F1"], of["F2"])  # the card joins one of them (the first, on equal evidence)
+    # both links were candidates above the threshold; the hub check kept one
+    assert rows(con, """
+        select count(*) from int_identity__scored as s
+        join int_identity__records as w on w.rid in (s.rid_a, s.rid_b) and w.record_id = 'W1'
+        where s.match_probability >= 0.99""") == [(2,)]
+
+
 def test_family_email_is_contested_and_links_only_records_that_agree():
     mail = "chen.family@gmail.com"
     con = kinds_connection({"customers": [
