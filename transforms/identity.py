@@ -3,7 +3,7 @@ Fellegi-Sunter links for records that share no strong key -> clusters (customers
 
 Input views (one per kind, the union of that kind's staged sources): `kind_customers`, `kind_tickets`,
 `kind_web_events`, plus `source_regions(system, region)`.
-Output tables:
+Output tables (besides int_identity__located and the int_identity__norm_* lookups of distinct values):
 - `int_identity__records`: one row per identity record with its normalised attributes (personal: private);
 - `int_identity__keys`: strong identifier values that act as keys (after the guards);
 - `identity_guards`: every value that stopped acting as a key, hashed, with the reason;
@@ -72,8 +72,8 @@ def register_udfs(con: duckdb.DuckDBPyConnection, hash_key: str, identity: Ident
                         side_effects=False, null_handling="special")
 
 
-RECORDS_SQL = r"""
-create or replace table int_identity__records as
+LOCATED_SQL = r"""
+create or replace table int_identity__located as
 with customers as (
     select _source_system as system, _source_entity as entity, record_id,
            coalesce(full_name,
@@ -112,18 +112,44 @@ located as (
            coalesce(r.region, 'TW') as region
     from unioned as u
     left join source_regions as r using (system)
-),
-final as (
-    select *,
-           sb_email(email) as email_norm,
-           sb_phone(phone, region) as phone_norm,
-           sb_id(loyalty_id) as loyalty_norm,
-           sb_id(login_id) as login_norm,
-           sb_name_key(full_name) as name_key,
-           sb_family(full_name) as family_key,
-           sb_street(street) as street_key,
-           left(sb_postcode(postcode), 3) as postcode_key
-    from located
+)
+select * from located
+"""
+
+# The Python normalisers run once per distinct value (names, emails and streets repeat across systems),
+# then join back to the records.
+NORMALISED_SQL = """
+create or replace table int_identity__norm_name as
+    select full_name, sb_name_key(full_name) as name_key, sb_family(full_name) as family_key
+    from (select distinct full_name from int_identity__located where full_name is not null);
+create or replace table int_identity__norm_email as
+    select email, sb_email(email) as email_norm
+    from (select distinct email from int_identity__located where email is not null);
+create or replace table int_identity__norm_phone as
+    select phone, region, sb_phone(phone, region) as phone_norm
+    from (select distinct phone, region from int_identity__located where phone is not null);
+create or replace table int_identity__norm_id as
+    select value, sb_id(value) as id_norm
+    from (select loyalty_id as value from int_identity__located where loyalty_id is not null
+          union select login_id from int_identity__located where login_id is not null);
+create or replace table int_identity__norm_street as
+    select street, sb_street(street) as street_key
+    from (select distinct street from int_identity__located where street is not null);
+create or replace table int_identity__norm_postcode as
+    select postcode, left(sb_postcode(postcode), 3) as postcode_key
+    from (select distinct postcode from int_identity__located where postcode is not null);
+create or replace table int_identity__records as
+with final as (
+    select l.*, e.email_norm, p.phone_norm, y.id_norm as loyalty_norm, g.id_norm as login_norm,
+           n.name_key, n.family_key, s.street_key, c.postcode_key
+    from int_identity__located as l
+    left join int_identity__norm_email as e on e.email = l.email
+    left join int_identity__norm_phone as p on p.phone = l.phone and p.region = l.region
+    left join int_identity__norm_id as y on y.value = l.loyalty_id
+    left join int_identity__norm_id as g on g.value = l.login_id
+    left join int_identity__norm_name as n on n.full_name = l.full_name
+    left join int_identity__norm_street as s on s.street = l.street
+    left join int_identity__norm_postcode as c on c.postcode = l.postcode
 )
 select *,
        split_part(email_norm, '@', 1) as email_local,
@@ -131,7 +157,9 @@ select *,
        left(split_part(email_norm, '@', 1), 4) as email_prefix,
        right(phone_norm, 4) as phone_suffix
 from final
+order by rid
 """
+
 
 KEYS_SQL = """
 create or replace table int_identity__all_keys as
@@ -486,7 +514,9 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
         clock = now
 
     con.execute(LEVEL_MACROS)
-    con.execute(RECORDS_SQL)
+    con.execute(LOCATED_SQL)
+    for statement in NORMALISED_SQL.split(";\n"):
+        con.execute(statement)
     lap("records (normalise)")
     con.execute(KEYS_SQL, {"key_types": identity.keys})
     _deterministic(con, identity)
