@@ -148,6 +148,14 @@ def extract_step(spec: RunSpec) -> dict:
 
 
 # -------------------------------------------------------------------------------------- validate
+def _hold_back_or_fail(src, message: str) -> str:
+    """A critical source fails the run with `message`; another source is held back (returns the status)."""
+    if src.critical:
+        raise PipelineError(f"critical {message}")
+    log.warning("%s; the source is held back from this run", message)
+    return "held_back"
+
+
 def validate_step(spec: RunSpec) -> dict:
     """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/;
     GX Data Docs of every source into out/data_docs/.
@@ -228,20 +236,14 @@ def _validate_source(spec: RunSpec, cfg: PipelineConfig, src: SourceConfig, ctx)
             (f, n, rule, reason), = con.execute(
                 "select t._source_file, t._row_number, r.rule, r.reason from rejected r join typed t using (_row_id) "
                 "where r.severity = 'critical' order by r._row_id limit 1").fetchall()
-            message = (f"source {src.name}: {sum(outcome.critical.values())} row(s) fail critical rules "
-                       f"{sorted(outcome.critical)}; first: {f} row {n}, {rule}: {reason}")
-            if src.critical:
-                raise PipelineError(f"critical {message}")
-            log.warning("%s; the source is held back from this run", message)
-            status = "held_back"
+            status = _hold_back_or_fail(src, f"source {src.name}: {sum(outcome.critical.values())} row(s) fail "
+                                             f"critical rules {sorted(outcome.critical)}; first: {f} row {n}, "
+                                             f"{rule}: {reason}")
         elif share > src.max_reject_share:
             top = rejected["rule"].value_counts().head(3).to_dict()
-            message = (f"source {src.name}: {quarantined} of {rows_in} rows ({share:.1%}) were rejected, more "
-                       f"than max_reject_share {src.max_reject_share:.0%}; most frequent rules: {top}")
-            if src.critical:
-                raise PipelineError(f"critical {message}")
-            log.warning("%s; the source is held back from this run", message)
-            status = "held_back"
+            status = _hold_back_or_fail(src, f"source {src.name}: {quarantined} of {rows_in} rows ({share:.1%}) were "
+                                             f"rejected, more than max_reject_share {src.max_reject_share:.0%}; "
+                                             f"most frequent rules: {top}")
         accepted = 0
         staged = spec.path("staging", f"{src.name}.parquet")
         if status == "loaded":
