@@ -31,7 +31,8 @@ from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.evaluate import evaluate_identity, identity_metric_rows
 from transforms.identity import register_udfs, resolve_customers
 from transforms.model import (
-    MODELS, build_metrics, build_models, build_quality_metrics, metric_definitions, register_survivorship,
+    MODELS, append_metrics, build_metrics, build_models, build_quality_metrics, metric_definitions,
+    register_survivorship,
 )
 from transforms.stage import quote, staged_columns, typed_sql
 from transforms.validate import (
@@ -52,10 +53,11 @@ QUARANTINE_SCHEMA = pa.schema([
 ])
 DATA_DOCS = "data_docs"  # GX Data Docs folder inside each warehouse version
 VALIDATION_CHUNK_ROWS = 500_000  # rows per GX validation batch: bounds memory on large sources
-IDENTITY_TABLES = ("int_identity__records", "int_identity__key_customers", "identity_evaluation")
+IDENTITY_TABLES = ("int_identity__key_customers", "identity_evaluation")
 PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards", "identity_links", "identity_model",
                              "customer_id_map", "customer_id_history")
-# personal attributes of the identity records, kept privately beside the staged rows for `silobridge explain`
+# the normalised identity records (personal attributes in clear): written once, beside the staged rows, so
+# that the models read them during the run and `silobridge explain` reads the published run's privately
 IDENTITY_RECORDS_STATE = "_identity_records.parquet"
 # customer id changes of a run, as columns customers_<change> of pipeline_runs (README "How customer ids stay stable")
 IDENTITY_CHANGES = ("new", "merged", "split", "moved", "removed", "unchanged")
@@ -447,7 +449,12 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
                 con.execute("create table prev_id_map as select distinct customer_id, customer_id as current_customer_id, "
                             "'active' as status, '' as issued_run_id, '' as changed_run_id from prev_identities")
         counts = resolve_customers(con, cfg.identity, spec.run_id, has_previous)
-        changes = counts["changes"]
+        if not spec.accept_identity_changes:  # before anything else is built: a gated run stops here
+            try:
+                check_stability(counts["changes"], cfg.identity.stability.max_changed_share,
+                                cfg.identity.stability.min_customers_for_gate)
+            except IdentityGateError as exc:
+                raise PipelineError(str(exc)) from None
         _identity_history(con, spec, previous if has_previous else None)
         _identity_links(con)
         con.execute("create or replace table identity_evaluation (family varchar, metric varchar, dimension varchar, "
@@ -462,12 +469,6 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
                 scores = None
             else:
                 con.executemany("insert into identity_evaluation values (?, ?, ?, ?, ?, ?)", identity_metric_rows(scores))
-        if not spec.accept_identity_changes:
-            try:
-                check_stability(changes, cfg.identity.stability.max_changed_share,
-                                cfg.identity.stability.min_customers_for_gate)
-            except IdentityGateError as exc:
-                raise PipelineError(str(exc)) from None
         for table in IDENTITY_TABLES:
             warehouse.write_parquet(con, table, spec.path("int", f"{table}.parquet"))
         for table in PUBLISHED_IDENTITY_TABLES:
@@ -480,15 +481,20 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
 
 def _identity_history(con, spec: RunSpec, previous: Path | None) -> None:
     """customer_id_history: the previous version's events plus this run's."""
-    con.execute("create or replace table customer_id_history as "
-                "select $run_id as run_id, cast($run_date as date) as run_date, event, customer_id, "
-                "related_customer_id, records, detail from int_identity__events",
-                {"run_id": spec.run_id, "run_date": spec.run_date.isoformat()})
+    earlier = ""
     if previous is not None and (previous / "customer_id_history.parquet").exists():
         warehouse.attach_parquet(con, "prev_history", previous / "customer_id_history.parquet")
-        con.execute("insert into customer_id_history select * from prev_history where run_id <> $r", {"r": spec.run_id})
-    con.execute("create or replace table customer_id_history as select * from customer_id_history "
-                "order by run_id, event, customer_id, related_customer_id")
+        earlier = "union all select * from prev_history where run_id <> $run_id"
+    con.execute(f"""
+        create or replace table customer_id_history as
+        select * from (
+            select $run_id as run_id, cast($run_date as date) as run_date, event, customer_id,
+                   related_customer_id, records, detail
+            from int_identity__events
+            {earlier}
+        )
+        order by run_id, event, customer_id, related_customer_id""",
+                {"run_id": spec.run_id, "run_date": spec.run_date.isoformat()})
 
 
 def _identity_links(con) -> None:
@@ -506,6 +512,7 @@ def _identity_links(con) -> None:
 
 
 def _attach_identity(con, spec: RunSpec) -> None:
+    warehouse.attach_parquet(con, "int_identity__records", spec.path("staging", IDENTITY_RECORDS_STATE))
     for table in IDENTITY_TABLES:
         warehouse.attach_parquet(con, table, spec.path("int", f"{table}.parquet"))
     for table in PUBLISHED_IDENTITY_TABLES:
@@ -544,10 +551,8 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
                 schema = QUALITY_RULES_SCHEMA if table == "rules" else QUALITY_SOURCES_SCHEMA
                 con.register(f"quality_{table}", pa.Table.from_pylist([], schema=schema))
         new_rows += build_quality_metrics(con, _params(spec, cfg))
-        con.execute("insert into metrics select $run_id, cast($d as date), cast($d as date), family, metric, dimension, "
-                    "numerator, denominator, numerator / nullif(denominator, 0), detail from identity_evaluation",
-                    {"run_id": spec.run_id, "d": spec.run_date.isoformat()})
-        new_rows = con.execute("select count(*) from metrics").fetchall()[0][0]
+        new_rows += append_metrics(con, "select family, metric, null::date as metric_date, dimension, numerator, "
+                                        "denominator, detail from identity_evaluation", _params(spec, cfg))
         previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
         if previous is not None and (previous / "metrics.parquet").exists():
             warehouse.attach_parquet(con, "previous_metrics", previous / "metrics.parquet")

@@ -82,23 +82,28 @@ from int_identity__cluster_records as r join int_identity__label_ids as l using 
 
 EVENTS_SQL = """
 create or replace table int_identity__events as
-with merged as (
+with prev_records as (
+    select prev_id, count(*) as records from int_identity__cluster_records where prev_id is not null group by prev_id
+),
+label_prev as (
+    select label, prev_id, count(*) as n from int_identity__cluster_records where prev_id is not null group by all
+),
+merged as (
     select $run_id as run_id, 'merged' as event, unnest(list_filter(claimed, lambda x: x <> customer_id)) as customer_id,
            customer_id as related_customer_id
     from int_identity__survivors
 ),
 merged_counts as (
-    select m.*, (select count(*) from int_identity__cluster_records as r where r.prev_id = m.customer_id) as records,
-           'alias of ' || m.related_customer_id as detail
-    from merged as m
+    select m.*, coalesce(p.records, 0) as records, 'alias of ' || m.related_customer_id as detail
+    from merged as m left join prev_records as p on p.prev_id = m.customer_id
 ),
 fresh as (
-    select n.label, n.customer_id,
-           (select arg_max(prev_id, n2) from (select prev_id, count(*) as n2 from int_identity__cluster_records as r
-                                               where r.label = n.label and prev_id is not null group by prev_id))
-               as split_from,
-           (select count(*) from int_identity__cluster_records as r where r.label = n.label) as records
+    -- a new cluster split off the previous id it holds most records of, if any
+    select n.label, n.customer_id, a.records, first(lp.prev_id order by lp.n desc, lp.prev_id) as split_from
     from int_identity__new_ids as n
+    join int_identity__anchor as a using (label)
+    left join label_prev as lp using (label)
+    group by n.label, n.customer_id, a.records
 ),
 moved as (
     -- records that had a customer before and now belong to another surviving customer

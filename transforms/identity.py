@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.config import IdentityConfig
+from transforms.customer_ids import assign_customer_ids
 from transforms.normalize import (
     family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_phone,
     normalize_postcode, normalize_street,
@@ -62,13 +63,13 @@ def register_udfs(con: duckdb.DuckDBPyConnection, hash_key: str, identity: Ident
 
     one = {"sb_email": email, "sb_id": normalize_id, "sb_mask_name": mask_name, "sb_name_key": name_key,
            "sb_family": family_name, "sb_street": normalize_street, "sb_postcode": normalize_postcode,
-           "sb_hash": lambda v: keyed_hash(v, hash_key) if v is not None else None}
+           "sb_hash": lambda v: keyed_hash(v, hash_key)}
     for name, fn in one.items():
         con.create_function(name, _arrow_udf(fn), ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False,
                             null_handling="special")
     con.create_function("sb_phone", _arrow_udf2(phone), ["VARCHAR", "VARCHAR"], "VARCHAR", type="arrow",
                         side_effects=False, null_handling="special")
-    con.create_function("sb_is_role_email", lambda v: is_role_email(v), ["VARCHAR"], "BOOLEAN",
+    con.create_function("sb_is_role_email", is_role_email, ["VARCHAR"], "BOOLEAN",
                         side_effects=False, null_handling="special")
 
 
@@ -228,15 +229,20 @@ create or replace macro sb_phone_level(a, b) as
 """
 
 
-def _levels_sql(close_name: float, close_street: float) -> str:
-    """SELECT list of the comparison levels of a pair `l`, `r` of int_identity__records rows."""
-    return f"""
-        sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, {close_name}) as name,
-        sb_birth_level(l.birth_date, r.birth_date) as birth_date,
-        sb_text_level(l.street_key, r.street_key, {close_street}) as street,
-        sb_exact_level(l.postcode_key, r.postcode_key) as postcode,
-        sb_email_level(l.email_norm, r.email_norm) as email,
-        sb_phone_level(l.phone_norm, r.phone_norm) as phone"""
+COMPARISONS = ("name", "birth_date", "street", "postcode", "email", "phone")
+
+
+def _levels_sql(close_name: float, close_street: float, comparisons=COMPARISONS) -> str:
+    """SELECT list of the comparison levels (`comparisons`) of a pair `l`, `r` of int_identity__records rows."""
+    exprs = {
+        "name": f"sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, {close_name})",
+        "birth_date": "sb_birth_level(l.birth_date, r.birth_date)",
+        "street": f"sb_text_level(l.street_key, r.street_key, {close_street})",
+        "postcode": "sb_exact_level(l.postcode_key, r.postcode_key)",
+        "email": "sb_email_level(l.email_norm, r.email_norm)",
+        "phone": "sb_phone_level(l.phone_norm, r.phone_norm)",
+    }
+    return ",\n        ".join(f"{exprs[c]} as {c}" for c in comparisons)
 
 
 GUARDS_SQL = """
@@ -259,10 +265,10 @@ order by key_type, value_hash, reason
 """
 
 
-def _propagate(con: duckdb.DuckDBPyConnection, nodes: str, edges: str, out: str) -> int:
+def connected_components(con: duckdb.DuckDBPyConnection, nodes: str, edges: str, out: str) -> int:
     """Connected components by min-label propagation: `nodes(node)`, `edges(a, b)` -> `out(node, label)`.
 
-    Returns the number of iterations. Labels are the smallest node of each component.
+    Returns the number of iterations. Labels are the smallest node of each component (tested against networkx).
     """
     con.execute(f"create or replace table {out} as select node, node as label from {nodes}")
     for iteration in range(1, MAX_ITERATIONS + 1):
@@ -283,11 +289,6 @@ def _propagate(con: duckdb.DuckDBPyConnection, nodes: str, edges: str, out: str)
     raise RuntimeError(f"identity clustering did not converge in {MAX_ITERATIONS} iterations")  # pragma: no cover
 
 
-def connected_components(con: duckdb.DuckDBPyConnection, nodes: str, edges: str, out: str) -> int:
-    """Public entry of the clustering (tested against networkx)."""
-    return _propagate(con, nodes, edges, out)
-
-
 def _deterministic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> None:
     """Guarded strong-key links: pairs of records sharing a key value. A value shared by records that
     disagree on name or birth date (a family email) is contested: it links only records that agree."""
@@ -299,7 +300,8 @@ def _deterministic(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> 
                 {"cap": identity.max_records_per_key})
     con.execute(f"""
         create or replace table int_identity__key_pairs as
-        select a.key_type, a.key_value, a.key_priority, a.rid as rid_a, b.rid as rid_b, {_levels_sql(p.name_close, p.street_close)}
+        select a.key_type, a.key_value, a.key_priority, a.rid as rid_a, b.rid as rid_b,
+               {_levels_sql(p.name_close, p.street_close, ("name", "birth_date"))}
         from int_identity__usable_keys as a
         join int_identity__usable_keys as b
           on a.key_type = b.key_type and a.key_value = b.key_value and a.rid < b.rid
@@ -529,7 +531,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
     lap("strong keys and guards")
     con.execute("create or replace view int_identity__nodes as select rid as node from int_identity__records")
     con.execute("create or replace view int_identity__det_edges as select rid_a as a, rid_b as b from int_identity__det_links")
-    _propagate(con, "int_identity__nodes", "int_identity__det_edges", "int_identity__det_clusters")
+    connected_components(con, "int_identity__nodes", "int_identity__det_edges", "int_identity__det_clusters")
     lap("deterministic clusters")
     fs = {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None}
     if identity.probabilistic.enabled:
@@ -550,7 +552,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, identity: IdentityConfig)
                evidence || ' (weight ' || round(match_weight, 1) || ')'
         from int_identity__fs_links""")
     con.execute("create or replace view int_identity__all_edges as select rid_a as a, rid_b as b from int_identity__links")
-    iterations = _propagate(con, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    iterations = connected_components(con, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
     lap("final clusters")
     return {
         "identity_records": con.execute("select count(*) from int_identity__records").fetchall()[0][0],
@@ -626,8 +628,6 @@ def resolve_customers(con: duckdb.DuckDBPyConnection, identity: IdentityConfig, 
                       has_previous: bool = False) -> dict:
     """The whole identity path: resolve, assign stable ids (from `prev_identities` / `prev_id_map` when
     `has_previous`), build customer_identities. Returns resolution counts plus `changes` (id events)."""
-    from transforms.customer_ids import assign_customer_ids
-
     counts = resolve_identities(con, identity)
     clock = time.perf_counter()
     changes = assign_customer_ids(con, run_id, has_previous)

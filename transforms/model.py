@@ -124,8 +124,14 @@ def insert_metric(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> No
 def build_quality_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Append the quality family (quality_metrics.sql over tables quality_sources and quality_rules, the
     run's validation counts) to table `metrics`; return the rows added."""
+    return append_metrics(con, load_sql("quality_metrics"), params)
+
+
+def append_metrics(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
+    """Append the rows of `sql` (family, metric, metric_date, dimension, numerator, denominator, detail) to
+    table `metrics`, with value = numerator / denominator; return the rows added."""
     before = con.execute("select count(*) from metrics").fetchall()[0][0]
-    _insert_metrics(con, load_sql("quality_metrics"), params)
+    _insert_metrics(con, sql, params)
     return con.execute("select count(*) from metrics").fetchall()[0][0] - before
 
 

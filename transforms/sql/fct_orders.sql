@@ -8,6 +8,13 @@ key_customers as (
     select * from int_identity__key_customers
 ),
 
+line_keys as (
+    -- the lines' login and loyalty ids as identity keys: each distinct value normalised once
+    select value, sb_id(value) as key_value
+    from (select login_id as value from lines where login_id is not null
+          union select loyalty_id from lines where loyalty_id is not null)
+),
+
 prices as (
     select sku, channel, price, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to
     from kind_prices
@@ -43,10 +50,12 @@ joined as (
         l._row_number,
         p.valid_from as price_valid_from
     from lines as l
+    left join line_keys as login on login.value = l.login_id
     left join key_customers as by_login
-        on by_login.key_type = 'login_id' and by_login.key_value = sb_id(l.login_id)
+        on by_login.key_type = 'login_id' and by_login.key_value = login.key_value
+    left join line_keys as loyalty on loyalty.value = l.loyalty_id
     left join key_customers as by_loyalty
-        on by_loyalty.key_type = 'loyalty_id' and by_loyalty.key_value = sb_id(l.loyalty_id)
+        on by_loyalty.key_type = 'loyalty_id' and by_loyalty.key_value = loyalty.key_value
     left join prices as p
         on p.sku = l.sku and p.channel = l.channel
         and cast(timezone($business_tz, l.ordered_at) as date) between p.valid_from and p.valid_to
