@@ -33,6 +33,7 @@ run: demo-data
 	@$(BIN)/silobridge run --run-date $(RUN_DATE)
 
 test: install chromium
+	@$(BIN)/lint-imports --no-cache > /dev/null && echo "import contracts: kept" || { $(BIN)/lint-imports --no-cache; exit 1; }
 	@$(BIN)/python -m pytest
 
 # The report test renders in headless Chromium (Debian's package); installed here when missing (as root).

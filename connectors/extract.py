@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from connectors.config import SourceConfig
 from connectors.readers import ExportError, read_export
-from transforms.schemas import LINEAGE
+from connectors.schemas import LINEAGE, REPLAY_PREFIX
 
 
 @dataclass
@@ -25,7 +25,6 @@ class Extracted:
     checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
 
 
-REPLAY_PREFIX = "replay"
 
 
 def file_checksum(path: Path) -> str:

@@ -66,7 +66,7 @@ def demo_data(
     if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when exports exist")] = False,
 ) -> None:
     """Write the demo silos' exports and their ground truth (deterministic for the same arguments)."""
-    from connectors.demo.generator import generate
+    from flows.demo.generator import generate
 
     settings = Settings()
     out = out or settings.exports_path.parent

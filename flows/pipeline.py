@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from connectors.config import PipelineConfig, SourceConfig, load_config
+from connectors.config import SourceConfig
+from flows.config import PipelineConfig, load_config
 from connectors.extract import extract_source
 from flows import warehouse
 from flows.charts import format_value

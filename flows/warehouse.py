@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.schemas import KINDS
+from connectors.schemas import KINDS
 from transforms.stage import DUCK_TYPES, quote
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ DEMO_END = date(2026, 11, 20)
 @pytest.fixture(scope="session")
 def demo_exports(tmp_path_factory) -> Path:
     """A small demo dataset (250 persons, 14 days), generated once per session; read-only for tests."""
-    from connectors.demo.generator import generate
+    from flows.demo.generator import generate
 
     out = tmp_path_factory.mktemp("demo")
     generate(out, customers=250, days=14, seed=11, end_date=DEMO_END)

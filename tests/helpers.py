@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from connectors.config import IdentityConfig
+from transforms.config import IdentityConfig
 from flows.warehouse import connect, empty_kind_sql
 from transforms.identity import register_udfs
 from transforms.model import register_survivorship
-from transforms.schemas import KINDS
+from connectors.schemas import KINDS
 
 
 def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | None = None, regions=None):

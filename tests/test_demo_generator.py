@@ -1,4 +1,4 @@
-"""Tests for the deterministic demo-data generator (connectors/demo/generator.py).
+"""Tests for the deterministic demo-data generator (flows/demo/generator.py).
 
 Everything is written under pytest's tmp_path; nothing touches the repo's data/ directory.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 try:
-    from connectors.demo.generator import TRAD_TO_SIMP, generate
+    from flows.demo.generator import TRAD_TO_SIMP, generate
 except ModuleNotFoundError:  # pytest started without the repo root on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from connectors.demo.generator import TRAD_TO_SIMP, generate
+    from flows.demo.generator import TRAD_TO_SIMP, generate
 
 TPE = timezone(timedelta(hours=8))
 END = date(2026, 11, 20)

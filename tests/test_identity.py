@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from connectors.config import IdentityConfig
+from transforms.config import IdentityConfig
 from tests.helpers import kinds_connection, rows
 from transforms.identity import resolve_customers
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from connectors.config import IdentityConfig
+from transforms.config import IdentityConfig
 from tests.helpers import kinds_connection, rows
 from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.identity import resolve_customers

@@ -9,7 +9,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from connectors.config import IdentityConfig, load_config
+from flows.config import load_config
+from transforms.config import IdentityConfig
 from tests.conftest import REPO
 from tests.helpers import kinds_connection, rows
 from transforms.identity import resolve_customers

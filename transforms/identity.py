@@ -21,7 +21,7 @@ import time
 import duckdb
 import pyarrow as pa
 
-from connectors.config import IdentityConfig
+from transforms.config import IdentityConfig
 from transforms.customer_ids import assign_customer_ids
 from transforms.normalize import (
     family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_phone,

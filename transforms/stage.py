@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from connectors.config import SourceConfig
-from connectors.extract import REPLAY_PREFIX
-from transforms.schemas import KINDS, FieldSpec
+from connectors.schemas import KINDS, REPLAY_PREFIX, FieldSpec
 
 DUCK_TYPES = {
     "string": "VARCHAR",

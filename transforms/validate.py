@@ -22,7 +22,7 @@ import pandas as pd
 
 from connectors.config import SourceConfig
 from transforms.privacy import shape
-from transforms.schemas import KINDS
+from connectors.schemas import KINDS
 from transforms.stage import field_format
 
 log = logging.getLogger(__name__)

@@ -31,13 +31,14 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from connectors.config import IdentityConfig, MetricsConfig, load_config  # noqa: E402
+from flows.config import load_config  # noqa: E402
+from transforms.config import IdentityConfig, MetricsConfig  # noqa: E402
 from flows.warehouse import connect, empty_kind_sql  # noqa: E402
 from transforms.identity import register_udfs, resolve_customers  # noqa: E402
 from transforms.model import (  # noqa: E402
     MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names, register_survivorship,
 )
-from transforms.schemas import KINDS  # noqa: E402
+from connectors.schemas import KINDS  # noqa: E402
 
 AS_OF = "2026-11-20"
 WINDOW_START = "timestamptz '2026-10-21 00:00:00+00'"

@@ -5,7 +5,7 @@ Usage (from the repository root):
     .venv/bin/python tests/benchmarks/bench_pipeline.py [--customers 20000] [--days 30] [--seed 7] [--keep DIR]
 
 What it does:
-  1. generates the demo exports (connectors.demo.generator.generate, end date 2026-11-20) into
+  1. generates the demo exports (flows.demo.generator.generate, end date 2026-11-20) into
      <root>/data/demo, in a child process so that the generator's memory does not count against the
      pipeline, and reports that time separately;
   2. copies data/sources.yaml to <root>/data/ and points SILOBRIDGE_DATA_DIR there (as tests/conftest.py does);
@@ -54,7 +54,7 @@ PATH_SETTINGS = ("DATA_DIR", "SOURCES_FILE", "EXPORTS_DIR", "GROUND_TRUTH_DIR", 
 GENERATE_CODE = """
 import json, sys
 from datetime import date
-from connectors.demo.generator import generate
+from flows.demo.generator import generate
 out, customers, days, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 counts = generate(out, customers=customers, days=days, seed=seed, end_date=date(2026, 11, 20))
 print(json.dumps(counts))

@@ -70,7 +70,7 @@ if mode == "scan":
     con.execute(f"select count(*), count(distinct order_id), {aggs} from read_parquet($p)", {"p": str(root / "raw" / "shop__orders.parquet")}).fetchall()
 elif mode == "typing":
     from flows.warehouse import connect, attach_parquet
-    from connectors.config import load_config
+    from flows.config import load_config
     from transforms.stage import typed_sql
     src = next(s for s in load_config(root / "sources.yaml").sources if s.name == "shop__orders")
     con = connect()

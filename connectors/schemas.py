@@ -139,4 +139,6 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "policies": ("policy", "channel", "valid_from"),
 }
 
+# replayed (corrected) quarantined rows are read from files named <REPLAY_PREFIX>/<source>/<file>
+REPLAY_PREFIX = "replay"
 LINEAGE = ("_source_system", "_source_entity", "_source_file", "_row_number")
