@@ -13,16 +13,28 @@ export PYTHONDONTWRITEBYTECODE = 1
 
 .PHONY: install chromium demo-data run test serve bench bench-metrics report-screenshot lock clean
 
+UV_VERSION := 0.13.8
+PIPLOG     := $(VENV)/pip-install.log
+# Installs the lock with uv (bootstrapped by pip, pinned; ~10x faster than pip on 2 cores); pip stays the
+# fallback when uv cannot be had. One line per phase, so a slow machine is visibly busy, not hung.
 $(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "silobridge needs Python >= 3.11; found " + sys.version.split()[0] + " (make PYTHON=python3.11 ...)")'
-	@echo "==> creating $(VENV) from requirements.lock"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "silobridge needs Python 3.11; found " + sys.version.split()[0] + " (make PYTHON=python3.11 ...)")'
+	@echo "==> [1/3] creating $(VENV) ($$($(PYTHON) --version))"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/pip-install.log 2>&1 \
-	  || { tail -n 30 $(VENV)/pip-install.log; echo "pip install failed; full log: $(VENV)/pip-install.log"; exit 1; }
-	@$(BIN)/python -m pip install --disable-pip-version-check --no-deps -e . >> $(VENV)/pip-install.log 2>&1 \
-	  || { tail -n 30 $(VENV)/pip-install.log; echo "pip install failed; full log: $(VENV)/pip-install.log"; exit 1; }
+	@echo "==> [2/3] bootstrapping uv $(UV_VERSION) with pip"
+	@$(BIN)/python -m pip install --disable-pip-version-check -q uv==$(UV_VERSION) > $(PIPLOG) 2>&1 \
+	  || echo "    uv unavailable (see $(PIPLOG)); falling back to pip"
+	@echo "==> [3/3] installing $$(grep -c '==' requirements.lock) pinned packages from requirements.lock"
+	@if [ -x $(BIN)/uv ]; then \
+	  $(BIN)/uv pip install --python $(BIN)/python -r requirements.lock >> $(PIPLOG) 2>&1 \
+	  && $(BIN)/uv pip install --python $(BIN)/python --no-deps -e . >> $(PIPLOG) 2>&1; \
+	else \
+	  $(BIN)/python -m pip install --disable-pip-version-check -r requirements.lock >> $(PIPLOG) 2>&1 \
+	  && $(BIN)/python -m pip install --disable-pip-version-check --no-deps -e . >> $(PIPLOG) 2>&1; \
+	fi || { tail -n 30 $(PIPLOG); echo "install failed; full log: $(PIPLOG)"; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+	@echo "==> ready: $(VENV) ($$(du -sm $(VENV) | cut -f1) MB)"
 
 install: $(STAMP)
 
