@@ -10,12 +10,13 @@ import pyarrow.parquet as pq
 
 from connectors.extract import extract_source
 from flows import warehouse
+from flows.steps.results import ExtractCounts
 from flows.steps.spec import RunSpec
 
 log = logging.getLogger("silobridge.pipeline")
 
 
-def extract_step(spec: RunSpec) -> dict:
+def extract_step(spec: RunSpec) -> dict[str, ExtractCounts]:
     """Read every file of every selected source into raw/<source>.parquet; note files set aside.
     Returns per source: rows, files read, files set aside."""
     cfg = spec.config()

@@ -11,6 +11,7 @@ from flows.db import Database
 from flows.warehouse import IDENTITY_RECORDS_STATE
 from flows.steps.analysis import open_analysis
 from flows.steps.policy import PipelineError
+from flows.steps.results import IdentityResult
 from flows.steps.spec import RunSpec
 from transforms.customer_ids import IdentityGateError, check_stability
 from transforms.evaluate import evaluate_identity, identity_metric_rows
@@ -23,7 +24,7 @@ PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards", "identity
                              "customer_id_map", "customer_id_history")
 
 
-def identity_step(spec: RunSpec, hash_key: str) -> dict:
+def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
     """Resolve identities, write the identity tables; returns the resolution's counts and the scores against
     ground truth (None without). Fails (PipelineError) when the stability gate trips."""
     cfg = spec.config()

@@ -12,6 +12,7 @@ from flows.db import Database
 from flows.steps.analysis import open_analysis, params
 from flows.steps.identity import attach_identity
 from flows.steps.policy import HEADLINE_DISTRIBUTIONS, HEADLINE_SKIP, headline_lines
+from flows.steps.results import HeadlineLine, MetricsResult
 from flows.steps.spec import RunSpec
 from flows.steps.validate import QUALITY_RULES_SCHEMA, QUALITY_SOURCES_SCHEMA
 from transforms.model import MODELS, append_metrics, build_metrics, build_quality_metrics, metric_definitions
@@ -20,7 +21,7 @@ IDENTITY_SCORES_SQL = ("select family, metric, null::date as metric_date, dimens
                        "from identity_evaluation")
 
 
-def metrics_step(spec: RunSpec, hash_key: str) -> dict:
+def metrics_step(spec: RunSpec, hash_key: str) -> MetricsResult:
     """Compute this run's metrics and append them to the history of earlier runs (unless full_refresh);
     returns the new rows, the history's rows and the headline."""
     cfg = spec.config()
@@ -54,7 +55,7 @@ def _attach_quality(db: Database, spec: RunSpec) -> None:
             db.register(f"quality_{table}", pa.Table.from_pylist([], schema=schema))
 
 
-def _headline(db: Database, run_id: str, run_date: date) -> list[dict]:
+def _headline(db: Database, run_id: str, run_date: date) -> list[HeadlineLine]:
     """The run's headline lines (policy.headline_lines) from its metric rows: the whole-window row of a metric
     when there is one, else the as-of day's; notable dimensions by highest value."""
     rows = db.rows("headline", """

@@ -8,7 +8,7 @@ from flows.steps.spec import RunSpec
 from transforms.model import build_models
 
 
-def model_step(spec: RunSpec, hash_key: str) -> dict:
+def model_step(spec: RunSpec, hash_key: str) -> dict[str, int]:
     """Build the models into out/; returns rows per model."""
     cfg = spec.config()
     with open_analysis(spec, cfg, hash_key, "model") as db:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from connectors.config import SourceConfig
+from flows.steps.results import FileCounts, HeadlineLine, SetAside, Status
 
 log = logging.getLogger("silobridge.pipeline")
 
@@ -20,7 +21,7 @@ class PipelineError(Exception):
     """A run cannot publish; the message says which source, file, row and rule, and what to do."""
 
 
-def hold_back_or_fail(src: SourceConfig, message: str) -> str:
+def hold_back_or_fail(src: SourceConfig, message: str) -> Status:
     """A critical source fails the run with `message`; another source is held back (returns the status)."""
     if src.critical:
         raise PipelineError(f"critical {message}")
@@ -28,8 +29,8 @@ def hold_back_or_fail(src: SourceConfig, message: str) -> str:
     return "held_back"
 
 
-def decide_status(src: SourceConfig, set_aside: list[dict], critical: dict[str, int],
-                  first_critical: tuple | None, rows_in: int, quarantined: int, top_rules: dict[str, int]) -> str:
+def decide_status(src: SourceConfig, set_aside: list[SetAside], critical: dict[str, int],
+                  first_critical: tuple | None, rows_in: int, quarantined: int, top_rules: dict[str, int]) -> Status:
     """'loaded' or 'held_back' for a validated source; raises PipelineError when a critical source has a file
     set aside, a row failing a critical rule, or more rejected rows than its max_reject_share.
 
@@ -54,7 +55,7 @@ def decide_status(src: SourceConfig, set_aside: list[dict], critical: dict[str, 
 
 
 def check_reconciles(source: str, rows_in: int, accepted: int, quarantined: int, held_back: int,
-                     per_file: dict[str, dict]) -> None:
+                     per_file: dict[str, FileCounts]) -> None:
     """Raise PipelineError unless rows read = accepted + quarantined + held back, for the source and each file."""
     if rows_in != accepted + quarantined + held_back:
         raise PipelineError(f"source {source} does not reconcile: {rows_in} rows read, {accepted} accepted, "
@@ -65,12 +66,12 @@ def check_reconciles(source: str, rows_in: int, accepted: int, quarantined: int,
                                 f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back")
 
 
-def headline_lines(rows: list[tuple], units: dict[str, str]) -> list[dict]:
+def headline_lines(rows: list[tuple], units: dict[str, str]) -> list[HeadlineLine]:
     """One line per metric from the run's metric rows (family, metric, dimension, numerator, denominator, value,
     detail, whole_window, distribution; ordered as the headline query orders them): the overall figure
     (dimension 'all'; the first row of it) and up to three notable dimensions (numerator > 0), or every
     dimension of a distribution."""
-    out: dict[tuple[str, str], dict] = {}
+    out: dict[tuple[str, str], HeadlineLine] = {}
     for family, metric, dimension, num, den, value, detail, whole_window, distribution in rows:
         line = out.setdefault((family, metric), {"family": family, "metric": metric, "unit": units.get(metric, "share"),
                                                  "overall": None, "notable": []})

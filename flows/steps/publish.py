@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from flows import warehouse
 from flows.report import write_report
 from flows.steps.quarantine import write_published_quarantine
+from flows.steps.results import PublishResult, RunSummary
 from flows.steps.spec import RunSpec
 from flows.steps.validate import DATA_DOCS
 from flows.warehouse.ledger import IDENTITY_CHANGES, write_run_tables
 
 
-def publish_step(spec: RunSpec, summary: dict) -> dict:
+def publish_step(spec: RunSpec, summary: RunSummary) -> PublishResult:
     """Write quarantine and run tables into out/ and publish it atomically with the run's staged rows
     (kept as private state for later runs); record the run. Returns the version, report and Data Docs paths."""
     out = spec.path("out")
@@ -42,7 +43,7 @@ def publish_step(spec: RunSpec, summary: dict) -> dict:
             "data_docs": record["data_docs"]}
 
 
-def run_record(spec: RunSpec, summary: dict, status: str, error: str | None = None) -> dict:
+def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | None = None) -> dict:
     """One row of pipeline_runs as a dict (also the ledger file's content)."""
     validated = summary.get("validate", {})
     identity = summary.get("identity", {})

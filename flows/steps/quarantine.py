@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 
 from connectors.config import SourceConfig
 from flows.db import Database, quote
+from flows.steps.results import SetAside
 from flows.steps.spec import RunSpec
 from transforms.validate import quarantine_record
 
@@ -22,7 +23,7 @@ QUARANTINE_SCHEMA = pa.schema([
 ])
 
 
-def write_quarantine(db: Database, spec: RunSpec, src: SourceConfig, set_aside: list[dict]) -> None:
+def write_quarantine(db: Database, spec: RunSpec, src: SourceConfig, set_aside: list[SetAside]) -> None:
     """quarantine/<source>.parquet (masked, for the warehouse) and staging/<source>.rejected.parquet (the
     rejected rows' original text under the export's column names, private state for replay), from the
     tables `typed` and `rejected` in `db`."""

@@ -15,6 +15,7 @@ from flows.steps.identity import identity_step
 from flows.steps.metrics import metrics_step
 from flows.steps.model import model_step
 from flows.steps.publish import publish_step, run_record
+from flows.steps.results import RunSummary
 from flows.steps.spec import RunSpec
 from flows.steps.stage import stage_step
 from flows.steps.summary import describe
@@ -34,7 +35,7 @@ class Step:
     fn: Callable[..., dict]
     takes: tuple[str, ...] = ()
 
-    def __call__(self, spec: RunSpec, summary: dict, hash_key: str) -> dict:
+    def __call__(self, spec: RunSpec, summary: RunSummary, hash_key: str) -> dict:
         """Run the step's plain function; returns its result."""
         extra = {"validate": lambda: summary["validate"], "summary": lambda: summary, "hash_key": lambda: hash_key}
         return self.fn(spec, *(extra[t]() for t in self.takes))
@@ -50,10 +51,10 @@ STEPS = (
     Step("publish", "publish", publish_step, ("summary",)),
 )
 
-OnStep = Callable[[Step, RunSpec, dict, str], dict]
+OnStep = Callable[[Step, RunSpec, RunSummary, str], dict]
 
 
-def run_step(step: Step, spec: RunSpec, summary: dict, hash_key: str) -> dict:
+def run_step(step: Step, spec: RunSpec, summary: RunSummary, hash_key: str) -> dict:
     """Run one step, log its duration and a one-line summary at INFO on the silobridge logger."""
     start = time.perf_counter()
     result = step(spec, summary, hash_key)
@@ -61,12 +62,13 @@ def run_step(step: Step, spec: RunSpec, summary: dict, hash_key: str) -> dict:
     return result
 
 
-def run_night(spec: RunSpec, hash_key: str, on_step: OnStep = run_step, started_at: datetime | None = None) -> dict:
+def run_night(spec: RunSpec, hash_key: str, on_step: OnStep = run_step,
+              started_at: datetime | None = None) -> RunSummary:
     """Run every step of STEPS in order through `on_step` (default: `run_step`); returns the run's summary
     (run_id, run_date, started_at and each step's result under its name). A failed run is recorded in the
     ledger with its error, then the error is raised again."""
     started_at = started_at or datetime.now(timezone.utc)
-    summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": started_at.isoformat()}
+    summary: RunSummary = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": started_at.isoformat()}
     try:
         for step in STEPS:
             summary[step.name] = on_step(step, spec, summary, hash_key)

@@ -11,12 +11,13 @@ import pyarrow.parquet as pq
 from flows import warehouse
 from flows.steps.policy import PipelineError
 from flows.steps.quarantine import keep_published_quarantine
+from flows.steps.results import SourceValidation
 from flows.steps.spec import RunSpec
 
 log = logging.getLogger("silobridge.pipeline")
 
 
-def stage_step(spec: RunSpec, validated: dict) -> dict:
+def stage_step(spec: RunSpec, validated: dict[str, SourceValidation]) -> dict[str, int]:
     """Assemble the run's staged sources: this run's, plus the last published ones of sources not run
     (or held back) tonight, unless full_refresh. Returns rows per staged source."""
     cfg = spec.config()

@@ -4,16 +4,17 @@ and identity-score text, the failing rules."""
 from __future__ import annotations
 
 from flows.report.charts import format_value
+from flows.steps.results import HeadlineLine, RunSummary
 
 
-def failing_rules(summary: dict) -> list[tuple[str, str, str, int]]:
+def failing_rules(summary: RunSummary) -> list[tuple[str, str, str, int]]:
     """(source, rule, severity, rows) of every rule that failed in this run, most rows first."""
     out = [(name, rule, v.get("rule_severity", {}).get(rule, ""), n)
            for name, v in summary.get("validate", {}).items() for rule, n in v.get("rules", {}).items()]
     return sorted(out, key=lambda r: (-r[3], r[0], r[1]))
 
 
-def headline_text(line: dict) -> tuple[str, str]:
+def headline_text(line: HeadlineLine) -> tuple[str, str]:
     """(overall, notable) of a headline line as short strings for the console and the artifact."""
     o = line["overall"]
     unit = line.get("unit", "share")
@@ -66,7 +67,7 @@ def evaluation_text(scores: dict) -> str:
         f"({s['records']:,} records)" for scope, s in scores["scopes"].items())
 
 
-def summary_markdown(summary: dict) -> str:
+def summary_markdown(summary: RunSummary) -> str:
     """The run summary published as a Prefect artifact (counts only, no personal data)."""
     lines = [f"# silobridge run {summary['run_id']} (as of {summary['run_date']})", "",
              "| source | status | rows in | accepted | quarantined | held back |", "|---|---|---|---|---|---|"]

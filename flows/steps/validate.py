@@ -17,6 +17,7 @@ from flows import warehouse
 from flows.db import Database, parquet_source, quote
 from flows.steps.policy import check_reconciles, decide_status
 from flows.steps.quarantine import write_quarantine
+from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
 from transforms.stage import staged_columns, typed_sql
 from transforms.validate import (
@@ -35,7 +36,7 @@ QUALITY_SOURCES_SCHEMA = pa.schema([
     ("lag_days", pa.float64()), ("max_lag_days", pa.float64()), ("stale", pa.bool_())])
 
 
-def validate_step(spec: RunSpec) -> dict:
+def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
     """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/;
     GX Data Docs of every source into out/data_docs/. Returns the validation counts per source.
 
@@ -54,7 +55,7 @@ def validate_step(spec: RunSpec) -> dict:
     return out
 
 
-def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[dict, list]:
+def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValidation, list]:
     """One source: its validation counts and its GX results (for the Data Docs)."""
     files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
     with spec.connect(f"validate {src.name}") as db:
@@ -154,7 +155,7 @@ def _stage_accepted(db: Database, src: SourceConfig, staged: Path) -> int:
     return db.write_parquet("accepted", staged)
 
 
-def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status: str) -> dict[str, dict]:
+def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status: str) -> dict[str, FileCounts]:
     """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back."""
     quarantined = dict(db.rows("quarantined per file", "select t._source_file, count(*) from rejected r "
                                                       "join typed t using (_row_id) group by all"))
@@ -169,7 +170,7 @@ def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status
     return out
 
 
-def _freshness(db: Database, src: SourceConfig, run_date: date) -> dict | None:
+def _freshness(db: Database, src: SourceConfig, run_date: date) -> Freshness | None:
     """The source's newest accepted record (contract freshness field) against the end of the run date."""
     f = src.contract.freshness
     if f is None:
@@ -182,7 +183,7 @@ def _freshness(db: Database, src: SourceConfig, run_date: date) -> dict | None:
             "stale": lag is None or lag > f.max_lag_days}
 
 
-def _write_quality(spec: RunSpec, validated: dict) -> None:
+def _write_quality(spec: RunSpec, validated: dict[str, SourceValidation]) -> None:
     """quality/rules.parquet (source, rule, severity, failed rows) and quality/sources.parquet (counts,
     freshness) for the quality metrics."""
     rules = [{"source": name, "rule": rule, "severity": v["rule_severity"][rule], "failed": n, "rows_in": v["rows_in"]}
