@@ -174,25 +174,22 @@ def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset())
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
-    """The report as one HTML document (inline CSS and SVG only)."""
-    h = data["history"]
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>silobridge report {escape(str(data['as_of_date']))}</title><style>{CSS}</style></head><body>",
-             f"<header><h1>Where the customer experience breaks between channels and systems</h1>"
-             f"<p>silobridge run {escape(data['run_id'])} &middot; as of {escape(str(data['as_of_date']))} &middot; "
-             f"{len(data['runs'])} runs in history &middot; generated {generated_at:%Y-%m-%d %H:%M} UTC</p></header><main>"]
-
+def _headline_cards(data: dict, definitions: dict) -> list[str]:
+    """The headline cards of both families."""
+    parts: list[str] = []
     for family, title in (("integration", "Integration: how far the silos are joined up"),
                           ("consistency", "Consistency: what customers experience across channels")):
         parts.append(f"<h2>{title}</h2><div class='cards'>")
-        parts += [_card(m, h.get(m, []), definitions) for m, _ in HEADLINES[family]]
+        parts += [_card(m, data["history"].get(m, []), definitions) for m, _ in HEADLINES[family]]
         parts.append("</div>")
+    return parts
 
-    # every overall figure, this run against the previous one
+
+def _overall_table(data: dict, definitions: dict) -> list[str]:
+    """Every overall figure, this run against the previous one."""
+    parts: list[str] = []
     rows = []
-    for metric, points in sorted(h.items(), key=lambda kv: (kv[1][-1].get("family") or "", kv[0])):
+    for metric, points in sorted(data["history"].items(), key=lambda kv: (kv[1][-1].get("family") or "", kv[0])):
         unit = definitions.get(metric, {}).get("unit", "share")
         now = points[-1]
         if now["run_id"] != data["run_id"]:
@@ -205,8 +202,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
                      "" if before is None else charts.format_value(before["value"], unit), change])
     parts.append("<h3>Every overall figure: this run, the previous run, the change</h3>"
                  + _table(["family", "metric", "this run", "previous run", "change"], rows, {2, 3, 4}))
+    return parts
 
-    # overlap and system coverage
+
+def _overlap_section(data: dict, definitions: dict) -> list[str]:
+    """Which systems know the same customers: overlap heat map, coverage, per-system table."""
+    parts: list[str] = []
     systems = [s for s, _ in data["system_customers"]]
     cells = {(a, b): v for a, b, v in data["overlap"]} | {(s, s): 1.0 for s in systems}
     parts.append("<h2>Which systems know the same customers</h2><div class='grid2'><div>"
@@ -231,8 +232,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
     parts.append("<h3>Per system</h3>" + _table(
         ["system", "records", "linked", "linked to another system", "no usable identifier", "freshness"], rows,
         {1, 2, 3, 4}))
+    return parts
 
-    # worst offenders
+
+def _offenders_section(data: dict, definitions: dict) -> list[str]:
+    """The worst SKUs, campaigns, policies and channels."""
+    parts: list[str] = []
     parts.append("<h2>Worst SKUs, campaigns and channels</h2><div class='grid2'><div>")
     window = data["price_window"][0][0] if data["price_window"] else None
     parts.append("<h3>SKUs priced differently between channels (largest spread in the window)</h3>")
@@ -264,8 +269,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
                      + charts.bars(sorted(by.items(), key=lambda kv: -(kv[1] or 0)), metric, fmt=_fmt(metric, definitions))
                      + "</div>")
     parts.append("</div>")
+    return parts
 
-    # data quality
+
+def _quality_section(data: dict, definitions: dict) -> list[str]:
+    """Data quality per source in this run."""
+    parts: list[str] = []
     parts.append("<h2>Data quality per source (this run)</h2>")
     parts.append(charts.stacked_bars(
         [(s, [acc, q, held]) for s, _, _, acc, q, held, _ in data["quality"]],
@@ -277,8 +286,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
     if data["rules"]:
         parts.append("<h3>Quarantined rows by rule</h3>" + _table(
             ["source", "rule", "rows"], [[s, rule, f"{n:,}"] for s, rule, n in data["rules"]], {2}))
+    return parts
 
-    # identity
+
+def _identity_section(data: dict, definitions: dict) -> list[str]:
+    """Identity resolution figures, accuracy against ground truth, linking identifiers."""
+    parts: list[str] = []
     ident = data["identity"]
     parts.append("<h2>Identity resolution</h2><div class='grid2'><div>")
     per = ident["records"] / ident["customers"] if ident["customers"] else 0
@@ -306,8 +319,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
     parts.append(charts.bars([(k, float(n)) for k, n in ident["link_keys"]], "records per linking identifier",
                              fmt=lambda v: f"{v:,.0f}") if ident["link_keys"] else "<p class='muted'>none</p>")
     parts.append("</div></div>")
+    return parts
 
-    # definitions
+
+def _definitions_section(data: dict, definitions: dict) -> list[str]:
+    """Every metric's definition (its SQL file's header)."""
+    parts: list[str] = []
     parts.append("<h2>Definitions</h2><p class='muted'>Each metric is defined once, in its SQL file "
                  "(transforms/sql/); this text is that file's header.</p>")
     for family in ("integration", "consistency"):
@@ -317,6 +334,23 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
                 parts.append(f"<dt id='{escape(name)}'>{escape(name)} <span class='muted'>({escape(d['unit'])}, "
                              f"{escape(d['file'])})</span></dt><dd>{escape(d['definition'])}</dd>")
         parts.append("</dl>")
+    return parts
+
+
+SECTIONS = (_headline_cards, _overall_table, _overlap_section, _offenders_section, _quality_section,
+            _identity_section, _definitions_section)
+
+
+def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
+    """The report as one HTML document (inline CSS and SVG only)."""
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+             f"<title>silobridge report {escape(str(data['as_of_date']))}</title><style>{CSS}</style></head><body>",
+             f"<header><h1>Where the customer experience breaks between channels and systems</h1>"
+             f"<p>silobridge run {escape(data['run_id'])} &middot; as of {escape(str(data['as_of_date']))} &middot; "
+             f"{len(data['runs'])} runs in history &middot; generated {generated_at:%Y-%m-%d %H:%M} UTC</p></header><main>"]
+    for section in SECTIONS:
+        parts += section(data, definitions)
     parts.append("</main></body></html>")
     return "".join(parts)
 
