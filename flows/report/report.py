@@ -44,9 +44,46 @@ def report_data(db: Database, run_id: str) -> dict:
     """Everything the report shows, from a database with the version's tables as views."""
     q = lambda name, sql, p=None: db.rows(f"report.{name}", sql, p or {})  # noqa: E731
     r = {"r": run_id}
-    as_of = q("as_of", "select min(as_of_date) from metrics where run_id = $r", r)[0][0]
-    # overall rows per run: dimension 'all', whole-window row when there is one, else the as-of day's
-    overall = q("overall", """
+    dims = lambda metric: q(f"dimensions.{metric}", "select dimension, numerator, denominator, value, "  # noqa: E731
+                            "detail from metrics where run_id = $r and metric = $m and metric_date is null "
+                            "order by dimension", r | {"m": metric})
+    return {
+        "run_id": run_id,
+        "as_of_date": q("as_of", "select min(as_of_date) from metrics where run_id = $r", r)[0][0],
+        "history": _history(db),
+        "runs": q("runs", "select run_id, run_date, status from pipeline_runs order by run_id"),
+        "overlap": [(d.split("|")[0], d.split("|")[1], v) for d, _, _, v, _ in dims("system_overlap")],
+        "system_customers": q("system_customers", "select system, count(distinct customer_id) "
+                                                  "from customer_identities group by 1 order by 1"),
+        "by_system_count": [(d, n, v) for d, n, _, v, _ in dims("customers_by_system_count")],
+        "per_system": {m: {d: (n, den, v, det) for d, n, den, v, det in dims(m)} for m in (
+            "system_records", "linked_share", "linked_to_other_system_share", "no_identifier_share",
+            "freshness_days")},
+        # per SKU over the window: the largest relative spread, on how many days, the latest prices
+        "price_spread": q("price_spread", """
+            select dimension, count(*), max(metric_date), max(value), arg_max(detail, metric_date)
+            from metrics where run_id = $r and metric = 'price_spread'
+            group by dimension order by max(value) desc, dimension limit 10""", r),
+        "price_window": q("price_window", """
+            select detail from metrics where run_id = $r and metric = 'price_mismatch_sku_share'
+            and metric_date is null""", r),
+        "promo": q("promo", """select dimension, numerator, denominator, value from metrics
+                      where run_id = $r and metric = 'promo_not_honoured_share' and numerator > 0
+                      order by value desc, numerator desc, dimension limit 10""", r),
+        "policies": q("policies", """select dimension, numerator, denominator, detail from metrics
+                         where run_id = $r and metric = 'policy_conflict' order by value desc, dimension""", r),
+        "service": {m: {d: v for d, _, _, v, _ in dims(m) if d != "all"} for m in SERVICE_BY_CHANNEL},
+        "quality": q("quality", """select source, status, rows_in, accepted, quarantined, held_back, files_set_aside
+                        from pipeline_run_sources where run_id = $r order by source""", r),
+        "rules": q("rules", "select source, rule, count(*) from quarantine group by all order by 1, 2"),
+        "identity": _identity_data(db, run_id),
+    }
+
+
+def _history(db: Database) -> dict[str, list[dict]]:
+    """Metric -> its overall figure per run, oldest first: dimension 'all', the whole-window row when there
+    is one, else the as-of day's; metrics in SUMMED summed over their dimensions."""
+    overall = db.rows("report.overall", """
         with base as (
             select run_id, as_of_date, family, metric, numerator, denominator, value, metric_date
             from metrics where dimension = 'all' and (metric_date is null or metric_date = as_of_date)
@@ -61,54 +98,31 @@ def report_data(db: Database, run_id: str) -> dict:
     history: dict[str, list] = {}
     for run, day, family, metric, num, den, value in overall:
         history.setdefault(metric, []).append({"run_id": run, "as_of_date": day, "family": family,
-                                               "numerator": num,
-                                               "denominator": den, "value": value})
-    dims = lambda metric: q(f"dimensions.{metric}", "select dimension, numerator, denominator, value, detail from metrics "  # noqa: E731
-                            "where run_id = $r and metric = $m and metric_date is null order by dimension",
-                            r | {"m": metric})
-    identity = q("identity", """
+                                               "numerator": num, "denominator": den, "value": value})
+    return history
+
+
+def _identity_data(db: Database, run_id: str) -> dict:
+    """The identity figures of the version: customers, records, links, id changes, scores, guards, link keys."""
+    identity = db.one("report.identity", """
         select count(distinct customer_id), count(*),
                count(distinct customer_id) filter (where customer_records > 1),
                count(*) filter (where link_rule = 'unlinked'),
                count(*) filter (where link_rule = 'probabilistic')
-        from customer_identities""")[0]
-    changes = q("id_changes", """select customers_new, customers_merged, customers_split, customers_moved, customers_removed,
-                          customers_unchanged from pipeline_runs where run_id = $r""", r)
-    return {
-        "run_id": run_id,
-        "as_of_date": as_of,
-        "history": history,
-        "runs": q("runs", "select run_id, run_date, status from pipeline_runs order by run_id"),
-        "overlap": [(d.split("|")[0], d.split("|")[1], v) for d, _, _, v, _ in dims("system_overlap")],
-        "system_customers": q("system_customers", "select system, count(distinct customer_id) from customer_identities group by 1 order by 1"),
-        "by_system_count": [(d, n, v) for d, n, _, v, _ in dims("customers_by_system_count")],
-        "per_system": {m: {d: (n, den, v, det) for d, n, den, v, det in dims(m)} for m in (
-            "system_records", "linked_share", "linked_to_other_system_share", "no_identifier_share",
-            "freshness_days")},
-        # per SKU over the window: the largest relative spread, on how many days, the latest prices
-        "price_spread": q("price_spread", """select dimension, count(*), max(metric_date), max(value), arg_max(detail, metric_date)
-                             from metrics where run_id = $r and metric = 'price_spread'
-                             group by dimension order by max(value) desc, dimension limit 10""", r),
-        "price_window": q("price_window", """select detail from metrics where run_id = $r and metric = 'price_mismatch_sku_share'
-                             and metric_date is null""", r),
-        "promo": q("promo", """select dimension, numerator, denominator, value from metrics
-                      where run_id = $r and metric = 'promo_not_honoured_share' and numerator > 0
-                      order by value desc, numerator desc, dimension limit 10""", r),
-        "policies": q("policies", """select dimension, numerator, denominator, detail from metrics
-                         where run_id = $r and metric = 'policy_conflict' order by value desc, dimension""", r),
-        "service": {m: {d: v for d, _, _, v, _ in dims(m) if d != "all"} for m in SERVICE_BY_CHANNEL},
-        "quality": q("quality", """select source, status, rows_in, accepted, quarantined, held_back, files_set_aside
-                        from pipeline_run_sources where run_id = $r order by source""", r),
-        "rules": q("rules", "select source, rule, count(*) from quarantine group by all order by 1, 2"),
-        "identity": {"customers": identity[0], "records": identity[1], "linked_customers": identity[2],
-                     "unlinked_records": identity[3], "probabilistic_records": identity[4],
-                     "changes": changes[0] if changes else None,
-                     "scores": q("scores", """select dimension, metric, value from metrics where run_id = $r
-                                    and family = 'identity' order by dimension, metric""", r),
-                     "guards": q("guards", "select count(*) from identity_guards")[0][0],
-                     "link_keys": q("link_keys", """select k, count(*) from (select unnest(link_keys) as k from customer_identities)
-                                       group by k order by 2 desc, 1""")},
-    }
+        from customer_identities""")
+    changes = db.rows("report.id_changes", """
+        select customers_new, customers_merged, customers_split, customers_moved, customers_removed,
+               customers_unchanged from pipeline_runs where run_id = $r""", {"r": run_id})
+    return {"customers": identity[0], "records": identity[1], "linked_customers": identity[2],
+            "unlinked_records": identity[3], "probabilistic_records": identity[4],
+            "changes": changes[0] if changes else None,
+            "scores": db.rows("report.scores", """select dimension, metric, value from metrics where run_id = $r
+                                                  and family = 'identity' order by dimension, metric""",
+                              {"r": run_id}),
+            "guards": db.scalar("report.guards", "select count(*) from identity_guards"),
+            "link_keys": db.rows("report.link_keys", """
+                select k, count(*) from (select unnest(link_keys) as k from customer_identities)
+                group by k order by 2 desc, 1""")}
 
 
 # ---------------------------------------------------------------------------------------- render
