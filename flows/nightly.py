@@ -29,7 +29,9 @@ def _task_of(step: Step):
         get_run_logger().info("%s: %s", step.name, describe(step.name, result))
         return result
 
-    run.__name__ = f"{step.name}_task"
+    # the task key is built from the function's qualified name: one per step, as the names of the former
+    # hand-written tasks (extract_task, ...), so that task runs are named and counted per step
+    run.__name__ = run.__qualname__ = f"{step.name}_task"
     return _task(name=step.task_name)(run)
 
 

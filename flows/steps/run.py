@@ -68,7 +68,8 @@ def run_night(spec: RunSpec, hash_key: str, on_step: OnStep = run_step,
     (run_id, run_date, started_at and each step's result under its name). A failed run is recorded in the
     ledger with its error, then the error is raised again."""
     started_at = started_at or datetime.now(timezone.utc)
-    summary: RunSummary = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": started_at.isoformat()}
+    summary: RunSummary = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(),
+                           "started_at": started_at.isoformat()}
     try:
         for step in STEPS:
             summary[step.name] = on_step(step, spec, summary, hash_key)

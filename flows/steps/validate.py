@@ -195,5 +195,5 @@ def _write_quality(spec: RunSpec, validated: dict[str, SourceValidation]) -> Non
                 "max_lag_days": (v["freshness"] or {}).get("max_lag_days"),
                 "stale": (v["freshness"] or {}).get("stale")} for name, v in validated.items()]
     spec.path("quality").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rules, schema=QUALITY_RULES_SCHEMA), spec.path("quality", "rules.parquet"))
-    pq.write_table(pa.Table.from_pylist(sources, schema=QUALITY_SOURCES_SCHEMA), spec.path("quality", "sources.parquet"))
+    for rows, schema, name in ((rules, QUALITY_RULES_SCHEMA, "rules"), (sources, QUALITY_SOURCES_SCHEMA, "sources")):
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), spec.path("quality", f"{name}.parquet"))
