@@ -91,7 +91,7 @@ def run(
     _quiet_prefect(hide_failure_tracebacks=not verbose)
     _progress_logging(verbose)
     from connectors.config import ConfigError
-    from flows.pipeline import PipelineError
+    from flows.steps.policy import PipelineError
 
     settings = Settings()
     err.print("[dim]starting Prefect (embedded unless PREFECT_API_URL is set)...[/dim]")
@@ -111,53 +111,26 @@ def run(
 
 
 def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
-    from flows.pipeline import failing_rules, headline_text
     from flows.warehouse import CATALOG
+    from flows.warehouse.catalog import Catalog
 
     wh = settings.warehouse_path
     console.print(f"\n[bold]silobridge run {summary['run_id']}[/bold] as of {summary['run_date']}: "
                   f"published in {seconds:.1f}s")
     console.print(f"warehouse: {wh.resolve()}  (DuckDB catalog: {(wh / CATALOG).resolve()})")
     console.print(f"report:    {wh.resolve() / 'current' / 'report.html'}  (open it in a browser)")
-    import duckdb
-
-    con = duckdb.connect(str(wh / CATALOG), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "select view_name from duckdb_views() where not internal order by view_name").fetchall()]
+    with Catalog.open(wh) as catalog:
         t = Table("table", "rows", title="rows per table")
-        for name in tables:
-            t.add_row(name, f"{con.execute(f'select count(*) from {name}').fetchall()[0][0]:,}")
+        for name, n in catalog.table_rows():
+            t.add_row(name, f"{n:,}")
         console.print(t)
-        q = con.execute("select source, rule, count(*) from quarantine group by all order by 1, 2").fetchall()
-        if q:
-            qt = Table("source", "rule", "rows", title="quarantined rows")
-            for s, r, n in q:
-                qt.add_row(s, r, f"{n:,}")
-            console.print(qt)
-        failing = failing_rules(summary)
-        if failing:
-            ft = Table("source", "rule", "severity", "rows", title="failing rules (warn: counted, reject: quarantined)")
-            for src, rule, severity, n in failing:
-                ft.add_row(src, rule, severity, f"{n:,}")
-            console.print(ft)
-        for name, v in sorted(summary["validate"].items()):
-            for p in v["files_set_aside"]:
-                console.print(f"[yellow]file set aside[/yellow] {p['file']}"
-                              + (f", line {p['line']}" if p["line"] else "") + f": {p['problem']}")
-            if v["status"] == "held_back":
-                console.print(f"[yellow]held back[/yellow] {name}: kept its last published rows")
-            if (v.get("freshness") or {}).get("stale"):
-                f = v["freshness"]
-                console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else
-                              f"newest {f['field']} {f['newest']} ({f['lag_days']} days before the end of the "
-                              f"run date; max {f['max_lag_days']:g})"))
-        m = Table("family", "metric", "overall", "notable (highest first)", title="headline metrics")
-        for line in summary["metrics"]["headline"]:
-            m.add_row(line["family"], line["metric"], *headline_text(line))
-        console.print(m)
-    finally:
-        con.close()
+        q = catalog.quarantine_by_rule()
+    if q:
+        qt = Table("source", "rule", "rows", title="quarantined rows")
+        for s, r, n in q:
+            qt.add_row(s, r, f"{n:,}")
+        console.print(qt)
+    _print_run_notes(summary)
     console.print(f"quarantine: {sum(v['quarantined'] for v in summary['validate'].values()):,} rows this run "
                   "(`silobridge quarantine` to list, `silobridge quarantine export` to fix and replay)", soft_wrap=True)
     console.print(f"Data Docs (Great Expectations): {Path(summary['publish']['data_docs']).resolve()}", soft_wrap=True)
@@ -171,37 +144,56 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
         console.print(t)
 
 
+def _print_run_notes(summary: dict) -> None:
+    """Failing rules, files set aside, held back and stale sources, and the headline metrics of a run."""
+    from flows.steps.summary import failing_rules, headline_text
+
+    failing = failing_rules(summary)
+    if failing:
+        ft = Table("source", "rule", "severity", "rows", title="failing rules (warn: counted, reject: quarantined)")
+        for src, rule, severity, n in failing:
+            ft.add_row(src, rule, severity, f"{n:,}")
+        console.print(ft)
+    for name, v in sorted(summary["validate"].items()):
+        for p in v["files_set_aside"]:
+            console.print(f"[yellow]file set aside[/yellow] {p['file']}"
+                          + (f", line {p['line']}" if p["line"] else "") + f": {p['problem']}")
+        if v["status"] == "held_back":
+            console.print(f"[yellow]held back[/yellow] {name}: kept its last published rows")
+        if (v.get("freshness") or {}).get("stale"):
+            f = v["freshness"]
+            console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else
+                          f"newest {f['field']} {f['newest']} ({f['lag_days']} days before the end of the "
+                          f"run date; max {f['max_lag_days']:g})"))
+    m = Table("family", "metric", "overall", "notable (highest first)", title="headline metrics")
+    for line in summary["metrics"]["headline"]:
+        m.add_row(line["family"], line["metric"], *headline_text(line))
+    console.print(m)
+
+
 def evaluate_warehouse(warehouse_dir: Path) -> list[tuple]:
     """The identity scores of the published run (metrics family 'identity'): (metric, scope, value, detail)."""
-    import duckdb
+    from flows.warehouse.catalog import Catalog, NoWarehouse
 
-    from flows.warehouse import CATALOG
-
-    if not (warehouse_dir / CATALOG).exists():
-        raise typer.BadParameter(f"no published warehouse in {warehouse_dir}: run `silobridge run` first")
-    con = duckdb.connect(str(warehouse_dir / CATALOG), read_only=True)
     try:
-        return con.execute("""
-            select metric, dimension, value, detail from metrics
-            where family = 'identity' and run_id = (select max(run_id) from metrics where family = 'identity')
-            order by dimension, metric""").fetchall()
-    finally:
-        con.close()
+        with Catalog.open(warehouse_dir) as catalog:
+            return catalog.identity_scores()
+    except NoWarehouse as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 quarantine_app = typer.Typer(help="List, summarise and export quarantined rows (for fixing and replay).")
 app.add_typer(quarantine_app, name="quarantine")
 
 
-def _warehouse_con(settings: Settings):
-    import duckdb
+def _catalog(settings: Settings):
+    from flows.warehouse.catalog import Catalog, NoWarehouse
 
-    from flows.warehouse import CATALOG
-
-    if not (settings.warehouse_path / CATALOG).exists():
-        err.print(f"no published warehouse in {settings.warehouse_path}: run `silobridge run` first")
-        raise typer.Exit(1)
-    return duckdb.connect(str(settings.warehouse_path / CATALOG), read_only=True)
+    try:
+        return Catalog.open(settings.warehouse_path)
+    except NoWarehouse as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
 
 
 @quarantine_app.callback(invoke_without_command=True)
@@ -209,13 +201,8 @@ def quarantine_summary(ctx: typer.Context) -> None:
     """Summarise the published quarantine: rows per source and rule, with one example reason (masked)."""
     if ctx.invoked_subcommand is not None:
         return
-    con = _warehouse_con(Settings())
-    try:
-        rows = con.execute("""
-            select source, rule, severity, count(*), count(distinct file), min(reason)
-            from quarantine group by all order by source, rule""").fetchall()
-    finally:
-        con.close()
+    with _catalog(Settings()) as catalog:
+        rows = catalog.quarantine_summary()
     if not rows:
         console.print("the quarantine is empty")
         return
@@ -233,14 +220,8 @@ def quarantine_list(
     limit: Annotated[int, typer.Option()] = 50,
 ) -> None:
     """List quarantined rows: file, row number, rule, reason and the record (personal values masked)."""
-    con = _warehouse_con(Settings())
-    try:
-        rows = con.execute("""
-            select source, file, row_number, rule, reason, record from quarantine
-            where ($s is null or source = $s) and ($r is null or rule = $r)
-            order by source, file, row_number limit $n""", {"s": source, "r": rule, "n": limit}).fetchall()
-    finally:
-        con.close()
+    with _catalog(Settings()) as catalog:
+        rows = catalog.quarantine_rows(source, rule, limit)
     t = Table("source", "file", "row", "rule", "reason", "record (masked)")
     for src, file, row, r, reason, record in rows:
         t.add_row(src, file, "" if row is None else str(row), r, reason, record or "")
@@ -257,27 +238,14 @@ def quarantine_export(
     Fix the values, then move the file to <replay_dir>/<source>/ (default data/replay/<source>/): every
     later run reads it as an extra file of that source and validates its rows again.
     """
-    import duckdb
-
-    from flows.warehouse import current_version, state_file
+    from flows.warehouse.catalog import NoWarehouse, export_rejected
 
     settings = Settings()
-    version = current_version(settings.warehouse_path)
-    if version is None:
-        err.print(f"no published warehouse in {settings.warehouse_path}: run `silobridge run` first")
-        raise typer.Exit(1)
-    path = state_file(settings.state_path, version.name, source).with_name(f"{source}.rejected.parquet")
-    if not path.exists():
-        err.print(f"no quarantined rows of {source!r} in the current version {version.name}")
-        raise typer.Exit(1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
     try:
-        n = con.execute("select count(*) from read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
-        con.execute(f"copy (select * from read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')) "
-                    f"to '{str(out).replace(chr(39), chr(39) * 2)}' (header, delimiter ',')")
-    finally:
-        con.close()
+        n = export_rejected(settings.warehouse_path, settings.state_path, source, out)
+    except (NoWarehouse, FileNotFoundError) as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
     console.print(f"wrote {n:,} quarantined rows of {source} to {out}; fix them, then move the file to "
                   f"{settings.replay_path / source}/ for the next run")
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
 from flows import warehouse
-from flows.pipeline import IDENTITY_RECORDS_STATE
+from flows.db import Database
+from flows.warehouse.catalog import version_database
 from transforms.normalize import mask_name
 from transforms.privacy import mask_email, mask_tail
 
 ATTRIBUTES = ("full_name", "email", "phone", "birth_date", "street", "postcode")
+TABLES = ("customer_identities", "identity_links", "customer_id_map", "customer_id_history")
 
 
 class ExplainError(LookupError):
@@ -45,45 +45,49 @@ def explain_customer(warehouse_dir: Path, state_dir: Path, customer_id: str, sho
     version = warehouse.current_version(warehouse_dir)
     if version is None:
         raise ExplainError(f"no published warehouse in {warehouse_dir}: run `silobridge run` first")
-    con = duckdb.connect()
-    try:
-        for table in ("customer_identities", "identity_links", "customer_id_map", "customer_id_history"):
-            warehouse.attach_parquet(con, table, version / f"{table}.parquet")
-        found = con.execute("select current_customer_id, status from customer_id_map where customer_id = $c",
-                            {"c": customer_id}).fetchall()
-        if not found:
+    with version_database(version, TABLES, step="explain") as db:
+        found = db.one("explain.id", "select current_customer_id, status from customer_id_map where customer_id = $c",
+                       {"c": customer_id})
+        if found is None:
             raise ExplainError(f"unknown customer id {customer_id!r} (not issued by any published run)")
-        current, status = found[0]
-        aliases = [r[0] for r in con.execute(
-            "select customer_id from customer_id_map where current_customer_id = $c and customer_id <> $c "
-            "order by customer_id", {"c": current}).fetchall()]
-        records_sql = """
-            select system, entity, record_id, link_rule, identifier_type, link_keys, match_probability,
-                   record_seen_at, rid
-            from customer_identities where customer_id = $c order by system, entity, record_id"""
-        records = [dict(zip(("system", "entity", "record_id", "link_rule", "identifier_type", "link_keys",
-                             "match_probability", "seen_at", "rid"), r))
-                   for r in con.execute(records_sql, {"c": current}).fetchall()]
-        private = state_dir / version.name / "staging" / IDENTITY_RECORDS_STATE
+        current, status = found
+        aliases = [r[0] for r in db.rows(
+            "explain.aliases", "select customer_id from customer_id_map where current_customer_id = $c "
+                               "and customer_id <> $c order by customer_id", {"c": current})]
+        records = _records(db, current)
+        private = warehouse.identity_records_file(state_dir, version.name)
         if private.exists():
-            warehouse.attach_parquet(con, "attrs", private)
-            by_rid = {r[0]: dict(zip(ATTRIBUTES, r[1:])) for r in con.execute(
-                f"select rid, {', '.join(ATTRIBUTES)} from attrs where rid in "
-                "(select rid from customer_identities where customer_id = $c)", {"c": current}).fetchall()}
-            for rec in records:
-                values = by_rid.get(rec["rid"], {})
-                rec["attributes"] = {k: (v if show_personal or v is None else _mask(k, v)) for k, v in values.items()}
-        links = con.execute("""
+            _add_attributes(db, private, current, records, show_personal)
+        links = db.rows("explain.links", """
             select system_a || '/' || record_id_a, system_b || '/' || record_id_b, link_rule, identifier_type,
                    match_probability, evidence
-            from identity_links where customer_id = $c order by 1, 2""", {"c": current}).fetchall()
-        events = con.execute("""
+            from identity_links where customer_id = $c order by 1, 2""", {"c": current})
+        events = db.rows("explain.events", """
             select run_id, run_date, event, customer_id, related_customer_id, records, detail
             from customer_id_history
             where customer_id = $c or related_customer_id = $c or list_contains($aliases, customer_id)
-            order by run_id, event, customer_id""", {"c": current, "aliases": aliases}).fetchall()
-    finally:
-        con.close()
+            order by run_id, event, customer_id""", {"c": current, "aliases": aliases})
     return {"asked": customer_id, "customer_id": current, "status": status, "aliases": aliases,
             "records": records, "links": links, "events": events, "masked": not show_personal,
             "attributes_available": private.exists()}
+
+
+def _records(db: Database, customer_id: str) -> list[dict]:
+    """The customer's records with how each was linked."""
+    columns = ("system", "entity", "record_id", "link_rule", "identifier_type", "link_keys", "match_probability",
+               "seen_at", "rid")
+    return [dict(zip(columns, r)) for r in db.rows("explain.records", """
+        select system, entity, record_id, link_rule, identifier_type, link_keys, match_probability,
+               record_seen_at, rid
+        from customer_identities where customer_id = $c order by system, entity, record_id""", {"c": customer_id})]
+
+
+def _add_attributes(db: Database, private: Path, customer_id: str, records: list[dict], show_personal: bool) -> None:
+    """Each record's attributes from the private identity records, masked unless `show_personal`."""
+    db.view_over_parquet("attrs", private)
+    by_rid = {r[0]: dict(zip(ATTRIBUTES, r[1:])) for r in db.rows(
+        "explain.attributes", f"select rid, {', '.join(ATTRIBUTES)} from attrs where rid in "
+                              "(select rid from customer_identities where customer_id = $c)", {"c": customer_id})}
+    for rec in records:
+        values = by_rid.get(rec["rid"], {})
+        rec["attributes"] = {k: (v if show_personal or v is None else _mask(k, v)) for k, v in values.items()}

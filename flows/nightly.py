@@ -1,4 +1,4 @@
-"""The nightly Prefect flow: it only sequences thin tasks over the plain steps in flows.pipeline."""
+"""The nightly Prefect flow: one thin task per step of flows.steps.run.STEPS, sequenced by run_night."""
 
 # No `from __future__ import annotations` here: Prefect builds its parameter model from the flow's
 # signature at run time, and string annotations fail for deployment runs ("NightlyModel is not fully defined").
@@ -9,54 +9,37 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import pipeline, warehouse
-from flows.pipeline import RunSpec
 from flows.settings import Settings
+from flows.steps.run import STEPS, Step, run_night, run_step
+from flows.steps.spec import RunSpec, make_spec
+from flows.steps.summary import describe, summary_markdown
 
 # Steps pass a RunSpec (paths) and return counts; nothing is cached or persisted between runs.
 _task = task(cache_policy=NO_CACHE, persist_result=False)
 
 
-def _step(stage: str, fn, *args) -> dict:
-    """Run one step; its one-line summary goes to the console (silobridge logger) and the run's logs."""
-    result = pipeline.timed(stage, fn, *args)
-    get_run_logger().info("%s: %s", stage, pipeline.describe(stage, result))
-    return result
+def _task_of(step: Step):
+    """The Prefect task of one step. The PII hash key is read inside the task, never passed to it (task
+    parameters are recorded by Prefect)."""
+
+    def run(spec: RunSpec, summary: dict) -> dict:
+        hash_key = Settings().pii_hash_key.get_secret_value() if "hash_key" in step.takes else ""
+        result = run_step(step, spec, summary, hash_key)
+        # the one-line summary also goes to the run's logs (Prefect UI)
+        get_run_logger().info("%s: %s", step.name, describe(step.name, result))
+        return result
+
+    # the task key is built from the function's qualified name: one per step, as the names of the former
+    # hand-written tasks (extract_task, ...), so that task runs are named and counted per step
+    run.__name__ = run.__qualname__ = f"{step.name}_task"
+    return _task(name=step.task_name)(run)
 
 
-@_task(name="extract")
-def extract_task(spec: RunSpec) -> dict:
-    return _step("extract", pipeline.extract_step, spec)
+TASKS = {step.name: _task_of(step) for step in STEPS}
 
 
-@_task(name="validate")
-def validate_task(spec: RunSpec) -> dict:
-    return _step("validate", pipeline.validate_step, spec)
-
-
-@_task(name="stage")
-def stage_task(spec: RunSpec, validated: dict) -> dict:
-    return _step("stage", pipeline.stage_step, spec, validated)
-
-
-@_task(name="resolve-identities")
-def identity_task(spec: RunSpec) -> dict:
-    return _step("identity", pipeline.identity_step, spec, Settings().pii_hash_key.get_secret_value())
-
-
-@_task(name="model")
-def model_task(spec: RunSpec) -> dict:
-    return _step("model", pipeline.model_step, spec, Settings().pii_hash_key.get_secret_value())
-
-
-@_task(name="metrics")
-def metrics_task(spec: RunSpec) -> dict:
-    return _step("metrics", pipeline.metrics_step, spec, Settings().pii_hash_key.get_secret_value())
-
-
-@_task(name="publish")
-def publish_task(spec: RunSpec, summary: dict) -> dict:
-    return _step("publish", pipeline.publish_step, spec, summary)
+def _as_task(step: Step, spec: RunSpec, summary: dict, hash_key: str) -> dict:
+    return TASKS[step.name](spec, summary)
 
 
 @flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)
@@ -64,21 +47,12 @@ def nightly(run_date: date | None = None, sources: list[str] | None = None, full
             accept_identity_changes: bool = False) -> dict:
     """Extract, validate, stage, resolve identities, model, measure and publish one night's exports."""
     now = datetime.now(timezone.utc)
-    spec = pipeline.make_spec(Settings(), run_date, sources, full_refresh, now, accept_identity_changes)
-    summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": now.isoformat()}
+    spec = make_spec(Settings(), run_date, sources, full_refresh, now, accept_identity_changes)
     try:
-        summary["extract"] = extract_task(spec)
-        summary["validate"] = validate_task(spec)
-        summary["stage"] = stage_task(spec, summary["validate"])
-        summary["identity"] = identity_task(spec)
-        summary["model"] = model_task(spec)
-        summary["metrics"] = metrics_task(spec)
-        summary["publish"] = publish_task(spec, summary)
-    except Exception as exc:
-        warehouse.write_run_record(spec.warehouse_dir, pipeline.run_record(spec, summary, "failed", str(exc)))
-        raise
+        # the hash key is read by each task that needs it (see _task_of), not passed through the flow
+        summary = run_night(spec, hash_key="", on_step=_as_task, started_at=now)
     finally:
         shutil.rmtree(spec.run_dir, ignore_errors=True)
-    create_markdown_artifact(key="silobridge-run", markdown=pipeline.summary_markdown(summary),
+    create_markdown_artifact(key="silobridge-run", markdown=summary_markdown(summary),
                              description=f"silobridge run {spec.run_id}")
     return summary

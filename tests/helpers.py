@@ -5,10 +5,16 @@ from __future__ import annotations
 import pyarrow as pa
 
 from transforms.config import IdentityConfig
-from flows.warehouse import connect, empty_kind_sql
+from flows.db import Database
+from flows.warehouse.staged import empty_kind_sql
 from transforms.identity import register_udfs
 from transforms.model import register_survivorship
 from connectors.schemas import KINDS
+
+
+def connect():
+    """A raw DuckDB connection set up like the pipeline's (flows.db.Database.connect)."""
+    return Database.connect()._con  # TODO(merge): transforms take db
 
 
 def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | None = None, regions=None):

@@ -14,8 +14,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from flows import pipeline, warehouse
-from flows.pipeline import PipelineError, RunSpec
+from flows import warehouse
+from flows.steps.extract import extract_step
+from flows.steps.policy import PipelineError
+from flows.steps.publish import publish_step
+from flows.steps.spec import RunSpec
+from flows.steps.stage import stage_step
+from flows.steps.validate import validate_step
 
 RUN_DATE = date(2026, 11, 20)
 HEADER = "order_id,line_no,ordered_at,channel,account_id,sku,quantity,unit_list_price,unit_price_paid,currency,note\n"
@@ -102,8 +107,8 @@ def make(tmp_path: Path, files: dict[str, str | bytes], critical: bool = False, 
 
 def run(spec: RunSpec, sources: list[str] | None = None) -> dict:
     spec.sources = sources
-    pipeline.extract_step(spec)
-    return pipeline.validate_step(spec)
+    extract_step(spec)
+    return validate_step(spec)
 
 
 def quarantine(spec: RunSpec, source: str) -> dict[tuple[str, int | None], tuple[str, str]]:
@@ -267,8 +272,8 @@ def test_too_many_rejected_rows_hold_a_source_back(tmp_path):
 def test_a_file_loaded_before_under_another_name_is_not_loaded_twice_and_reruns_are_idempotent(tmp_path):
     spec = make(tmp_path, {"erp/products.csv": PRODUCTS, "shop/orders.csv": HEADER + order()})
     summary = {"validate": run(spec), "run_id": spec.run_id}
-    pipeline.stage_step(spec, summary["validate"])
-    pipeline.publish_step(spec, summary)
+    stage_step(spec, summary["validate"])
+    publish_step(spec, summary)
     ledger = warehouse.read_file_ledger(spec.state_dir)
     assert sorted(e["file"] for e in ledger.values()) == ["erp/products.csv", "shop/orders.csv"]
     # same night, same files: loaded again as the same rows (the warehouse is rebuilt, not appended to)

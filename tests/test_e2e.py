@@ -52,7 +52,7 @@ def _q(data: Path, sql: str, params: dict | None = None) -> list[tuple]:
 def runs(tmp_path_factory, demo_exports, prefect_api):
     """Run the flow three times; return the data dir and what each run returned or raised."""
     from flows.nightly import nightly
-    from flows.pipeline import PipelineError
+    from flows.steps.policy import PipelineError
 
     data = tmp_path_factory.mktemp("e2e") / "data"
     data.mkdir()
@@ -350,7 +350,7 @@ def test_the_report_renders_its_charts_in_headless_chromium(runs, tmp_path):
 
 
 def test_the_run_summary_artifact_names_the_report_and_the_headline_figures(runs):
-    from flows.pipeline import summary_markdown
+    from flows.steps.summary import summary_markdown
 
     first = runs["first"]
     md = summary_markdown(first)

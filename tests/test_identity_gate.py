@@ -10,24 +10,18 @@ from datetime import date, datetime, timezone
 import duckdb
 import pytest
 
-from flows import pipeline
 from flows.settings import Settings
+from flows.steps.policy import PipelineError
+from flows.steps.run import run_night
+from flows.steps.spec import make_spec
 
 KEY = "test-key"
 
 
 def _night(data_dir, day: int, accept: bool = False) -> dict:
-    spec = pipeline.make_spec(Settings(), date(2026, 11, 20), None, False,
-                              datetime(2026, 11, day, 2, tzinfo=timezone.utc), accept)
-    summary = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat()}
-    summary["extract"] = pipeline.extract_step(spec)
-    summary["validate"] = pipeline.validate_step(spec)
-    summary["stage"] = pipeline.stage_step(spec, summary["validate"])
-    summary["identity"] = pipeline.identity_step(spec, KEY)
-    summary["model"] = pipeline.model_step(spec, KEY)
-    summary["metrics"] = pipeline.metrics_step(spec, KEY)
-    summary["publish"] = pipeline.publish_step(spec, summary)
-    return summary
+    now = datetime(2026, 11, day, 2, tzinfo=timezone.utc)
+    spec = make_spec(Settings(), date(2026, 11, 20), None, False, now, accept)
+    return run_night(spec, KEY, started_at=now)
 
 
 def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_recorded(data_dir):
@@ -43,7 +37,7 @@ def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_record
         writer.writeheader()
         writer.writerows(rows)
     current = (data_dir / "warehouse" / "current").resolve()
-    with pytest.raises(pipeline.PipelineError, match=r"identity gate: [\d,]+ of [\d,]+ customers .* limit is 10%"):
+    with pytest.raises(PipelineError, match=r"identity gate: [\d,]+ of [\d,]+ customers .* limit is 10%"):
         _night(data_dir, 21)
     assert (data_dir / "warehouse" / "current").resolve() == current  # nothing published
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from flows.pipeline import QUALITY_RULES_SCHEMA, QUALITY_SOURCES_SCHEMA
-from flows.warehouse import connect
+from flows.steps.validate import QUALITY_RULES_SCHEMA, QUALITY_SOURCES_SCHEMA
+from tests.helpers import connect
 from transforms.model import build_quality_metrics
 
 
@@ -43,7 +43,7 @@ def test_valid_share_quarantined_rows_by_rule_and_freshness_lag_with_stale_flag(
 
 
 def test_run_summary_lists_failing_rules_stale_sources_and_the_data_docs():
-    from flows.pipeline import failing_rules, summary_markdown
+    from flows.steps.summary import failing_rules, summary_markdown
 
     validated = {
         "shop__orders": {"status": "loaded", "rows_in": 10, "accepted": 8, "quarantined": 2, "held_back": 0,

@@ -12,10 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows import charts
-from flows.pipeline import QUARANTINE_SCHEMA, _run_tables
+from flows.db import Database
+from flows.report import charts
+from flows.steps.quarantine import QUARANTINE_SCHEMA
 from flows.report import definitions_markdown, write_report
-from flows.warehouse import write_parquet
+from flows.warehouse.ledger import run_tables
 from tests.conftest import REPO
 from tests.test_metrics import PARAMS, campaign, cust, event, line, run, sub, ticket, utc
 from transforms.model import MODELS, metric_definitions
@@ -90,12 +91,12 @@ def version(tmp_path_factory):
                 "dimension, 1, 2, 0.5, detail from metrics where metric = 'first_contact_resolution_rate'")
     out = tmp_path_factory.mktemp("version")
     for table in (*MODELS, "metrics", "customer_identities", "identity_guards"):
-        write_parquet(con, table, out / f"{table}.parquet")
+        Database(con).write_parquet(table, out / f"{table}.parquet")
     records = [{"run_id": r, "run_date": d, "status": "success", "sources": {"support__tickets": {
         "kind": "tickets", "status": "loaded", "rows_in": 4, "accepted": 3, "quarantined": 1, "held_back": 0,
         "files": {"support/tickets.json": 4}, "files_set_aside": []}}}
         for r, d in (("20261129T000000000000Z", "2026-11-29"), (PARAMS["run_id"], PARAMS["as_of_date"]))]
-    runs, run_sources = _run_tables(records)
+    runs, run_sources = run_tables(records)
     pq.write_table(runs, out / "pipeline_runs.parquet")
     pq.write_table(run_sources, out / "pipeline_run_sources.parquet")
     pq.write_table(pa.Table.from_pylist([{"run_id": PARAMS["run_id"], "source": "support__tickets", "system": "support",

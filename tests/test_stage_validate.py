@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from connectors.config import SourceConfig
-from flows.warehouse import connect
+from tests.helpers import connect
 from transforms.stage import typed_sql
 from transforms.validate import build_suite, quarantine_record, validate_typed
 

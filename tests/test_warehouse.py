@@ -8,15 +8,15 @@ import duckdb
 import pytest
 
 from flows import warehouse
+from flows.db import Database, StatementError
 from flows.schedule import deployment_schedule
 
 
 def _version(tmp_path: Path, run_id: str, value: int) -> Path:
     out = tmp_path / "work" / run_id / "out"
-    con = warehouse.connect()
-    con.execute("create table t as select $v::int as v", {"v": value})
-    warehouse.write_parquet(con, "t", out / "dim_customers.parquet")
-    con.close()
+    with Database.connect() as db:
+        db.run("t", "create table t as select $v::int as v", {"v": value})
+        db.write_parquet("t", out / "dim_customers.parquet")
     return out
 
 
@@ -51,10 +51,10 @@ def test_a_failing_publish_leaves_the_previous_version_readable(tmp_path):
 
 
 def test_write_parquet_leaves_no_partial_file_when_the_query_fails(tmp_path):
-    con = warehouse.connect()
+    db = Database.connect(step="publish")
     target = tmp_path / "x.parquet"
-    with pytest.raises(duckdb.Error):
-        warehouse.write_parquet(con, "no_such_table", target)
+    with pytest.raises(StatementError, match="publish: statement 'write no_such_table' failed"):
+        db.write_parquet("no_such_table", target)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1359,7 +1359,7 @@ class _Gen:
         ev_names = ("page_view", "product_view", "search", "add_to_cart", "login", "checkout")
         cat_pages = ["/"] + [f"/c/{c}" for c in _CATEGORIES]
         sku_ids = self.sku_ids
-        m22, m12, m6, m4, m3 = (1 << 22) - 1, (1 << 12) - 1, 63, 15, 7
+        m22, m6, m4, m3 = (1 << 22) - 1, 63, 15, 7
         for d, bucket in enumerate(self.event_buckets):
             bucket.sort()
             day = _from_dn(self.start_dn + d)

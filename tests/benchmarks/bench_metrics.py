@@ -4,7 +4,7 @@ Usage (from the repository root):
 
     .venv/bin/python tests/benchmarks/bench_metrics.py [--customers 1000000] [--threads 2] [--memory-limit 6GB]
 
-What it does, all in one in-memory DuckDB connection set up like the pipeline's (flows.warehouse.connect):
+What it does, all in one in-memory DuckDB connection set up like the pipeline's (flows.db.Database.connect):
   1. synthesises the staged kind tables (kind_customers, kind_order_lines, kind_tickets, ...) for N persons
      in SQL (deterministic, hash-based; no demo generator, which is too slow at this size): CRM contacts
      for 60% of persons, shop accounts 50%, loyalty members 50%, email subscribers 50%, 2 order lines
@@ -33,7 +33,8 @@ if str(REPO) not in sys.path:
 
 from flows.config import load_config  # noqa: E402
 from transforms.config import IdentityConfig, MetricsConfig  # noqa: E402
-from flows.warehouse import connect, empty_kind_sql  # noqa: E402
+from flows.db import Database  # noqa: E402
+from flows.warehouse.staged import empty_kind_sql  # noqa: E402
 from transforms.identity import register_udfs, resolve_customers  # noqa: E402
 from transforms.model import (  # noqa: E402
     MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names, register_survivorship,
@@ -167,7 +168,7 @@ def main() -> None:
 
     cfg = load_config(REPO / "data" / "sources.yaml")
     metrics_cfg: MetricsConfig = cfg.metrics
-    con = connect(args.threads, args.memory_limit)
+    con = Database.connect(args.threads, args.memory_limit)._con  # TODO(merge): transforms take db
     identity = IdentityConfig(**cfg.identity.model_dump())
     register_udfs(con, "bench-key", identity)
     con.execute("create table source_regions (system varchar, region varchar)")

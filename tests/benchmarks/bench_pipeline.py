@@ -9,9 +9,9 @@ What it does:
      <root>/data/demo, in a child process so that the generator's memory does not count against the
      pipeline, and reports that time separately;
   2. copies data/sources.yaml to <root>/data/ and points SILOBRIDGE_DATA_DIR there (as tests/conftest.py does);
-  3. runs the plain steps of flows.pipeline in the order of flows.nightly.nightly, in this process, with
-     run date 2026-11-20, and prints per step: wall seconds, CPU seconds, peak RSS, RSS after, and the
-     step's summary (flows.pipeline.describe);
+  3. runs the night through flows.steps.run.run_night (the steps and order of the nightly flow), in this
+     process, with run date 2026-11-20, and prints per step: wall seconds, CPU seconds, peak RSS, RSS
+     after, and the step's summary (flows.steps.summary.describe);
   4. prints rows in, rows/second, and the sizes of the published warehouse parquet files.
 
 Peak RSS: on Linux >= 4.0 the process's peak RSS is reset before each step (write "5" to
@@ -196,57 +196,57 @@ def main(argv: list[str] | None = None) -> int:
         import pyarrow
         import pyarrow.parquet as pq
 
-        from flows import pipeline
         from flows.settings import Settings
+        from flows.steps.run import run_night
+        from flows.steps.spec import make_spec
+        from flows.steps.summary import describe
         import_s = time.perf_counter() - t0
 
         settings = Settings()
         hash_key = settings.pii_hash_key.get_secret_value()
         now = datetime.now(timezone.utc)
-        spec = pipeline.make_spec(settings, RUN_DATE, None, False, now)
+        spec = make_spec(settings, RUN_DATE, None, False, now)
 
         print(f"python {platform.python_version()}, duckdb {duckdb.__version__}, pandas {pandas.__version__}, "
               f"pyarrow {pyarrow.__version__}; {os.cpu_count()} CPUs; duckdb threads {spec.duckdb_threads}, "
               f"memory_limit {spec.duckdb_memory_limit}")
-        print(f"imports:  {import_s:.2f} s (duckdb, pandas, pyarrow, flows.pipeline), RSS {_rss_mib() or 0:,.0f} MiB")
+        print(f"imports:  {import_s:.2f} s (duckdb, pandas, pyarrow, flows.steps), RSS {_rss_mib() or 0:,.0f} MiB")
         print()
 
-        # ---- the steps, in the order of flows.nightly.nightly
-        summary: dict = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(), "started_at": now.isoformat()}
-        steps = [
-            ("extract", lambda: pipeline.extract_step(spec)),
-            ("validate", lambda: pipeline.validate_step(spec)),
-            ("stage", lambda: pipeline.stage_step(spec, summary["validate"])),
-            ("identity", lambda: pipeline.identity_step(spec, hash_key)),
-            ("model", lambda: pipeline.model_step(spec, hash_key)),
-            ("metrics", lambda: pipeline.metrics_step(spec, hash_key)),
-            ("publish", lambda: pipeline.publish_step(spec, summary)),
-        ]
+        # ---- the steps: run_night, the nightly flow's sequence, measured step by step through on_step
         per_step = _reset_peak()
         peak_label = "peak RSS" if per_step else "peak RSS so far"
         rows: list[list[str]] = []
         total_s = total_cpu = 0.0
         failed = None
-        for name, fn in steps:
+
+        def measured(step, spec, summary, hash_key):
+            nonlocal total_s, total_cpu, failed
             gc.collect()
             _reset_peak()
             cpu0, t0 = _cpu_seconds(), time.perf_counter()
             try:
-                result = fn()
+                result = step(spec, summary, hash_key)
             except Exception as exc:  # report what ran, then the error
-                failed = (name, exc)
+                failed = (step.name, exc)
                 result = None
             secs, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
             peak, after = _peak_mib(), _rss_mib()
             total_s += secs
             total_cpu += cpu
             desc = (f"FAILED: {type(failed[1]).__name__}" if failed
-                    else pipeline.describe(name, result).replace(f"{spec.warehouse_dir}{os.sep}", ""))
-            rows.append([name, f"{secs:.2f}", f"{cpu:.2f}", f"{cpu / secs:.0%}" if secs else "-",
+                    else describe(step.name, result).replace(f"{spec.warehouse_dir}{os.sep}", ""))
+            rows.append([step.name, f"{secs:.2f}", f"{cpu:.2f}", f"{cpu / secs:.0%}" if secs else "-",
                          f"{peak:,.0f}", f"{after:,.0f}" if after is not None else "-", desc])
             if failed:
-                break
-            summary[name] = result
+                raise failed[1]
+            return result
+
+        try:
+            summary = run_night(spec, hash_key, on_step=measured, started_at=now)
+        except Exception:
+            if failed is None:
+                raise
         rows.append(["total", f"{total_s:.2f}", f"{total_cpu:.2f}", f"{total_cpu / total_s:.0%}" if total_s else "-",
                      "", "", ""])
         print(_table(["step", "seconds", "cpu s", "cpu/wall", f"{peak_label} MiB", "RSS after MiB", "rows"],
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{ident['iterations']} iterations")
             print("identity phases (s): " + ", ".join(f"{k} {v}" for k, v in ident.get("seconds", {}).items()))
         if ident.get("evaluation"):
-            from flows.pipeline import evaluation_text
+            from flows.steps.summary import evaluation_text
             print(f"identity vs ground truth: {evaluation_text(ident['evaluation'])}")
         try:  # the phone normaliser's cache is shared by the identity and model steps (Python UDFs)
             from transforms.normalize import normalize_phone

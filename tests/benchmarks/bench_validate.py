@@ -12,7 +12,7 @@ What it does:
      - scan:     DuckDB reads the raw Parquet and aggregates every column (count, count distinct of the
                  key, min/max of each column): DuckDB's own scan of the same data;
      - typing:   the staging SQL alone (transforms.stage.typed_sql into a table), no GX;
-     - validate: flows.pipeline.validate_step on that raw file with the repository's shop__orders contract
+     - validate: flows.steps.validate.validate_step on that raw file with the repository's shop__orders contract
                  (typing, GX suite in chunks of VALIDATION_CHUNK_ROWS, quarantine, staging Parquet, Data Docs);
   3. prints seconds, peak RSS (ru_maxrss of the child) and the ratio to the scan.
 
@@ -69,23 +69,24 @@ if mode == "scan":
     aggs = ", ".join(f'min("{c}"), max("{c}"), count("{c}")' for c in cols)
     con.execute(f"select count(*), count(distinct order_id), {aggs} from read_parquet($p)", {"p": str(root / "raw" / "shop__orders.parquet")}).fetchall()
 elif mode == "typing":
-    from flows.warehouse import connect, attach_parquet
+    from flows.db import Database, parquet_source
     from flows.config import load_config
     from transforms.stage import typed_sql
     src = next(s for s in load_config(root / "sources.yaml").sources if s.name == "shop__orders")
-    con = connect()
-    attach_parquet(con, "raw", root / "raw" / "shop__orders.parquet")
-    con.execute(f"create view rel_sku as select sku as value from read_parquet('{root / 'products.parquet'}')")
+    db = Database.connect()
+    db.view_over_parquet("raw", root / "raw" / "shop__orders.parquet")
+    db.run("rel_sku", "create view rel_sku as select sku as value from " + parquet_source(root / "products.parquet"))
     sql, params = typed_sql(src, relations={"sku": "rel_sku"})
-    con.execute(f"create table typed as {sql}", params)
-    out["rows"] = con.execute("select count(*) from typed").fetchall()[0][0]
+    db.run("typed", f"create table typed as {sql}", params)
+    out["rows"] = db.count("typed")
 else:
     from datetime import date
-    from flows import pipeline
-    spec = pipeline.RunSpec(run_id="bench", run_date=date(2026, 11, 20), run_dir=root / "run", exports_dir=root,
+    from flows.steps.spec import RunSpec
+    from flows.steps.validate import validate_step
+    spec = RunSpec(run_id="bench", run_date=date(2026, 11, 20), run_dir=root / "run", exports_dir=root,
                             warehouse_dir=root / "warehouse", state_dir=root / "state", config_path=root / "sources.yaml",
                             sources=["shop__orders"])
-    v = pipeline.validate_step(spec)["shop__orders"]
+    v = validate_step(spec)["shop__orders"]
     out = {k: v[k] for k in ("rows_in", "accepted", "quarantined", "held_back", "rules")}
 out["seconds"] = round(time.perf_counter() - start, 2)
 out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

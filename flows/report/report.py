@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
-from flows import charts, warehouse
+from flows.db import Database
+from flows.report import charts
 from transforms.model import metric_definitions
 
 REPORT_FILE = "report.html"
@@ -39,13 +40,50 @@ SERVICE_BY_CHANNEL = ["repeat_contact_rate", "first_contact_resolution_rate", "h
 
 
 # ------------------------------------------------------------------------------------------ data
-def report_data(con, run_id: str) -> dict:
-    """Everything the report shows, from a connection with the version's tables as views."""
-    q = lambda sql, p=None: con.execute(sql, p or {}).fetchall()  # noqa: E731
+def report_data(db: Database, run_id: str) -> dict:
+    """Everything the report shows, from a database with the version's tables as views."""
+    q = lambda name, sql, p=None: db.rows(f"report.{name}", sql, p or {})  # noqa: E731
     r = {"r": run_id}
-    as_of = q("select min(as_of_date) from metrics where run_id = $r", r)[0][0]
-    # overall rows per run: dimension 'all', whole-window row when there is one, else the as-of day's
-    overall = q("""
+    dims = lambda metric: q(f"dimensions.{metric}", "select dimension, numerator, denominator, value, "  # noqa: E731
+                            "detail from metrics where run_id = $r and metric = $m and metric_date is null "
+                            "order by dimension", r | {"m": metric})
+    return {
+        "run_id": run_id,
+        "as_of_date": q("as_of", "select min(as_of_date) from metrics where run_id = $r", r)[0][0],
+        "history": _history(db),
+        "runs": q("runs", "select run_id, run_date, status from pipeline_runs order by run_id"),
+        "overlap": [(d.split("|")[0], d.split("|")[1], v) for d, _, _, v, _ in dims("system_overlap")],
+        "system_customers": q("system_customers", "select system, count(distinct customer_id) "
+                                                  "from customer_identities group by 1 order by 1"),
+        "by_system_count": [(d, n, v) for d, n, _, v, _ in dims("customers_by_system_count")],
+        "per_system": {m: {d: (n, den, v, det) for d, n, den, v, det in dims(m)} for m in (
+            "system_records", "linked_share", "linked_to_other_system_share", "no_identifier_share",
+            "freshness_days")},
+        # per SKU over the window: the largest relative spread, on how many days, the latest prices
+        "price_spread": q("price_spread", """
+            select dimension, count(*), max(metric_date), max(value), arg_max(detail, metric_date)
+            from metrics where run_id = $r and metric = 'price_spread'
+            group by dimension order by max(value) desc, dimension limit 10""", r),
+        "price_window": q("price_window", """
+            select detail from metrics where run_id = $r and metric = 'price_mismatch_sku_share'
+            and metric_date is null""", r),
+        "promo": q("promo", """select dimension, numerator, denominator, value from metrics
+                      where run_id = $r and metric = 'promo_not_honoured_share' and numerator > 0
+                      order by value desc, numerator desc, dimension limit 10""", r),
+        "policies": q("policies", """select dimension, numerator, denominator, detail from metrics
+                         where run_id = $r and metric = 'policy_conflict' order by value desc, dimension""", r),
+        "service": {m: {d: v for d, _, _, v, _ in dims(m) if d != "all"} for m in SERVICE_BY_CHANNEL},
+        "quality": q("quality", """select source, status, rows_in, accepted, quarantined, held_back, files_set_aside
+                        from pipeline_run_sources where run_id = $r order by source""", r),
+        "rules": q("rules", "select source, rule, count(*) from quarantine group by all order by 1, 2"),
+        "identity": _identity_data(db, run_id),
+    }
+
+
+def _history(db: Database) -> dict[str, list[dict]]:
+    """Metric -> its overall figure per run, oldest first: dimension 'all', the whole-window row when there
+    is one, else the as-of day's; metrics in SUMMED summed over their dimensions."""
+    overall = db.rows("report.overall", """
         with base as (
             select run_id, as_of_date, family, metric, numerator, denominator, value, metric_date
             from metrics where dimension = 'all' and (metric_date is null or metric_date = as_of_date)
@@ -60,54 +98,31 @@ def report_data(con, run_id: str) -> dict:
     history: dict[str, list] = {}
     for run, day, family, metric, num, den, value in overall:
         history.setdefault(metric, []).append({"run_id": run, "as_of_date": day, "family": family,
-                                               "numerator": num,
-                                               "denominator": den, "value": value})
-    dims = lambda metric: q("select dimension, numerator, denominator, value, detail from metrics "  # noqa: E731
-                            "where run_id = $r and metric = $m and metric_date is null order by dimension",
-                            r | {"m": metric})
-    identity = q("""
+                                               "numerator": num, "denominator": den, "value": value})
+    return history
+
+
+def _identity_data(db: Database, run_id: str) -> dict:
+    """The identity figures of the version: customers, records, links, id changes, scores, guards, link keys."""
+    identity = db.one("report.identity", """
         select count(distinct customer_id), count(*),
                count(distinct customer_id) filter (where customer_records > 1),
                count(*) filter (where link_rule = 'unlinked'),
                count(*) filter (where link_rule = 'probabilistic')
-        from customer_identities""")[0]
-    changes = q("""select customers_new, customers_merged, customers_split, customers_moved, customers_removed,
-                          customers_unchanged from pipeline_runs where run_id = $r""", r)
-    return {
-        "run_id": run_id,
-        "as_of_date": as_of,
-        "history": history,
-        "runs": q("select run_id, run_date, status from pipeline_runs order by run_id"),
-        "overlap": [(d.split("|")[0], d.split("|")[1], v) for d, _, _, v, _ in dims("system_overlap")],
-        "system_customers": q("select system, count(distinct customer_id) from customer_identities group by 1 order by 1"),
-        "by_system_count": [(d, n, v) for d, n, _, v, _ in dims("customers_by_system_count")],
-        "per_system": {m: {d: (n, den, v, det) for d, n, den, v, det in dims(m)} for m in (
-            "system_records", "linked_share", "linked_to_other_system_share", "no_identifier_share",
-            "freshness_days")},
-        # per SKU over the window: the largest relative spread, on how many days, the latest prices
-        "price_spread": q("""select dimension, count(*), max(metric_date), max(value), arg_max(detail, metric_date)
-                             from metrics where run_id = $r and metric = 'price_spread'
-                             group by dimension order by max(value) desc, dimension limit 10""", r),
-        "price_window": q("""select detail from metrics where run_id = $r and metric = 'price_mismatch_sku_share'
-                             and metric_date is null""", r),
-        "promo": q("""select dimension, numerator, denominator, value from metrics
-                      where run_id = $r and metric = 'promo_not_honoured_share' and numerator > 0
-                      order by value desc, numerator desc, dimension limit 10""", r),
-        "policies": q("""select dimension, numerator, denominator, detail from metrics
-                         where run_id = $r and metric = 'policy_conflict' order by value desc, dimension""", r),
-        "service": {m: {d: v for d, _, _, v, _ in dims(m) if d != "all"} for m in SERVICE_BY_CHANNEL},
-        "quality": q("""select source, status, rows_in, accepted, quarantined, held_back, files_set_aside
-                        from pipeline_run_sources where run_id = $r order by source""", r),
-        "rules": q("select source, rule, count(*) from quarantine group by all order by 1, 2"),
-        "identity": {"customers": identity[0], "records": identity[1], "linked_customers": identity[2],
-                     "unlinked_records": identity[3], "probabilistic_records": identity[4],
-                     "changes": changes[0] if changes else None,
-                     "scores": q("""select dimension, metric, value from metrics where run_id = $r
-                                    and family = 'identity' order by dimension, metric""", r),
-                     "guards": q("select count(*) from identity_guards")[0][0],
-                     "link_keys": q("""select k, count(*) from (select unnest(link_keys) as k from customer_identities)
-                                       group by k order by 2 desc, 1""")},
-    }
+        from customer_identities""")
+    changes = db.rows("report.id_changes", """
+        select customers_new, customers_merged, customers_split, customers_moved, customers_removed,
+               customers_unchanged from pipeline_runs where run_id = $r""", {"r": run_id})
+    return {"customers": identity[0], "records": identity[1], "linked_customers": identity[2],
+            "unlinked_records": identity[3], "probabilistic_records": identity[4],
+            "changes": changes[0] if changes else None,
+            "scores": db.rows("report.scores", """select dimension, metric, value from metrics where run_id = $r
+                                                  and family = 'identity' order by dimension, metric""",
+                              {"r": run_id}),
+            "guards": db.scalar("report.guards", "select count(*) from identity_guards"),
+            "link_keys": db.rows("report.link_keys", """
+                select k, count(*) from (select unnest(link_keys) as k from customer_identities)
+                group by k order by 2 desc, 1""")}
 
 
 # ---------------------------------------------------------------------------------------- render
@@ -173,25 +188,22 @@ def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset())
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
-    """The report as one HTML document (inline CSS and SVG only)."""
-    h = data["history"]
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>silobridge report {escape(str(data['as_of_date']))}</title><style>{CSS}</style></head><body>",
-             f"<header><h1>Where the customer experience breaks between channels and systems</h1>"
-             f"<p>silobridge run {escape(data['run_id'])} &middot; as of {escape(str(data['as_of_date']))} &middot; "
-             f"{len(data['runs'])} runs in history &middot; generated {generated_at:%Y-%m-%d %H:%M} UTC</p></header><main>"]
-
+def _headline_cards(data: dict, definitions: dict) -> list[str]:
+    """The headline cards of both families."""
+    parts: list[str] = []
     for family, title in (("integration", "Integration: how far the silos are joined up"),
                           ("consistency", "Consistency: what customers experience across channels")):
         parts.append(f"<h2>{title}</h2><div class='cards'>")
-        parts += [_card(m, h.get(m, []), definitions) for m, _ in HEADLINES[family]]
+        parts += [_card(m, data["history"].get(m, []), definitions) for m, _ in HEADLINES[family]]
         parts.append("</div>")
+    return parts
 
-    # every overall figure, this run against the previous one
+
+def _overall_table(data: dict, definitions: dict) -> list[str]:
+    """Every overall figure, this run against the previous one."""
+    parts: list[str] = []
     rows = []
-    for metric, points in sorted(h.items(), key=lambda kv: (kv[1][-1].get("family") or "", kv[0])):
+    for metric, points in sorted(data["history"].items(), key=lambda kv: (kv[1][-1].get("family") or "", kv[0])):
         unit = definitions.get(metric, {}).get("unit", "share")
         now = points[-1]
         if now["run_id"] != data["run_id"]:
@@ -204,8 +216,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
                      "" if before is None else charts.format_value(before["value"], unit), change])
     parts.append("<h3>Every overall figure: this run, the previous run, the change</h3>"
                  + _table(["family", "metric", "this run", "previous run", "change"], rows, {2, 3, 4}))
+    return parts
 
-    # overlap and system coverage
+
+def _overlap_section(data: dict, definitions: dict) -> list[str]:
+    """Which systems know the same customers: overlap heat map, coverage, per-system table."""
+    parts: list[str] = []
     systems = [s for s, _ in data["system_customers"]]
     cells = {(a, b): v for a, b, v in data["overlap"]} | {(s, s): 1.0 for s in systems}
     parts.append("<h2>Which systems know the same customers</h2><div class='grid2'><div>"
@@ -230,8 +246,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
     parts.append("<h3>Per system</h3>" + _table(
         ["system", "records", "linked", "linked to another system", "no usable identifier", "freshness"], rows,
         {1, 2, 3, 4}))
+    return parts
 
-    # worst offenders
+
+def _offenders_section(data: dict, definitions: dict) -> list[str]:
+    """The worst SKUs, campaigns, policies and channels."""
+    parts: list[str] = []
     parts.append("<h2>Worst SKUs, campaigns and channels</h2><div class='grid2'><div>")
     window = data["price_window"][0][0] if data["price_window"] else None
     parts.append("<h3>SKUs priced differently between channels (largest spread in the window)</h3>")
@@ -263,8 +283,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
                      + charts.bars(sorted(by.items(), key=lambda kv: -(kv[1] or 0)), metric, fmt=_fmt(metric, definitions))
                      + "</div>")
     parts.append("</div>")
+    return parts
 
-    # data quality
+
+def _quality_section(data: dict, definitions: dict) -> list[str]:
+    """Data quality per source in this run."""
+    parts: list[str] = []
     parts.append("<h2>Data quality per source (this run)</h2>")
     parts.append(charts.stacked_bars(
         [(s, [acc, q, held]) for s, _, _, acc, q, held, _ in data["quality"]],
@@ -276,8 +300,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
     if data["rules"]:
         parts.append("<h3>Quarantined rows by rule</h3>" + _table(
             ["source", "rule", "rows"], [[s, rule, f"{n:,}"] for s, rule, n in data["rules"]], {2}))
+    return parts
 
-    # identity
+
+def _identity_section(data: dict, definitions: dict) -> list[str]:
+    """Identity resolution figures, accuracy against ground truth, linking identifiers."""
+    parts: list[str] = []
     ident = data["identity"]
     parts.append("<h2>Identity resolution</h2><div class='grid2'><div>")
     per = ident["records"] / ident["customers"] if ident["customers"] else 0
@@ -305,8 +333,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
     parts.append(charts.bars([(k, float(n)) for k, n in ident["link_keys"]], "records per linking identifier",
                              fmt=lambda v: f"{v:,.0f}") if ident["link_keys"] else "<p class='muted'>none</p>")
     parts.append("</div></div>")
+    return parts
 
-    # definitions
+
+def _definitions_section(data: dict, definitions: dict) -> list[str]:
+    """Every metric's definition (its SQL file's header)."""
+    parts: list[str] = []
     parts.append("<h2>Definitions</h2><p class='muted'>Each metric is defined once, in its SQL file "
                  "(transforms/sql/); this text is that file's header.</p>")
     for family in ("integration", "consistency"):
@@ -316,6 +348,23 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
                 parts.append(f"<dt id='{escape(name)}'>{escape(name)} <span class='muted'>({escape(d['unit'])}, "
                              f"{escape(d['file'])})</span></dt><dd>{escape(d['definition'])}</dd>")
         parts.append("</dl>")
+    return parts
+
+
+SECTIONS = (_headline_cards, _overall_table, _overlap_section, _offenders_section, _quality_section,
+            _identity_section, _definitions_section)
+
+
+def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
+    """The report as one HTML document (inline CSS and SVG only)."""
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+             f"<title>silobridge report {escape(str(data['as_of_date']))}</title><style>{CSS}</style></head><body>",
+             f"<header><h1>Where the customer experience breaks between channels and systems</h1>"
+             f"<p>silobridge run {escape(data['run_id'])} &middot; as of {escape(str(data['as_of_date']))} &middot; "
+             f"{len(data['runs'])} runs in history &middot; generated {generated_at:%Y-%m-%d %H:%M} UTC</p></header><main>"]
+    for section in SECTIONS:
+        parts += section(data, definitions)
     parts.append("</main></body></html>")
     return "".join(parts)
 
@@ -324,15 +373,12 @@ def write_report(version_dir: Path, out: Path | None = None, now: datetime | Non
     """Render the report of the warehouse version in `version_dir` (its Parquet files) to `out`
     (default: <version_dir>/report.html), written beside it and renamed; returns the path."""
     out = out or version_dir / REPORT_FILE
-    con = warehouse.connect()
-    try:
+    with Database.connect(step="report") as db:
         for table in sorted(p.stem for p in version_dir.glob("*.parquet")):
-            warehouse.attach_parquet(con, table, version_dir / f"{table}.parquet")
-        run_id = con.execute("select max(run_id) from pipeline_runs where status = 'success' "
-                             "and run_id in (select run_id from metrics)").fetchall()[0][0]
-        data = report_data(con, run_id)
-    finally:
-        con.close()
+            db.view_over_parquet(table, version_dir / f"{table}.parquet")
+        run_id = db.scalar("report.run_id", "select max(run_id) from pipeline_runs where status = 'success' "
+                                            "and run_id in (select run_id from metrics)")
+        data = report_data(db, run_id)
     html = render_report(data, metric_definitions(), now or datetime.now(timezone.utc))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

@@ -1,0 +1,19 @@
+"""Step model: dim_customers, fct_orders, fct_support_cases and fct_touchpoints into out/."""
+
+from __future__ import annotations
+
+from flows.steps.analysis import open_analysis, params
+from flows.steps.identity import attach_identity
+from flows.steps.spec import RunSpec
+from transforms.model import build_models
+
+
+def model_step(spec: RunSpec, hash_key: str) -> dict[str, int]:
+    """Build the models into out/; returns rows per model."""
+    cfg = spec.config()
+    with open_analysis(spec, cfg, hash_key, "model") as db:
+        attach_identity(db, spec)
+        rows = build_models(db._con, params(spec, cfg))  # TODO(merge): transforms take db
+        for table in rows:
+            db.write_parquet(table, spec.path("out", f"{table}.parquet"))
+    return rows

@@ -1,0 +1,73 @@
+"""Step publish: the quarantine and the run tables into out/, the report, then out/ published atomically with
+the run's staged rows (private state for later runs); the run recorded in the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flows import warehouse
+from flows.report import write_report
+from flows.steps.quarantine import write_published_quarantine
+from flows.steps.results import PublishResult, RunSummary
+from flows.steps.spec import RunSpec
+from flows.steps.validate import DATA_DOCS
+from flows.warehouse.ledger import IDENTITY_CHANGES, write_run_tables
+
+
+def publish_step(spec: RunSpec, summary: RunSummary) -> PublishResult:
+    """Write quarantine and run tables into out/ and publish it atomically with the run's staged rows
+    (kept as private state for later runs); record the run. Returns the version, report and Data Docs paths."""
+    out = spec.path("out")
+    record = run_record(spec, summary, status="success")
+    with spec.connect("publish") as db:
+        write_published_quarantine(db, spec)
+        ledger = [] if spec.full_refresh else [
+            r for r in warehouse.read_run_records(spec.warehouse_dir) if r["run_id"] != spec.run_id]
+        write_run_tables(db, [*ledger, record], out)
+    # the report is part of the version: published (or not) together with the tables it shows (a version
+    # built without the metrics step, as publish_step alone in tests, has nothing to report)
+    reported = (out / "metrics.parquet").exists()
+    if reported:
+        write_report(out)
+    version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions,
+                                state=(spec.path("staging"), spec.state_dir))
+    # only files of a published load count as loaded (a failed run loads nothing)
+    warehouse.record_loaded_files(spec.state_dir, {
+        digest: {"source": name, "file": file, "run_id": spec.run_id, "run_date": spec.run_date.isoformat()}
+        for name, v in summary.get("validate", {}).items() if v["status"] == "loaded"
+        for file, digest in v.get("checksums", {}).items()})
+    record["warehouse_version"] = str(version)
+    record["data_docs"] = str(version / DATA_DOCS / "index.html")
+    warehouse.write_run_record(spec.warehouse_dir, record)
+    return {"version": str(version), "report": str(version / "report.html") if reported else None,
+            "data_docs": record["data_docs"]}
+
+
+def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | None = None) -> dict:
+    """One row of pipeline_runs as a dict (also the ledger file's content)."""
+    validated = summary.get("validate", {})
+    identity = summary.get("identity", {})
+    return {
+        "run_id": spec.run_id,
+        "run_date": spec.run_date.isoformat(),
+        "started_at": summary.get("started_at"),
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "status": status,
+        "error": error,
+        "sources_requested": spec.sources,
+        "full_refresh": spec.full_refresh,
+        "rows_in": sum(v["rows_in"] for v in validated.values()),
+        "rows_accepted": sum(v["accepted"] for v in validated.values()),
+        "rows_quarantined": sum(v["quarantined"] for v in validated.values()),
+        "rows_held_back": sum(v["held_back"] for v in validated.values()),
+        "files_set_aside": sum(len(v["files_set_aside"]) for v in validated.values()),
+        "customers": identity.get("customers"),
+        "identity_records": identity.get("identity_records"),
+        **{f"customers_{k}": (identity.get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
+        "sources": {
+            name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
+            | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
+               "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
+            for name, v in validated.items()
+        },
+    }

@@ -1,0 +1,70 @@
+"""The quarantine: rejected rows and files set aside, masked, per source (quarantine/<source>.parquet) and
+published as one table; beside it the rejected rows' original text, private state for replay."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from connectors.config import SourceConfig
+from flows.db import Database, quote
+from flows.steps.results import SetAside
+from flows.steps.spec import RunSpec
+from transforms.validate import quarantine_record
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("source", pa.string()), ("system", pa.string()), ("entity", pa.string()),
+    ("file", pa.string()), ("row_number", pa.int64()), ("rule", pa.string()), ("severity", pa.string()),
+    ("reason", pa.string()), ("record", pa.string()),
+])
+
+
+def write_quarantine(db: Database, spec: RunSpec, src: SourceConfig, set_aside: list[SetAside]) -> None:
+    """quarantine/<source>.parquet (masked, for the warehouse) and staging/<source>.rejected.parquet (the
+    rejected rows' original text under the export's column names, private state for replay), from the
+    tables `typed` and `rejected` in `db`."""
+    bad = db.df("rejected rows", "select t.*, r.rule as _rule, r.severity as _severity, r.reason as _reason "
+                                 "from rejected r join typed t using (_row_id) order by _row_id")
+    rows = []
+    for rec in bad.to_dict("records"):
+        rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
+                     "file": rec["_source_file"], "row_number": int(rec["_row_number"]), "rule": rec["_rule"],
+                     "severity": rec["_severity"], "reason": rec["_reason"], "record": quarantine_record(rec, src)})
+    for p in set_aside:
+        rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
+                     "file": p["file"], "row_number": p["line"], "rule": "file", "severity": "file",
+                     "reason": p["problem"], "record": None})
+    spec.path("quarantine").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), spec.path("quarantine", f"{src.name}.parquet"))
+    originals = ", ".join(f"{quote(name + '__raw')} as {quote(col)}" for name, col in src.columns.items())
+    db.run("rejected originals", f"create view rejected_originals as select {originals}, "
+                                 "t._source_file as _quarantined_file, t._row_number as _quarantined_row, "
+                                 "r.rule as _rule, r.reason as _reason "
+                                 "from rejected r join typed t using (_row_id) order by t._row_id")
+    db.write_parquet("rejected_originals", spec.path("staging", f"{src.name}.rejected.parquet"))
+
+
+def keep_published_quarantine(spec: RunSpec, previous: Path, source: str, old_rejected: Path) -> None:
+    """A source not run tonight keeps its quarantined rows of the published version (and their originals)."""
+    old_q = previous / "quarantine.parquet"
+    if not old_q.exists():
+        return
+    kept = pq.read_table(old_q).filter(pc.equal(pc.field("source"), source))
+    pq.write_table(kept, spec.path("quarantine", f"{source}.parquet"))
+    if old_rejected.exists():
+        shutil.copyfile(old_rejected, spec.path("staging", old_rejected.name))
+
+
+def write_published_quarantine(db: Database, spec: RunSpec) -> None:
+    """out/quarantine.parquet: every source's quarantine of this version, by source, file and row."""
+    qfiles = sorted(spec.path("quarantine").glob("*.parquet"))
+    if qfiles:
+        db.view_over_parquet("quarantine_files", qfiles)
+    else:
+        db.register("quarantine_files", pa.Table.from_pylist([], schema=QUARANTINE_SCHEMA))
+    db.run("quarantine", "create view quarantine as select * from quarantine_files order by source, file, row_number")
+    db.write_parquet("quarantine", spec.path("out", "quarantine.parquet"))

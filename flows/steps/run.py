@@ -1,0 +1,79 @@
+"""The one sequence of a night's steps. The Prefect flow, the tests and the benchmark all run it through
+`run_night`; the flow wraps each step in a Prefect task through `on_step`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from flows import warehouse
+from flows.steps.extract import extract_step
+from flows.steps.identity import identity_step
+from flows.steps.metrics import metrics_step
+from flows.steps.model import model_step
+from flows.steps.publish import publish_step, run_record
+from flows.steps.results import RunSummary
+from flows.steps.spec import RunSpec
+from flows.steps.stage import stage_step
+from flows.steps.summary import describe
+from flows.steps.validate import validate_step
+
+log = logging.getLogger("silobridge.pipeline")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: its name (the summary's key and the log's label), its Prefect task's name, its function and
+    what it takes beyond the RunSpec: "validate" (the validate step's result), "summary" (everything so far)
+    or "hash_key" (the PII hash key)."""
+
+    name: str
+    task_name: str
+    fn: Callable[..., dict]
+    takes: tuple[str, ...] = ()
+
+    def __call__(self, spec: RunSpec, summary: RunSummary, hash_key: str) -> dict:
+        """Run the step's plain function; returns its result."""
+        extra = {"validate": lambda: summary["validate"], "summary": lambda: summary, "hash_key": lambda: hash_key}
+        return self.fn(spec, *(extra[t]() for t in self.takes))
+
+
+STEPS = (
+    Step("extract", "extract", extract_step),
+    Step("validate", "validate", validate_step),
+    Step("stage", "stage", stage_step, ("validate",)),
+    Step("identity", "resolve-identities", identity_step, ("hash_key",)),
+    Step("model", "model", model_step, ("hash_key",)),
+    Step("metrics", "metrics", metrics_step, ("hash_key",)),
+    Step("publish", "publish", publish_step, ("summary",)),
+)
+
+OnStep = Callable[[Step, RunSpec, RunSummary, str], dict]
+
+
+def run_step(step: Step, spec: RunSpec, summary: RunSummary, hash_key: str) -> dict:
+    """Run one step, log its duration and a one-line summary at INFO on the silobridge logger."""
+    start = time.perf_counter()
+    result = step(spec, summary, hash_key)
+    log.info("%-9s %s (%.1fs)", step.name, describe(step.name, result), time.perf_counter() - start)
+    return result
+
+
+def run_night(spec: RunSpec, hash_key: str, on_step: OnStep = run_step,
+              started_at: datetime | None = None) -> RunSummary:
+    """Run every step of STEPS in order through `on_step` (default: `run_step`); returns the run's summary
+    (run_id, run_date, started_at and each step's result under its name). A failed run is recorded in the
+    ledger with its error, then the error is raised again."""
+    started_at = started_at or datetime.now(timezone.utc)
+    summary: RunSummary = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(),
+                           "started_at": started_at.isoformat()}
+    try:
+        for step in STEPS:
+            summary[step.name] = on_step(step, spec, summary, hash_key)
+    except Exception as exc:
+        warehouse.write_run_record(spec.warehouse_dir, run_record(spec, summary, "failed", str(exc)))
+        raise
+    return summary

@@ -1,0 +1,71 @@
+"""RunSpec: everything a step needs to find its inputs and outputs (no secrets, no data)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from flows.config import PipelineConfig, load_config
+from flows.db import Database
+from flows.settings import Settings
+
+
+class RunSpec(BaseModel):
+    """Everything a step needs to find its inputs and outputs (no secrets, no data)."""
+
+    run_id: str
+    run_date: date
+    run_dir: Path
+    exports_dir: Path
+    warehouse_dir: Path
+    state_dir: Path
+    config_path: Path
+    replay_dir: Path | None = None
+    sources: list[str] | None = None
+    full_refresh: bool = False
+    ground_truth_dir: Path | None = None  # demo ground truth: the run scores its identity resolution
+    accept_identity_changes: bool = False  # bypass the identity stability gate for this run
+    duckdb_threads: int = 2
+    duckdb_memory_limit: str = "6GB"
+    keep_versions: int = 3
+
+    def config(self) -> PipelineConfig:
+        return load_config(self.config_path)
+
+    def connect(self, step: str) -> Database:
+        """A database for `step` (statements' errors name it), spilling into the run directory."""
+        return Database.connect(self.duckdb_threads, self.duckdb_memory_limit,
+                                temp_directory=self.run_dir / "duckdb_tmp", step=step)
+
+    def path(self, *parts: str) -> Path:
+        return self.run_dir.joinpath(*parts)
+
+
+def new_run_id(now: datetime) -> str:
+    """A sortable run id from the start time (UTC)."""
+    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
+              now: datetime, accept_identity_changes: bool = False) -> RunSpec:
+    """The RunSpec of a new run started at `now`."""
+    run_id = new_run_id(now)
+    return RunSpec(
+        run_id=run_id,
+        run_date=run_date or now.astimezone(timezone.utc).date(),
+        run_dir=settings.work_path / run_id,
+        exports_dir=settings.exports_path,
+        warehouse_dir=settings.warehouse_path,
+        state_dir=settings.state_path,
+        config_path=settings.sources_path,
+        replay_dir=settings.replay_path,
+        sources=sources or None,
+        full_refresh=full_refresh,
+        ground_truth_dir=settings.ground_truth_path,
+        accept_identity_changes=accept_identity_changes,
+        duckdb_threads=settings.duckdb_threads,
+        duckdb_memory_limit=settings.duckdb_memory_limit,
+        keep_versions=settings.keep_versions,
+    )

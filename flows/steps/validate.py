@@ -1,0 +1,199 @@
+"""Step validate: type each extracted source, check it with its GX suite, decide (policy), stage the accepted
+rows, quarantine the rejected ones, count per file and measure freshness; write the quality tables."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors.config import SourceConfig
+from flows import warehouse
+from flows.db import Database, parquet_source, quote
+from flows.steps.policy import check_reconciles, decide_status
+from flows.steps.quarantine import write_quarantine
+from flows.steps.results import FileCounts, Freshness, SourceValidation
+from flows.steps.spec import RunSpec
+from transforms.stage import staged_columns, typed_sql
+from transforms.validate import (
+    ValidationOutcome, build_data_docs, ephemeral_context, merge_outcomes, suite_columns, validate_typed,
+)
+
+log = logging.getLogger("silobridge.pipeline")
+
+DATA_DOCS = "data_docs"  # GX Data Docs folder inside each warehouse version
+VALIDATION_CHUNK_ROWS = 500_000  # rows per GX validation batch: bounds memory on large sources
+QUALITY_RULES_SCHEMA = pa.schema([("source", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
+                                  ("failed", pa.int64()), ("rows_in", pa.int64())])
+QUALITY_SOURCES_SCHEMA = pa.schema([
+    ("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()), ("accepted", pa.int64()),
+    ("quarantined", pa.int64()), ("held_back", pa.int64()), ("freshness_field", pa.string()),
+    ("lag_days", pa.float64()), ("max_lag_days", pa.float64()), ("stale", pa.bool_())])
+
+
+def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
+    """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/;
+    GX Data Docs of every source into out/data_docs/. Returns the validation counts per source.
+
+    Sources are validated after the sources their relations point to. Raises PipelineError when a
+    critical source has a file set aside, a row failing a critical rule or too many rejected rows, or
+    when a source or one of its files does not reconcile (rows read != accepted + quarantined + held back).
+    """
+    cfg = spec.config()
+    ctx = ephemeral_context()
+    out, results = {}, []
+    for src in cfg.validation_order(cfg.select(spec.sources)):
+        out[src.name], source_results = _validate_source(spec, src, ctx)
+        results += [(src.name, r) for r in source_results]
+    build_data_docs(ctx, results, spec.path("out", DATA_DOCS), spec.run_id)
+    _write_quality(spec, out)
+    return out
+
+
+def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValidation, list]:
+    """One source: its validation counts and its GX results (for the Data Docs)."""
+    files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
+    with spec.connect(f"validate {src.name}") as db:
+        rows_in = _type_rows(db, spec, src)
+        outcome = _run_suite(db, spec, src, ctx, rows_in)
+        quarantined = len(outcome.rejected)
+        db.register("rejected", outcome.rejected)
+        status = decide_status(src, files["set_aside"], outcome.critical,
+                               _first_critical_row(db) if outcome.critical else None, rows_in, quarantined,
+                               outcome.rejected["rule"].value_counts().head(3).to_dict() if quarantined else {})
+        staged = spec.path("staging", f"{src.name}.parquet") if status == "loaded" else None
+        accepted = _stage_accepted(db, src, staged) if staged else 0
+        held_back = rows_in - accepted - quarantined if status == "held_back" else 0
+        per_file = _file_counts(db, files["files"], staged, status)
+        freshness = _freshness(db, src, spec.run_date) if staged else None
+        write_quarantine(db, spec, src, files["set_aside"])
+    check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file)
+    if freshness and freshness["stale"]:
+        log.warning("%s: stale: %s", src.name, "no accepted rows" if freshness["newest"] is None else
+                    f"newest {freshness['field']} is {freshness['newest']}, {freshness['lag_days']:.1f} days before "
+                    f"the end of the run date (max {freshness['max_lag_days']:g})")
+    return {
+        "kind": src.kind, "status": status, "rows_in": rows_in, "accepted": accepted,
+        "quarantined": quarantined, "held_back": held_back, "files": files["files"], "file_counts": per_file,
+        "checksums": files.get("checksums", {}),
+        "files_set_aside": files["set_aside"], "warnings": outcome.warnings,
+        "rules": {r.rule: r.failed for r in outcome.rules if r.failed},
+        "rule_severity": {r.rule: r.severity for r in outcome.rules if r.failed},
+        "freshness": freshness,
+    }, outcome.results
+
+
+def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, Path]]:
+    """Field -> (target field, Parquet file of the target's accepted rows): tonight's, else the last
+    published ones. Relations whose target has no rows anywhere are left out (not checked)."""
+    previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
+    out = {}
+    for name, rel in src.contract.relations.items():
+        path = spec.path("staging", f"{rel.source}.parquet")
+        # a target without rows tonight (its files set aside) would make every value an orphan
+        if (not path.exists() or pq.read_metadata(path).num_rows == 0) and previous is not None:
+            path = warehouse.state_file(spec.state_dir, previous.name, rel.source)
+        if path.exists() and pq.read_metadata(path).num_rows > 0:
+            out[name] = (rel.field, path)
+        else:
+            log.warning("%s: relation %s -> %s.%s not checked: %s has no accepted rows", src.name, name,
+                        rel.source, rel.field, rel.source)
+    return out
+
+
+def _type_rows(db: Database, spec: RunSpec, src: SourceConfig) -> int:
+    """Table `typed`: the raw text typed by the source's contract, with relation flags; returns its rows."""
+    db.view_over_parquet("raw", spec.path("raw", f"{src.name}.parquet"))
+    relations = {}
+    for name, (field, path) in _relation_targets(spec, src).items():
+        db.run(f"relation {name}", f"create view {quote('rel_' + name)} as select distinct "
+                                   f"cast({quote(field)} as varchar) as value from {parquet_source(path)} "
+                                   f"where {quote(field)} is not null")
+        relations[name] = f"rel_{name}"
+    sql, params = typed_sql(src, relations=relations)
+    db.run("typed", f"create table typed as {sql}", params)
+    return db.count("typed")
+
+
+def _run_suite(db: Database, spec: RunSpec, src: SourceConfig, ctx, rows_in: int) -> ValidationOutcome:
+    """The source's GX suite over `typed` in chunks of _row_id (1..rows_in), merged into one outcome.
+
+    Uniqueness and relations are already flags over the whole source; a chunk holds only the columns the
+    suite reads, the failing rows are fetched whole for their reasons."""
+    cols = ", ".join(quote(c) for c in suite_columns(src))
+
+    def fetch_rows(ids: list[int]) -> pd.DataFrame:
+        return db.df("typed rows", "select * from typed where _row_id in (select unnest($ids)) order by _row_id",
+                     {"ids": ids})
+
+    outcomes = []
+    for lo in range(0, max(rows_in, 1), VALIDATION_CHUNK_ROWS):
+        chunk = db.df("typed chunk", f"select {cols} from typed where _row_id > $lo and _row_id <= $hi "
+                                     "order by _row_id", {"lo": lo, "hi": lo + VALIDATION_CHUNK_ROWS})
+        outcomes.append(validate_typed(chunk, src, spec.run_date, ctx, fetch_rows))
+        del chunk
+    return merge_outcomes(outcomes)
+
+
+def _first_critical_row(db: Database) -> tuple:
+    """(file, row number, rule, reason) of the first row failing a critical rule."""
+    return db.one("first critical row", "select t._source_file, t._row_number, r.rule, r.reason from rejected r "
+                                        "join typed t using (_row_id) where r.severity = 'critical' "
+                                        "order by r._row_id limit 1")
+
+
+def _stage_accepted(db: Database, src: SourceConfig, staged: Path) -> int:
+    """View `accepted` (typed rows not rejected, staged columns) written to `staged`; returns its rows."""
+    cols = ", ".join(quote(c) for c in staged_columns(src.kind))
+    db.run("accepted", f"create view accepted as select {cols} from typed "
+                       "where _row_id not in (select _row_id from rejected) order by _row_id")
+    return db.write_parquet("accepted", staged)
+
+
+def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status: str) -> dict[str, FileCounts]:
+    """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back."""
+    quarantined = dict(db.rows("quarantined per file", "select t._source_file, count(*) from rejected r "
+                                                      "join typed t using (_row_id) group by all"))
+    typed = dict(db.rows("typed per file", "select _source_file, count(*) from typed group by all"))
+    accepted = dict(db.rows("accepted per file", f"select _source_file, count(*) from {parquet_source(staged)} "
+                                                 "group by all")) if staged is not None else {}
+    out = {}
+    for name in sorted(set(read) | set(typed)):
+        q = quarantined.get(name, 0)
+        out[name] = {"rows_in": read.get(name, 0), "accepted": accepted.get(name, 0), "quarantined": q,
+                     "held_back": typed.get(name, 0) - q if status == "held_back" else 0}
+    return out
+
+
+def _freshness(db: Database, src: SourceConfig, run_date: date) -> Freshness | None:
+    """The source's newest accepted record (contract freshness field) against the end of the run date."""
+    f = src.contract.freshness
+    if f is None:
+        return None
+    newest = db.scalar("freshness", f"select max({quote(f.field)}) from accepted")
+    end = datetime.combine(run_date, datetime.min.time(), tzinfo=timezone.utc) + pd.Timedelta(days=1)
+    lag = None if newest is None else (end - newest).total_seconds() / 86400
+    return {"field": f.field, "newest": None if newest is None else newest.isoformat(),
+            "lag_days": None if lag is None else round(lag, 3), "max_lag_days": f.max_lag_days,
+            "stale": lag is None or lag > f.max_lag_days}
+
+
+def _write_quality(spec: RunSpec, validated: dict[str, SourceValidation]) -> None:
+    """quality/rules.parquet (source, rule, severity, failed rows) and quality/sources.parquet (counts,
+    freshness) for the quality metrics."""
+    rules = [{"source": name, "rule": rule, "severity": v["rule_severity"][rule], "failed": n, "rows_in": v["rows_in"]}
+             for name, v in validated.items() for rule, n in v["rules"].items()]
+    sources = [{"source": name, "status": v["status"], "rows_in": v["rows_in"], "accepted": v["accepted"],
+                "quarantined": v["quarantined"], "held_back": v["held_back"],
+                "freshness_field": (v["freshness"] or {}).get("field"),
+                "lag_days": (v["freshness"] or {}).get("lag_days"),
+                "max_lag_days": (v["freshness"] or {}).get("max_lag_days"),
+                "stale": (v["freshness"] or {}).get("stale")} for name, v in validated.items()]
+    spec.path("quality").mkdir(parents=True, exist_ok=True)
+    for rows, schema, name in ((rules, QUALITY_RULES_SCHEMA, "rules"), (sources, QUALITY_SOURCES_SCHEMA, "sources")):
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), spec.path("quality", f"{name}.parquet"))
