@@ -28,9 +28,10 @@ from flows import warehouse
 from flows.charts import format_value
 from flows.report import write_report
 from flows.settings import Settings
-from transforms.customer_ids import IdentityGateError, check_stability
-from transforms.evaluate import evaluate_identity, identity_metric_rows
-from transforms.identity import register_udfs, resolve_customers
+from flows.db import Database  # TODO(merge): transforms take a Database; wrapped at each call below
+from transforms.identity import (
+    IdentityGateError, check_stability, evaluate_identity, identity_metric_rows, register_udfs, resolve_customers,
+)
 from transforms.model import (
     MODELS, append_metrics, build_metrics, build_models, build_quality_metrics, metric_definitions,
     register_survivorship,
@@ -399,7 +400,7 @@ def _staged_kinds(spec: RunSpec, cfg: PipelineConfig) -> dict[str, tuple[str, Pa
 def _analysis_connection(spec: RunSpec, cfg: PipelineConfig, hash_key: str):
     con = spec.connect()
     warehouse.attach_kinds(con, _staged_kinds(spec, cfg))
-    register_udfs(con, hash_key, cfg.identity)
+    register_udfs(Database(con), hash_key, cfg.identity)  # TODO(merge)
     regions = sorted({(s.system, s.default_region or "TW") for s in cfg.sources})
     con.execute("create table source_regions (system varchar, region varchar)")
     seen = set()
@@ -410,7 +411,7 @@ def _analysis_connection(spec: RunSpec, cfg: PipelineConfig, hash_key: str):
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
-    register_survivorship(con, cfg.identity.survivorship)
+    register_survivorship(Database(con), cfg.identity.survivorship)  # TODO(merge)
     con.execute("create table policy_topics (policy varchar, topic varchar)")
     for policy, topic in sorted(cfg.metrics.policy_topics.items()):
         con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})
@@ -449,7 +450,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
             else:  # a version published before ids were tracked: its ids are the oldest known
                 con.execute("create table prev_id_map as select distinct customer_id, customer_id as current_customer_id, "
                             "'active' as status, '' as issued_run_id, '' as changed_run_id from prev_identities")
-        counts = resolve_customers(con, cfg.identity, spec.run_id, has_previous)
+        counts = resolve_customers(Database(con), cfg.identity, spec.run_id, has_previous)  # TODO(merge)
         if not spec.accept_identity_changes:  # before anything else is built: a gated run stops here
             try:
                 check_stability(counts["changes"], cfg.identity.stability.max_changed_share,
@@ -464,7 +465,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> dict:
         truth = spec.ground_truth_dir / "identity.csv" if spec.ground_truth_dir else None
         if truth is not None and truth.exists():
             con.execute("create temp table truth as select * from read_csv($p, all_varchar = true)", {"p": str(truth)})
-            scores = evaluate_identity(con)
+            scores = evaluate_identity(Database(con), cfg.identity)  # TODO(merge)
             if scores["scopes"]["all"]["records"] == 0:  # ground truth of other exports (the demo's): not ours
                 log.warning("ground truth at %s names none of tonight's records; identity not scored", truth)
                 scores = None
@@ -527,7 +528,7 @@ def model_step(spec: RunSpec, hash_key: str) -> dict:
     con = _analysis_connection(spec, cfg, hash_key)
     try:
         _attach_identity(con, spec)
-        rows = build_models(con, _params(spec, cfg))
+        rows = build_models(Database(con), _params(spec, cfg))  # TODO(merge)
         for table in rows:
             warehouse.write_parquet(con, table, spec.path("out", f"{table}.parquet"))
     finally:
@@ -544,15 +545,15 @@ def metrics_step(spec: RunSpec, hash_key: str) -> dict:
         _attach_identity(con, spec)
         for table in MODELS:
             warehouse.attach_parquet(con, table, spec.path("out", f"{table}.parquet"))
-        new_rows = build_metrics(con, _params(spec, cfg))
+        new_rows = build_metrics(Database(con), _params(spec, cfg))  # TODO(merge)
         for table in ("rules", "sources"):
             if spec.path("quality", f"{table}.parquet").exists():
                 warehouse.attach_parquet(con, f"quality_{table}", spec.path("quality", f"{table}.parquet"))
             else:  # no source validated in this run (cannot happen in a flow run; keeps the step usable alone)
                 schema = QUALITY_RULES_SCHEMA if table == "rules" else QUALITY_SOURCES_SCHEMA
                 con.register(f"quality_{table}", pa.Table.from_pylist([], schema=schema))
-        new_rows += build_quality_metrics(con, _params(spec, cfg))
-        new_rows += append_metrics(con, "select family, metric, null::date as metric_date, dimension, numerator, "
+        new_rows += build_quality_metrics(Database(con), _params(spec, cfg))  # TODO(merge)
+        new_rows += append_metrics(Database(con), "select family, metric, null::date as metric_date, dimension, numerator, "
                                         "denominator, detail from identity_evaluation", _params(spec, cfg))
         previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
         if previous is not None and (previous / "metrics.parquet").exists():

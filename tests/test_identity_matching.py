@@ -10,7 +10,7 @@ import pytest
 
 from transforms.config import IdentityConfig
 from tests.helpers import kinds_connection, rows
-from transforms.customer_ids import IdentityGateError, check_stability
+from transforms.identity import IdentityGateError, check_stability
 from transforms.identity import resolve_customers
 
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴徐"
@@ -156,11 +156,11 @@ def _run(records: list[dict], run_id: str, previous: tuple | None = None):
     con = kinds_connection({"customers": records})
     if previous:
         ids, id_map = previous
-        con.execute("create table prev_identities (customer_id varchar, system varchar, entity varchar, record_id varchar)")
-        con.executemany("insert into prev_identities values (?, ?, ?, ?)", ids)
-        con.execute("create table prev_id_map (customer_id varchar, current_customer_id varchar, status varchar, "
+        con.run("prev_identities", "create table prev_identities (customer_id varchar, system varchar, entity varchar, record_id varchar)")
+        con.run_many("prev_identities rows", "insert into prev_identities values (?, ?, ?, ?)", ids)
+        con.run("prev_id_map", "create table prev_id_map (customer_id varchar, current_customer_id varchar, status varchar, "
                     "issued_run_id varchar, changed_run_id varchar)")
-        con.executemany("insert into prev_id_map values (?, ?, ?, ?, ?)", id_map)
+        con.run_many("prev_id_map rows", "insert into prev_id_map values (?, ?, ?, ?, ?)", id_map)
     counts = resolve_customers(con, IdentityConfig(), run_id, has_previous=previous is not None)
     ids = rows(con, "select customer_id, system, entity, record_id from customer_identities order by record_id")
     id_map = rows(con, "select * from customer_id_map order by customer_id")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from connectors.config import SourceConfig
 from connectors.schemas import KINDS, REPLAY_PREFIX, FieldSpec
+from transforms.sqltext import quote
+
+__all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "quote", "staged_columns", "typed_sql"]
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -18,11 +21,6 @@ DUCK_TYPES = {
 _OFFSET_RE = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
 # A text value a spreadsheet would run as a formula (=HYPERLINK(...), @SUM(...), +cmd|...).
 FORMULA_RE = r"^\s*([=@]|[+-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(!|])"
-
-
-def quote(identifier: str) -> str:
-    """Quote a SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def field_format(source: SourceConfig, name: str, spec: FieldSpec) -> str | None:

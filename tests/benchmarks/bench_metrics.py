@@ -34,6 +34,7 @@ if str(REPO) not in sys.path:
 from flows.config import load_config  # noqa: E402
 from transforms.config import IdentityConfig, MetricsConfig  # noqa: E402
 from flows.warehouse import connect, empty_kind_sql  # noqa: E402
+from flows.db import Database  # noqa: E402
 from transforms.identity import register_udfs, resolve_customers  # noqa: E402
 from transforms.model import (  # noqa: E402
     MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names, register_survivorship,
@@ -169,12 +170,13 @@ def main() -> None:
     metrics_cfg: MetricsConfig = cfg.metrics
     con = connect(args.threads, args.memory_limit)
     identity = IdentityConfig(**cfg.identity.model_dump())
-    register_udfs(con, "bench-key", identity)
+    db = Database(con, step="bench")
+    register_udfs(db, "bench-key", identity)
     con.execute("create table source_regions (system varchar, region varchar)")
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
-    register_survivorship(con, identity.survivorship)
+    register_survivorship(db, identity.survivorship)
     con.execute("create table policy_topics (policy varchar, topic varchar)")
     for policy, topic in sorted(metrics_cfg.policy_topics.items()):
         con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})
@@ -187,7 +189,7 @@ def main() -> None:
           + ", ".join(f"{k} {v:,}" for k, v in kinds.items()))
 
     t = time.perf_counter()
-    counts = resolve_customers(con, identity, "bench")
+    counts = resolve_customers(db, identity, "bench")
     print(f"identity resolution: {time.perf_counter() - t:.1f}s ({counts['identity_records']:,} records -> "
           f"{counts['customers']:,} customers)")
 
@@ -213,7 +215,7 @@ def main() -> None:
     for name in metric_names():
         before = con.execute("select count(*) from metrics").fetchall()[0][0]
         t = time.perf_counter()
-        insert_metric(con, name, params)
+        insert_metric(db, name, params)
         seconds = time.perf_counter() - t
         after = con.execute("select count(*) from metrics").fetchall()[0][0]
         per_family[family_of[name]] = per_family.get(family_of[name], 0.0) + seconds
