@@ -4,6 +4,7 @@ customer ids from run to run (merges, splits, aliases, the gate)."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 
 import pytest
@@ -239,3 +240,18 @@ def test_golden_record_takes_each_attribute_from_the_most_trusted_system_then_th
     # name: crm outranks shop (newer), and within crm the newer C2 wins; email: shop outranks crm;
     # phone, birth date and address: no rule, so the newest record that has one
     assert row == (4, "A*** L**", "crm", date(2026, 1, 5), "shop", date(2026, 1, 9), "shop", 1990, "pos", "106", "pos")
+
+
+def test_sql_built_from_configuration_binds_values_and_quotes_identifiers():
+    from transforms.identity.levels import levels_sql
+    from transforms.identity.probabilistic import blocking_rule_sql, candidates_sql, scored_sql
+
+    rule = blocking_rule_sql(["name_key", "birth_date"])
+    assert 'partition by "name_key", "birth_date"' in rule and 'l."birth_date" = r."birth_date"' in rule
+    assert rule.endswith("where l.block_size <= $max_block_size")
+    assert candidates_sql([["street_key"], ["email_local"]]).count("union all") == 1
+    # thresholds and fitted weights are parameters (or the identity_model table), never numbers in the text
+    scored = scored_sql(["name", "street"])
+    assert {"$prior_weight", "$comparison_0", "$comparison_1", "$name_close", "$street_close"} <= set(
+        re.findall(r"\$[a-z_0-9]+", scored))
+    assert "identity_model as w1" in scored and not re.search(r"\d\.\d", scored + levels_sql(["name", "street"]))

@@ -18,7 +18,7 @@ from transforms.identity.levels import levels_sql
 from transforms.identity.tables import build
 from transforms.sqltext import bind, quote
 
-FS_LINKS_COLUMNS = ("rid_a bigint, rid_b bigint, match_weight double, match_probability double, evidence varchar")
+FS_LINKS_COLUMNS = "rid_a bigint, rid_b bigint, match_weight double, match_probability double, evidence varchar"
 MODEL_COLUMNS = "comparison varchar, level varchar, m_probability double, u_probability double, weight double"
 
 
