@@ -33,6 +33,8 @@ issued as (
     select customer_id, customer_id as current_customer_id, 'active' as status, $run_id as issued_run_id,
            $run_id as changed_run_id
     from current_ids where customer_id not in (select customer_id from prev)
+),
+final as (
+    select * from carried union all select * from issued
 )
-select * from carried union all select * from issued
-order by customer_id
+select * from final order by customer_id

@@ -21,7 +21,7 @@ carried as (
     select rid, list(key_type order by key_priority) as identifier_types
     from int_identity__usable_keys group by rid
 ),
-final as (
+described as (
     select m.customer_id, m.system, m.entity, m.record_id,
            case when l.deterministic then 'deterministic'
                 when l.rid is not null then 'probabilistic'
@@ -35,6 +35,9 @@ final as (
     from members as m
     left join linked as l using (rid)
     left join carried as c using (rid)
+),
+final as (
+    select *, link_keys[1] as identifier_type
+    from described
 )
-select *, link_keys[1] as identifier_type
-from final order by customer_id, system, entity, record_id
+select * from final order by customer_id, system, entity, record_id

@@ -26,12 +26,15 @@ fuzzy_evidence as (
       and (sb_birth_level(l.birth_date, r.birth_date) in ('exact', 'close')
            or sb_text_level(l.street_key, r.street_key, $street_close) in ('exact', 'close')
            or sb_exact_level(l.postcode_key, r.postcode_key) = 'exact')
+),
+final as (
+    select j.*,
+           (x.named or k.rid is not null) as identifiable,
+           s.rid is null and f.rid is not null as fuzzy_linkable
+    from joined as j
+    join attributes as x using (rid)
+    left join keyed as k using (rid)
+    left join strong_mates as s using (rid)
+    left join fuzzy_evidence as f using (rid)
 )
-select j.*,
-       (x.named or k.rid is not null) as identifiable,
-       s.rid is null and f.rid is not null as fuzzy_linkable
-from joined as j
-join attributes as x using (rid)
-left join keyed as k using (rid)
-left join strong_mates as s using (rid)
-left join fuzzy_evidence as f using (rid)
+select * from final

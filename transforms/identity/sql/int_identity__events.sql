@@ -33,14 +33,17 @@ moved as (
 removed as (
     select m.customer_id from prev_id_map as m
     where m.status = 'active' and m.customer_id not in (select prev_id from int_identity__claims)
+),
+final as (
+    select run_id, event, customer_id, related_customer_id, records, detail from merged_counts
+    union all
+    select $run_id, case when split_from is null then 'new' else 'split' end, customer_id, split_from, records,
+           case when split_from is null then null else 'split off ' || split_from end
+    from fresh
+    union all
+    select $run_id, 'moved', customer_id, prev_id, count(*), 'records moved from ' || prev_id
+    from moved group by customer_id, prev_id
+    union all
+    select $run_id, 'removed', customer_id, null, 0, 'no records left in any source' from removed
 )
-select run_id, event, customer_id, related_customer_id, records, detail from merged_counts
-union all
-select $run_id, case when split_from is null then 'new' else 'split' end, customer_id, split_from, records,
-       case when split_from is null then null else 'split off ' || split_from end
-from fresh
-union all
-select $run_id, 'moved', customer_id, prev_id, count(*), 'records moved from ' || prev_id
-from moved group by customer_id, prev_id
-union all
-select $run_id, 'removed', customer_id, null, 0, 'no records left in any source' from removed
+select * from final

@@ -46,8 +46,11 @@ conflicting as (
     where b.partners > 1 and e.partner <> b.best_partner
       and (sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, $name_close) = 'different'
            or sb_birth_level(l.birth_date, r.birth_date) = 'different')
+),
+final as (
+    select k.rid_a, k.rid_b, k.match_weight, k.match_probability, k.evidence
+    from kept as k
+    where not exists (select 1 from conflicting as x
+                      where (x.hub = k.c1 and x.partner = k.c2) or (x.hub = k.c2 and x.partner = k.c1))
 )
-select k.rid_a, k.rid_b, k.match_weight, k.match_probability, k.evidence
-from kept as k
-where not exists (select 1 from conflicting as x
-                  where (x.hub = k.c1 and x.partner = k.c2) or (x.hub = k.c2 and x.partner = k.c1))
+select * from final

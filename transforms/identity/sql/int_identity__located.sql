@@ -31,10 +31,10 @@ unioned as (
     union all by name select * from tickets
     union all by name select * from devices
 ),
-located as (
+final as (
     select row_number() over (order by system, entity, record_id) as rid, u.*,
            coalesce(r.region, 'TW') as region
     from unioned as u
     left join source_regions as r using (system)
 )
-select * from located
+select * from final

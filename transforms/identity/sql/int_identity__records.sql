@@ -1,4 +1,4 @@
-with final as (
+with normalised as (
     select l.*, e.email_norm, p.phone_norm, y.id_norm as loyalty_norm, g.id_norm as login_norm,
            n.name_key, n.family_key, s.street_key, c.postcode_key
     from int_identity__located as l
@@ -9,11 +9,13 @@ with final as (
     left join int_identity__norm_name as n on n.full_name = l.full_name
     left join int_identity__norm_street as s on s.street = l.street
     left join int_identity__norm_postcode as c on c.postcode = l.postcode
+),
+final as (
+    select *,
+           split_part(email_norm, '@', 1) as email_local,
+           split_part(email_norm, '@', 2) as email_domain,
+           left(split_part(email_norm, '@', 1), 4) as email_prefix,
+           right(phone_norm, 4) as phone_suffix
+    from normalised
 )
-select *,
-       split_part(email_norm, '@', 1) as email_local,
-       split_part(email_norm, '@', 2) as email_domain,
-       left(split_part(email_norm, '@', 1), 4) as email_prefix,
-       right(phone_norm, 4) as phone_suffix
-from final
-order by rid
+select * from final order by rid
