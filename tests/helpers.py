@@ -1,4 +1,4 @@
-"""Test helpers: tiny kind tables in a DuckDB connection."""
+"""Test helpers: tiny kind tables in a DuckDB database (the `flows.db.Database` the transforms take)."""
 
 from __future__ import annotations
 
@@ -14,30 +14,29 @@ from connectors.schemas import KINDS
 
 def connect():
     """A raw DuckDB connection set up like the pipeline's (flows.db.Database.connect)."""
-    return Database.connect()._con  # TODO(merge): transforms take db
+    return Database.connect()._con  # tests may use DuckDB directly; the pipeline never does
 
 
 def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | None = None, regions=None):
-    """A connection with one `kind_<kind>` table per kind (typed, empty unless rows are given)."""
-    con = connect()
-    register_udfs(con, "test-key", identity or IdentityConfig())
+    """A Database with one `kind_<kind>` table per kind (typed, empty unless rows are given)."""
+    db = Database(connect(), step="test")
+    register_udfs(db, "test-key", identity or IdentityConfig())
     for kind in KINDS:
-        con.execute(f"create table kind_{kind} as {empty_kind_sql(kind)}")
+        db.run(f"kind_{kind}", f"create table kind_{kind} as {empty_kind_sql(kind)}")
         rows = tables.get(kind)
         if rows:
             cols = sorted({k for r in rows for k in r})
-            arrow = pa.table({c: [r.get(c) for r in rows] for c in cols})
-            con.register("incoming", arrow)
-            con.execute(f"insert into kind_{kind} by name select * from incoming")
-            con.unregister("incoming")
-    con.execute("create table source_regions (system varchar, region varchar)")
-    for system, region in (regions or {}).items():
-        con.execute("insert into source_regions values ($s, $r)", {"s": system, "r": region})
-    con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
-    con.execute("create table policy_topics (policy varchar, topic varchar)")
-    register_survivorship(con, (identity or IdentityConfig()).survivorship)
-    return con
+            db.register("incoming", pa.table({c: [r.get(c) for r in rows] for c in cols}))
+            db.run(f"kind_{kind} rows", f"insert into kind_{kind} by name select * from incoming")
+            db._con.unregister("incoming")
+    db.run("source_regions", "create table source_regions (system varchar, region varchar)")
+    db.run_many("source_regions rows", "insert into source_regions values (?, ?)", list((regions or {}).items()))
+    db.run("journey_stages", "create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
+    db.run("policy_topics", "create table policy_topics (policy varchar, topic varchar)")
+    register_survivorship(db, (identity or IdentityConfig()).survivorship)
+    return db
 
 
-def rows(con, sql: str, params: dict | None = None) -> list[tuple]:
-    return con.execute(sql, params or {}).fetchall()
+def rows(db: Database, sql: str, params: dict | None = None) -> list[tuple]:
+    """All rows of a query."""
+    return db.rows("test query", sql, params or {})

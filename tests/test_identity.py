@@ -86,6 +86,8 @@ def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
     import duckdb
     import networkx as nx
 
+    from flows.db import Database
+
     from transforms.identity import connected_components
 
     rng = random.Random(seed)
@@ -93,10 +95,10 @@ def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
     edges = {tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randrange(150, 450))}
     chain = list(range(0, 60, 3))  # a long chain: label propagation needs many hops
     edges |= {(a, b) for a, b in zip(chain, chain[1:])}
-    con = duckdb.connect()
-    con.execute("create table nodes as select range as node from range($n)", {"n": n})
-    con.execute("create table edges (a bigint, b bigint)")
-    con.executemany("insert into edges values (?, ?)", sorted(edges))
+    con = Database(duckdb.connect())
+    con.run("nodes", "create table nodes as select range as node from range($n)", {"n": n})
+    con.run("edges", "create table edges (a bigint, b bigint)")
+    con.run_many("edges rows", "insert into edges values (?, ?)", sorted(edges))
     connected_components(con, "nodes", "edges", "clusters")
     got: dict[int, set[int]] = {}
     for node, label in rows(con, "select node, label from clusters"):
@@ -109,16 +111,16 @@ def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
 
 
 def test_evaluation_scores_pairs_and_b_cubed_per_scope(resolved):
-    from transforms.evaluate import evaluate_identity
+    from transforms.identity import evaluate_identity
 
     con, _ = resolved
     # truth: person A owns C1, U1, L1, T2, d1 and d2 (d2 is A's shared tablet); B the four subscribers; C ticket T1
     truth = [("crm", "contacts", "C1", "A"), ("shop", "customers", "U1", "A"), ("pos", "members", "L1", "A"),
              ("support", "tickets", "T2", "A"), ("analytics", "devices", "d1", "A"), ("analytics", "devices", "d2", "A"),
              *[("marketing", "subscribers", f"S{i}", "B") for i in range(1, 5)], ("support", "tickets", "T1", "C")]
-    con.execute("create table truth (system varchar, entity varchar, record_id varchar, person_id varchar)")
-    con.executemany("insert into truth values (?, ?, ?, ?)", truth)
-    scores = evaluate_identity(con)
+    con.run("truth", "create table truth (system varchar, entity varchar, record_id varchar, person_id varchar)")
+    con.run_many("truth rows", "insert into truth values (?, ?, ?, ?)", truth)
+    scores = evaluate_identity(con, IdentityConfig(max_records_per_key=3))
     every = scores["scopes"]["all"]
     # predicted: the 5-record customer (10 pairs, all A's); true pairs: A 6 records -> 15, B 4 -> 6
     assert (every["records"], every["true_positive_pairs"], every["predicted_pairs"], every["true_pairs"]) == (11, 10, 10, 21)

@@ -4,13 +4,14 @@ customer ids from run to run (merges, splits, aliases, the gate)."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 
 import pytest
 
 from transforms.config import IdentityConfig
 from tests.helpers import kinds_connection, rows
-from transforms.customer_ids import IdentityGateError, check_stability
+from transforms.identity import IdentityGateError, check_stability
 from transforms.identity import resolve_customers
 
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴徐"
@@ -156,11 +157,11 @@ def _run(records: list[dict], run_id: str, previous: tuple | None = None):
     con = kinds_connection({"customers": records})
     if previous:
         ids, id_map = previous
-        con.execute("create table prev_identities (customer_id varchar, system varchar, entity varchar, record_id varchar)")
-        con.executemany("insert into prev_identities values (?, ?, ?, ?)", ids)
-        con.execute("create table prev_id_map (customer_id varchar, current_customer_id varchar, status varchar, "
+        con.run("prev_identities", "create table prev_identities (customer_id varchar, system varchar, entity varchar, record_id varchar)")
+        con.run_many("prev_identities rows", "insert into prev_identities values (?, ?, ?, ?)", ids)
+        con.run("prev_id_map", "create table prev_id_map (customer_id varchar, current_customer_id varchar, status varchar, "
                     "issued_run_id varchar, changed_run_id varchar)")
-        con.executemany("insert into prev_id_map values (?, ?, ?, ?, ?)", id_map)
+        con.run_many("prev_id_map rows", "insert into prev_id_map values (?, ?, ?, ?, ?)", id_map)
     counts = resolve_customers(con, IdentityConfig(), run_id, has_previous=previous is not None)
     ids = rows(con, "select customer_id, system, entity, record_id from customer_identities order by record_id")
     id_map = rows(con, "select * from customer_id_map order by customer_id")
@@ -239,3 +240,18 @@ def test_golden_record_takes_each_attribute_from_the_most_trusted_system_then_th
     # name: crm outranks shop (newer), and within crm the newer C2 wins; email: shop outranks crm;
     # phone, birth date and address: no rule, so the newest record that has one
     assert row == (4, "A*** L**", "crm", date(2026, 1, 5), "shop", date(2026, 1, 9), "shop", 1990, "pos", "106", "pos")
+
+
+def test_sql_built_from_configuration_binds_values_and_quotes_identifiers():
+    from transforms.identity.levels import levels_sql
+    from transforms.identity.probabilistic import blocking_rule_sql, candidates_sql, scored_sql
+
+    rule = blocking_rule_sql(["name_key", "birth_date"])
+    assert 'partition by "name_key", "birth_date"' in rule and 'l."birth_date" = r."birth_date"' in rule
+    assert rule.endswith("where l.block_size <= $max_block_size")
+    assert candidates_sql([["street_key"], ["email_local"]]).count("union all") == 1
+    # thresholds and fitted weights are parameters (or the identity_model table), never numbers in the text
+    scored = scored_sql(["name", "street"])
+    assert {"$prior_weight", "$comparison_0", "$comparison_1", "$name_close", "$street_close"} <= set(
+        re.findall(r"\$[a-z_0-9]+", scored))
+    assert "identity_model as w1" in scored and not re.search(r"\d\.\d", scored + levels_sql(["name", "street"]))

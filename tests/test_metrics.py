@@ -90,9 +90,9 @@ def run(tables: dict, policy_topics: dict | None = None, **params):
     identity = IdentityConfig()
     con = kinds_connection(tables, identity=identity, regions={"crm": "TW", "shop": "TW", "pos": "TW"})
     for touchpoint_type, stage in JOURNEY_STAGES.items():
-        con.execute("insert into journey_stages values ($t, $s)", {"t": touchpoint_type, "s": stage})
+        con.run("journey_stages row", "insert into journey_stages values ($t, $s)", {"t": touchpoint_type, "s": stage})
     for policy_name, topic in (policy_topics or {}).items():
-        con.execute("insert into policy_topics values ($p, $t)", {"p": policy_name, "t": topic})
+        con.run("policy_topics row", "insert into policy_topics values ($p, $t)", {"p": policy_name, "t": topic})
     resolve_customers(con, identity, "test-run")
     p = PARAMS | params
     build_models(con, p)
@@ -392,7 +392,7 @@ def test_promo_code_shared_by_two_campaigns_is_honoured_for_both():
         (None, "K4|web", 1, 2, 1 / 2, None),
     ])
     # fct_orders attributes the shared code to the campaign promoting the line's SKU
-    assert con.execute("select sku, promo_campaign_id from fct_orders order by order_id, line_no").fetchall() == [
+    assert rows(con, "select sku, promo_campaign_id from fct_orders order by order_id, line_no") == [
         ("SKU-P", "K1"), ("SKU-R", "K4"), ("SKU-R", None)]
 
 

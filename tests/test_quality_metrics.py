@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from flows.db import Database
 from flows.steps.validate import QUALITY_RULES_SCHEMA, QUALITY_SOURCES_SCHEMA
 from tests.helpers import connect
 from transforms.model import build_quality_metrics
 
 
 def test_valid_share_quarantined_rows_by_rule_and_freshness_lag_with_stale_flag():
-    con = connect()
-    con.execute("""create table metrics (run_id varchar, as_of_date date, metric_date date, family varchar,
+    con = Database(connect())
+    con.run("metrics", """create table metrics (run_id varchar, as_of_date date, metric_date date, family varchar,
                    metric varchar, dimension varchar, numerator double, denominator double, value double,
                    detail varchar)""")
     sources = [
@@ -27,8 +28,8 @@ def test_valid_share_quarantined_rows_by_rule_and_freshness_lag_with_stale_flag(
     con.register("quality_sources", pa.Table.from_pylist(sources, schema=QUALITY_SOURCES_SCHEMA))
     con.register("quality_rules", pa.Table.from_pylist(rules, schema=QUALITY_RULES_SCHEMA))
     added = build_quality_metrics(con, {"run_id": "r1", "as_of_date": "2026-11-20"})
-    got = con.execute("select metric, dimension, numerator, denominator, value, detail from metrics "
-                      "where family = 'quality' and metric_date = date '2026-11-20' order by metric, dimension").fetchall()
+    got = con.rows("quality", "select metric, dimension, numerator, denominator, value, detail from metrics "
+                      "where family = 'quality' and metric_date = date '2026-11-20' order by metric, dimension")
     assert added == 8
     assert got == [
         ("freshness_lag_days", "pos__transactions", 3.25, 1.0, 3.25, "stale: more than 2.0 days"),

@@ -87,11 +87,11 @@ def version(tmp_path_factory):
         "order_lines": [line("shop", "O1", "2026-11-02T00:00:00", "web", "SKU-P", login_id="U1")],
     })
     # an earlier run whose first-contact resolution was 1 of 2
-    con.execute("insert into metrics select '20261129T000000000000Z', date '2026-11-29', metric_date, family, metric, "
+    con.run("earlier run", "insert into metrics select '20261129T000000000000Z', date '2026-11-29', metric_date, family, metric, "
                 "dimension, 1, 2, 0.5, detail from metrics where metric = 'first_contact_resolution_rate'")
     out = tmp_path_factory.mktemp("version")
     for table in (*MODELS, "metrics", "customer_identities", "identity_guards"):
-        Database(con).write_parquet(table, out / f"{table}.parquet")
+        con.write_parquet(table, out / f"{table}.parquet")
     records = [{"run_id": r, "run_date": d, "status": "success", "sources": {"support__tickets": {
         "kind": "tickets", "status": "loaded", "rows_in": 4, "accepted": 3, "quarantined": 1, "held_back": 0,
         "files": {"support/tickets.json": 4}, "files_set_aside": []}}}

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 from importlib import resources
 
-import duckdb
+from transforms.database import Database
+from transforms.sqltext import bind, create_table, load_sql as _load, quote
 
 log = logging.getLogger(__name__)
 
 MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints", "customer_journeys")
 METRICS_COLUMNS = ("run_id", "as_of_date", "metric_date", "family", "metric", "dimension",
                    "numerator", "denominator", "value", "detail")
-_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 # A metric's definition in its SQL file's header: "-- metric: <family>/<name> [(<unit>)]" then one
 # paragraph. The unit says what the value is; without one it is a share (numerator / denominator).
 _DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)(?:\s+\(([a-z ]+)\))?\s*$")
@@ -25,7 +24,7 @@ UNITS = ("share", "per case", "hours", "minutes", "days")
 SURVIVING_ATTRIBUTES = ("name", "email", "phone", "birth_date", "address", "account_type", "loyalty_id", "login_id")
 
 
-def register_survivorship(con: duckdb.DuckDBPyConnection, rules: dict[str, list[str]]) -> None:
+def register_survivorship(db: Database, rules: dict[str, list[str]]) -> None:
     """Table `survivorship(system, <attribute>_rank...)`: a system's rank for each attribute (1 = most
     trusted). Systems not listed for an attribute rank after every listed one; within a rank the newest
     record wins (dim_customers.sql)."""
@@ -33,16 +32,17 @@ def register_survivorship(con: duckdb.DuckDBPyConnection, rules: dict[str, list[
     if unknown:
         raise ValueError(f"survivorship rules for unknown attributes {sorted(unknown)}; known: {SURVIVING_ATTRIBUTES}")
     systems = sorted({s for ranked in rules.values() for s in ranked})
-    cols = ", ".join(f"{a}_rank integer" for a in SURVIVING_ATTRIBUTES)
-    con.execute(f"create or replace table survivorship (system varchar, {cols})")
-    for system in systems:
-        ranks = [rules[a].index(system) + 1 if system in rules.get(a, []) else None for a in SURVIVING_ATTRIBUTES]
-        con.execute(f"insert into survivorship values ({', '.join('?' * (len(ranks) + 1))})", [system, *ranks])
+    cols = ", ".join(f"{quote(a + '_rank')} integer" for a in SURVIVING_ATTRIBUTES)
+    db.run("model.survivorship", f"create or replace table survivorship (system varchar, {cols})")
+    rows = [[system, *(rules[a].index(system) + 1 if system in rules.get(a, []) else None for a in SURVIVING_ATTRIBUTES)]
+            for system in systems]
+    db.run_many("model.survivorship rows",
+                f"insert into survivorship values ({', '.join('?' * (len(SURVIVING_ATTRIBUTES) + 1))})", rows)
 
 
 def load_sql(name: str) -> str:
     """The text of transforms/sql/<name>.sql."""
-    return resources.files("transforms").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    return _load("transforms", name)
 
 
 def metric_names() -> list[str]:
@@ -79,64 +79,57 @@ def metric_definitions() -> dict[str, dict]:
     return out
 
 
-def bind(sql: str, params: dict) -> dict:
-    """The subset of `params` that `sql` uses (DuckDB rejects unused named parameters)."""
-    used = set(_PARAM.findall(re.sub(r"--[^\n]*", "", sql)))
-    missing = used - set(params)
-    if missing:
-        raise KeyError(f"SQL needs parameters {sorted(missing)}")
-    return {k: params[k] for k in used}
-
-
-def build_models(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, int]:
+def build_models(db: Database, params: dict) -> dict[str, int]:
     """Create every model table from its SQL file; return rows per table."""
     rows = {}
     for name in MODELS:
         sql = load_sql(name)
-        con.execute(f"create or replace table {name} as {sql}", bind(sql, params))
-        rows[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
+        db.run(f"model.{name}", create_table(name, sql), bind(sql, params))
+        rows[name] = db.count(name)
         log.debug("model %s: %d rows", name, rows[name])
     return rows
 
 
-def build_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
+def build_metrics(db: Database, params: dict) -> int:
     """Create table `metrics` (long format) from every metric SQL file; return its row count.
 
     Each file selects family, metric, metric_date, dimension, numerator, denominator and detail; the
     value is numerator / denominator for every metric (null when the denominator is 0), computed here.
     `params` must hold run_id and as_of_date plus whatever the metric files use.
     """
-    con.execute("""
+    db.run("metrics.create", """
         create or replace table metrics (
             run_id varchar, as_of_date date, metric_date date, family varchar, metric varchar,
             dimension varchar, numerator double, denominator double, value double, detail varchar)
     """)
     for name in metric_names():
-        insert_metric(con, name, params)
-    return con.execute("select count(*) from metrics").fetchall()[0][0]
+        insert_metric(db, name, params)
+    return db.count("metrics")
 
 
-def insert_metric(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+def insert_metric(db: Database, name: str, params: dict) -> None:
     """Append the rows of one metric file (`metric_<...>`) to table `metrics`."""
-    _insert_metrics(con, load_sql(name), params)
+    _insert_metrics(db, name, load_sql(name), params)
 
 
-def build_quality_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
+def build_quality_metrics(db: Database, params: dict) -> int:
     """Append the quality family (quality_metrics.sql over tables quality_sources and quality_rules, the
     run's validation counts) to table `metrics`; return the rows added."""
-    return append_metrics(con, load_sql("quality_metrics"), params)
+    return append_metrics(db, load_sql("quality_metrics"), params, name="quality_metrics")
 
 
-def append_metrics(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
+def append_metrics(db: Database, sql: str, params: dict, name: str = "appended") -> int:
     """Append the rows of `sql` (family, metric, metric_date, dimension, numerator, denominator, detail) to
-    table `metrics`, with value = numerator / denominator; return the rows added."""
-    before = con.execute("select count(*) from metrics").fetchall()[0][0]
-    _insert_metrics(con, sql, params)
-    return con.execute("select count(*) from metrics").fetchall()[0][0] - before
+    table `metrics`, with value = numerator / denominator; return the rows added. `name` names the
+    statement in logs and errors."""
+    before = db.count("metrics")
+    _insert_metrics(db, name, sql, params)
+    return db.count("metrics") - before
 
 
-def _insert_metrics(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> None:
-    con.execute(
+def _insert_metrics(db: Database, name: str, sql: str, params: dict) -> None:
+    db.run(
+        f"metrics.{name}",
         f"insert into metrics select cast($run_id as varchar), cast($as_of_date as date), "
         f"metric_date, family, metric, dimension, cast(numerator as double), cast(denominator as double), "
         f"cast(numerator as double) / nullif(cast(denominator as double), 0), detail from ({sql})",

@@ -28,7 +28,7 @@ def _clean(value: str | None) -> str | None:
 
 # Providers that ignore dots and "+tags" in the local part (optional rule, `identity.email_provider_rules`).
 DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
-# Local parts of shared role mailboxes: never a person's identity key (guarded, see identity.py).
+# Local parts of shared role mailboxes: never a person's identity key (guarded, see identity/keys.py).
 ROLE_LOCAL_PARTS = frozenset({
     "info", "service", "services", "sales", "support", "contact", "admin", "office", "hello", "hr",
     "billing", "accounts", "enquiries", "inquiry", "marketing", "team", "help", "cs", "customerservice",

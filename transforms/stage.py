@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from connectors.config import SourceConfig
 from connectors.schemas import KINDS, REPLAY_PREFIX, FieldSpec
+from transforms.sqltext import quote
+
+__all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "quote", "staged_columns", "typed_sql"]
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -18,11 +21,6 @@ DUCK_TYPES = {
 _OFFSET_RE = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
 # A text value a spreadsheet would run as a formula (=HYPERLINK(...), @SUM(...), +cmd|...).
 FORMULA_RE = r"^\s*([=@]|[+-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(!|])"
-
-
-def quote(identifier: str) -> str:
-    """Quote a SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def field_format(source: SourceConfig, name: str, spec: FieldSpec) -> str | None:
@@ -63,19 +61,8 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
     return f"timezone($tz, try_strptime({raw}, ${param}))"
 
 
-def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:
-    """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
-
-    Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
-    Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
-    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys),
-    `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
-    the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
-    the field to a relation (table or view) whose column `value` holds the target's values; a relation
-    without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
-    wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
-    """
-    params: dict = {}
+def _typed_columns(source: SourceConfig, params: dict) -> tuple[list[str], list[str], list[str]]:
+    """SELECT items of the typed fields, their `<field>__raw` texts and their `_unparsed__<field>` flags."""
     mapped = set(source.columns) | set(source.constants)
     typed, raws, flags = [], [], []
     for name, spec in KINDS[source.kind].items():
@@ -94,19 +81,43 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
         params["tz"] = source.timezone or "UTC"
     if "$list_delim" in " ".join(typed):
         params["list_delim"] = source.list_delimiter
+    return typed, raws, flags
+
+
+def _row_flags(source: SourceConfig, relations: dict[str, str] | None, params: dict) -> list[str]:
+    """SELECT items of `_formula_field`, `_long_field` and the `_orphan__<field>` relation flags."""
+    flags = []
     texts = [n for n in [*source.columns] if KINDS[source.kind][n].type in ("string", "list")]
     formula = ", ".join(f"case when regexp_matches({quote(n + '__raw')}, $formula_re) then '{n}' end" for n in texts)
     long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in source.columns)
     flags.append(f"coalesce({formula or 'NULL'}, NULL) AS _formula_field,")
     flags.append(f"coalesce({long or 'NULL'}, NULL) AS _long_field,")
     params["formula_re"] = FORMULA_RE
-    params["replay_prefix"] = f"{REPLAY_PREFIX}/"
     params["max_len"] = source.contract.max_field_length
     for name in source.contract.relations:
         table = (relations or {}).get(name)
         check = (f"({quote(name)} is not null and {quote(name)} not in (select value from {quote(table)}))"
                  if table else "CAST(NULL AS BOOLEAN)")
         flags.append(f"{check} AS {quote('_orphan__' + name)},")
+    return flags
+
+
+def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:
+    """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
+
+    Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
+    Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
+    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys),
+    `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
+    the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
+    the field to a relation (table or view) whose column `value` holds the target's values; a relation
+    without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
+    wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
+    """
+    params: dict = {}
+    typed, raws, flags = _typed_columns(source, params)
+    flags += _row_flags(source, relations, params)
+    params["replay_prefix"] = f"{REPLAY_PREFIX}/"
     keys = ", ".join(quote(k) for k in source.unique_keys)
     keys_present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
     nl = ",\n        "

@@ -24,7 +24,7 @@ def open_analysis(spec: RunSpec, cfg: PipelineConfig, hash_key: str, step: str) 
     policy_topics tables."""
     db = spec.connect(step)
     attach_kinds(db, staged_kinds(spec, cfg))
-    register_udfs(db._con, hash_key, cfg.identity)  # TODO(merge): transforms take db
+    register_udfs(db, hash_key, cfg.identity)
     regions = {}
     for s in sorted(cfg.sources, key=lambda s: (s.system, s.default_region or "TW")):
         regions.setdefault(s.system, s.default_region or "TW")  # one default region per system: the first
@@ -32,7 +32,7 @@ def open_analysis(spec: RunSpec, cfg: PipelineConfig, hash_key: str, step: str) 
     db.run_many("source_regions.insert", "insert into source_regions values (?, ?)", sorted(regions.items()))
     db.run("journey_stages", "create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     db.run_many("journey_stages.insert", "insert into journey_stages values (?, ?)", sorted(cfg.journey_stages.items()))
-    register_survivorship(db._con, cfg.identity.survivorship)  # TODO(merge): transforms take db
+    register_survivorship(db, cfg.identity.survivorship)
     db.run("policy_topics", "create table policy_topics (policy varchar, topic varchar)")
     db.run_many("policy_topics.insert", "insert into policy_topics values (?, ?)",
                 sorted(cfg.metrics.policy_topics.items()))

@@ -13,9 +13,10 @@ from flows.steps.analysis import open_analysis
 from flows.steps.policy import PipelineError
 from flows.steps.results import IdentityResult
 from flows.steps.spec import RunSpec
-from transforms.customer_ids import IdentityGateError, check_stability
-from transforms.evaluate import evaluate_identity, identity_metric_rows
-from transforms.identity import resolve_customers
+from transforms.config import IdentityConfig
+from transforms.identity import (
+    IdentityGateError, check_stability, evaluate_identity, identity_metric_rows, resolve_customers,
+)
 
 log = logging.getLogger("silobridge.pipeline")
 
@@ -33,7 +34,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
         has_previous = previous is not None and (previous / "customer_identities.parquet").exists()
         if has_previous:
             _attach_previous_ids(db, previous)
-        counts = resolve_customers(db._con, cfg.identity, spec.run_id, has_previous)  # TODO(merge): transforms take db
+        counts = resolve_customers(db, cfg.identity, spec.run_id, has_previous)
         if not spec.accept_identity_changes:  # before anything else is built: a gated run stops here
             try:
                 check_stability(counts["changes"], cfg.identity.stability.max_changed_share,
@@ -42,7 +43,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
                 raise PipelineError(str(exc)) from None
         _identity_history(db, spec, previous if has_previous else None)
         _identity_links(db)
-        scores = _evaluate(db, spec.ground_truth_dir)
+        scores = _evaluate(db, spec.ground_truth_dir, cfg.identity)
         for table in IDENTITY_TABLES:
             db.write_parquet(table, spec.path("int", f"{table}.parquet"))
         for table in PUBLISHED_IDENTITY_TABLES:
@@ -103,7 +104,7 @@ def _identity_links(db: Database) -> None:
         order by c.customer_id, system_a, entity_a, record_id_a, system_b, entity_b, record_id_b""")
 
 
-def _evaluate(db: Database, ground_truth_dir: Path | None) -> dict | None:
+def _evaluate(db: Database, ground_truth_dir: Path | None, identity: IdentityConfig) -> dict | None:
     """Table identity_evaluation, and the scores against the demo ground truth when it names tonight's records."""
     db.run("identity_evaluation", "create or replace table identity_evaluation (family varchar, metric varchar, "
                                   "dimension varchar, numerator double, denominator double, detail varchar)")
@@ -111,7 +112,7 @@ def _evaluate(db: Database, ground_truth_dir: Path | None) -> dict | None:
     if truth is None or not truth.exists():
         return None
     db.run("truth", "create temp table truth as select * from read_csv($p, all_varchar = true)", {"p": str(truth)})
-    scores = evaluate_identity(db._con)  # TODO(merge): transforms take db
+    scores = evaluate_identity(db, identity)
     if scores["scopes"]["all"]["records"] == 0:  # ground truth of other exports (the demo's): not ours
         log.warning("ground truth at %s names none of tonight's records; identity not scored", truth)
         return None

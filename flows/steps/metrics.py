@@ -31,9 +31,9 @@ def metrics_step(spec: RunSpec, hash_key: str) -> MetricsResult:
         for table in MODELS:
             db.view_over_parquet(table, spec.path("out", f"{table}.parquet"))
         _attach_quality(db, spec)
-        new_rows = (build_metrics(db._con, p)  # TODO(merge): transforms take db
-                    + build_quality_metrics(db._con, p)  # TODO(merge): transforms take db
-                    + append_metrics(db._con, IDENTITY_SCORES_SQL, p))  # TODO(merge): transforms take db
+        new_rows = (build_metrics(db, p)
+                    + build_quality_metrics(db, p)
+                    + append_metrics(db, IDENTITY_SCORES_SQL, p))
         previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
         if previous is not None and (previous / "metrics.parquet").exists():
             db.view_over_parquet("previous_metrics", previous / "metrics.parquet")

@@ -13,7 +13,7 @@ def model_step(spec: RunSpec, hash_key: str) -> dict[str, int]:
     cfg = spec.config()
     with open_analysis(spec, cfg, hash_key, "model") as db:
         attach_identity(db, spec)
-        rows = build_models(db._con, params(spec, cfg))  # TODO(merge): transforms take db
+        rows = build_models(db, params(spec, cfg))
         for table in rows:
             db.write_parquet(table, spec.path("out", f"{table}.parquet"))
     return rows

@@ -168,14 +168,15 @@ def main() -> None:
 
     cfg = load_config(REPO / "data" / "sources.yaml")
     metrics_cfg: MetricsConfig = cfg.metrics
-    con = Database.connect(args.threads, args.memory_limit)._con  # TODO(merge): transforms take db
+    con = Database.connect(args.threads, args.memory_limit)._con  # the benchmark builds its own tables with DuckDB
     identity = IdentityConfig(**cfg.identity.model_dump())
-    register_udfs(con, "bench-key", identity)
+    db = Database(con, step="bench")
+    register_udfs(db, "bench-key", identity)
     con.execute("create table source_regions (system varchar, region varchar)")
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})
-    register_survivorship(con, identity.survivorship)
+    register_survivorship(db, identity.survivorship)
     con.execute("create table policy_topics (policy varchar, topic varchar)")
     for policy, topic in sorted(metrics_cfg.policy_topics.items()):
         con.execute("insert into policy_topics values ($p, $t)", {"p": policy, "t": topic})
@@ -188,7 +189,7 @@ def main() -> None:
           + ", ".join(f"{k} {v:,}" for k, v in kinds.items()))
 
     t = time.perf_counter()
-    counts = resolve_customers(con, identity, "bench")
+    counts = resolve_customers(db, identity, "bench")
     print(f"identity resolution: {time.perf_counter() - t:.1f}s ({counts['identity_records']:,} records -> "
           f"{counts['customers']:,} customers)")
 
@@ -214,7 +215,7 @@ def main() -> None:
     for name in metric_names():
         before = con.execute("select count(*) from metrics").fetchall()[0][0]
         t = time.perf_counter()
-        insert_metric(con, name, params)
+        insert_metric(db, name, params)
         seconds = time.perf_counter() - t
         after = con.execute("select count(*) from metrics").fetchall()[0][0]
         per_family[family_of[name]] = per_family.get(family_of[name], 0.0) + seconds

@@ -17,97 +17,33 @@ its predicted cluster that is truly its person, recall = share of its person fou
 
 from __future__ import annotations
 
-import duckdb
+from transforms.config import IdentityConfig
+from transforms.database import Database
+from transforms.identity.tables import sql
 
 SCOPES = ("all", "identifiable", "fuzzy_linkable")
-
-PREPARE_SQL = """
-create or replace temp table eval_records as
-with joined as (
-    select i.rid, i.customer_id, t.person_id
-    from customer_identities as i
-    join truth as t using (system, entity, record_id)
-),
-attributes as (
-    select rid, name_key is not null as named from int_identity__records
-),
-keyed as (
-    select distinct rid from int_identity__all_keys
-),
-strong_mates as (
-    select distinct a.rid
-    from int_identity__all_keys as a
-    join int_identity__all_keys as b on a.key_type = b.key_type and a.key_value = b.key_value and a.rid <> b.rid
-    join joined as ja on ja.rid = a.rid
-    join joined as jb on jb.rid = b.rid
-    where ja.person_id = jb.person_id
-),
-fuzzy_evidence as (
-    select distinct a.rid
-    from joined as a join joined as b on a.person_id = b.person_id and a.rid <> b.rid
-    join int_identity__records as l on l.rid = a.rid
-    join int_identity__records as r on r.rid = b.rid
-    where sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, 0.88) in ('exact', 'close', 'partial')
-      and (sb_birth_level(l.birth_date, r.birth_date) in ('exact', 'close')
-           or sb_text_level(l.street_key, r.street_key, 0.9) in ('exact', 'close')
-           or sb_exact_level(l.postcode_key, r.postcode_key) = 'exact')
-)
-select j.*,
-       (x.named or k.rid is not null) as identifiable,
-       s.rid is null and f.rid is not null as fuzzy_linkable
-from joined as j
-join attributes as x using (rid)
-left join keyed as k using (rid)
-left join strong_mates as s using (rid)
-left join fuzzy_evidence as f using (rid)
-"""
-
-# pairs are counted from per-group sizes; a pair is in scope when at least one of its records is
-SCORES_SQL = """
-with r as (
-    select *, case $scope when 'all' then true when 'identifiable' then identifiable else fuzzy_linkable end as in_scope
-    from eval_records
-),
-predicted as (
-    select count(*) as predicted, count(*) filter (where a.person_id = b.person_id) as tp
-    from r as a join r as b on a.customer_id = b.customer_id and a.rid < b.rid
-    where a.in_scope or b.in_scope
-),
-actual as (
-    select count(*) as actual
-    from r as a join r as b on a.person_id = b.person_id and a.rid < b.rid
-    where a.in_scope or b.in_scope
-),
-cluster_sizes as (select customer_id, count(*) as n from r group by 1),
-person_sizes as (select person_id, count(*) as n from r group by 1),
-cell_sizes as (select customer_id, person_id, count(*) as n from r group by 1, 2),
-bcubed as (
-    select sum(c.n / k.n) as precision_sum, sum(c.n / p.n) as recall_sum, count(*) as records
-    from r join cell_sizes as c using (customer_id, person_id)
-    join cluster_sizes as k using (customer_id) join person_sizes as p using (person_id)
-    where r.in_scope
-)
-select (select count(*) from r where in_scope), predicted.tp, predicted.predicted, actual.actual,
-       bcubed.precision_sum, bcubed.recall_sum
-from predicted, actual, bcubed
-"""
 
 
 def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def evaluate_identity(con: duckdb.DuckDBPyConnection) -> dict:
+def evaluate_identity(db: Database, identity: IdentityConfig) -> dict:
     """Scores of `customer_identities` against `truth(system, entity, record_id, person_id)`, per scope.
 
-    Needs int_identity__records, int_identity__all_keys and the level macros (the identity step's) for the scopes.
+    Needs int_identity__records, int_identity__all_keys and the level macros (the identity step's) for the
+    scopes; the fuzzy_linkable scope compares names and streets with the configured
+    `identity.probabilistic.name_close` / `street_close`.
     Top-level keys repeat the `all` scope for callers that want one figure.
     """
-    con.execute(PREPARE_SQL)
-    truth_records = con.execute("select count(*) from truth").fetchall()[0][0]
+    p = identity.probabilistic
+    # temporary: the scopes are scaffolding of the scores, not a warehouse table
+    db.run("evaluate.eval_records", f"create or replace temp table eval_records as\n{sql('eval_records')}",
+           {"name_close": p.name_close, "street_close": p.street_close})
+    truth_records = db.count("truth")
     out: dict = {"truth_records": truth_records, "scopes": {}}
     for scope in SCOPES:
-        records, tp, predicted, actual, bp, br = con.execute(SCORES_SQL, {"scope": scope}).fetchall()[0]
+        records, tp, predicted, actual, bp, br = db.one(f"evaluate.scores {scope}", sql("eval_scores"), {"scope": scope})
         # parallel float sums differ in the last bits from run to run: round so that reruns agree
         bp, br = round(float(bp or 0), 9), round(float(br or 0), 9)
         precision = tp / predicted if predicted else 1.0

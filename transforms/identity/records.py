@@ -1,0 +1,23 @@
+"""Identity records: one row per customer record, ticket and analytics device, with normalised attributes.
+
+Input views: `kind_customers`, `kind_tickets`, `kind_web_events`, `source_regions(system, region)`.
+Output: `int_identity__located`, the `int_identity__norm_*` lookups and `int_identity__records`.
+"""
+
+from __future__ import annotations
+
+from transforms.database import Database
+from transforms.identity.tables import build
+
+# The Python normalisers run once per distinct value (names, emails and streets repeat across systems),
+# then join back to the records.
+NORMALISED = ("int_identity__norm_name", "int_identity__norm_email", "int_identity__norm_phone",
+              "int_identity__norm_id", "int_identity__norm_street", "int_identity__norm_postcode")
+
+
+def build_records(db: Database) -> None:
+    """Create int_identity__records (needs the sb_* UDFs)."""
+    build(db, "int_identity__located")
+    for table in NORMALISED:
+        build(db, table)
+    build(db, "int_identity__records")

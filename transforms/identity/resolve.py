@@ -1,0 +1,85 @@
+"""The identity path: records -> strong keys and guards -> deterministic clusters -> probabilistic links
+-> clusters (customers) -> stable customer ids -> customer_identities."""
+
+from __future__ import annotations
+
+import time
+
+from transforms.config import IdentityConfig
+from transforms.database import Database
+from transforms.identity.clusters import connected_components
+from transforms.identity.customer_ids import assign_customer_ids
+from transforms.identity.keys import build_keys
+from transforms.identity.levels import register_level_macros
+from transforms.identity.probabilistic import link_probabilistically, no_probabilistic_links
+from transforms.identity.records import build_records
+from transforms.identity.tables import build
+
+
+class _Laps:
+    """Seconds per phase (the benchmark prints them)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - self._clock, 2)
+        self._clock = now
+
+
+def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
+    """Build records and keys, guard keys, link deterministically then probabilistically, cluster.
+
+    Returns counts, plus `seconds` per phase (the benchmark prints them)."""
+    lap = _Laps()
+    register_level_macros(db)
+    build_records(db)
+    lap("records (normalise)")
+    build_keys(db, identity)
+    lap("strong keys and guards")
+    db.run("identity.nodes view", "create or replace view int_identity__nodes as "
+           "select rid as node from int_identity__records")
+    db.run("identity.det_edges view", "create or replace view int_identity__det_edges as "
+           "select rid_a as a, rid_b as b from int_identity__det_links")
+    connected_components(db, "int_identity__nodes", "int_identity__det_edges", "int_identity__det_clusters")
+    lap("deterministic clusters")
+    if identity.probabilistic.enabled:
+        fs = link_probabilistically(db, identity)
+    else:
+        fs = no_probabilistic_links(db)
+    lap("probabilistic model")
+    build(db, "int_identity__links")
+    db.run("identity.all_edges view", "create or replace view int_identity__all_edges as "
+           "select rid_a as a, rid_b as b from int_identity__links")
+    iterations = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    lap("final clusters")
+    return {
+        "identity_records": db.count("int_identity__records"),
+        "clusters": db.scalar("identity.clusters", "select count(distinct label) from int_identity__clusters"),
+        "guards_fired": db.count("identity_guards"),
+        "deterministic_links": db.count("int_identity__det_links"),
+        "probabilistic_links": fs["probabilistic_links"],
+        "candidate_pairs": fs["candidate_pairs"],
+        "iterations": iterations,
+        "seconds": lap.seconds,
+    }
+
+
+def build_customer_identities(db: Database) -> None:
+    """`customer_identities` (one row per record, with its customer and how it was linked) and the
+    key -> customer lookup the models use, from the assigned ids."""
+    build(db, "customer_identities")
+    build(db, "int_identity__key_customers")
+
+
+def resolve_customers(db: Database, identity: IdentityConfig, run_id: str, has_previous: bool = False) -> dict:
+    """The whole identity path: resolve, assign stable ids (from `prev_identities` / `prev_id_map` when
+    `has_previous`), build customer_identities. Returns resolution counts plus `changes` (id events)."""
+    counts = resolve_identities(db, identity)
+    clock = time.perf_counter()
+    changes = assign_customer_ids(db, run_id, has_previous)
+    build_customer_identities(db)
+    counts["seconds"]["stable ids"] = round(time.perf_counter() - clock, 2)
+    return counts | {"customers": changes["customers"], "changes": changes}

@@ -1,0 +1,43 @@
+with members as (
+    select r.rid, r.system, r.entity, r.record_id, r.seen_at, a.customer_id,
+           count(*) over (partition by a.customer_id) as customer_records
+    from int_identity__records as r join int_identity__assigned as a using (rid)
+),
+ends as (
+    select rid_a as rid, link_rule, key_types, match_probability from int_identity__links
+    union all
+    select rid_b, link_rule, key_types, match_probability from int_identity__links
+),
+linked as (
+    -- how the record is tied to the others: by strong keys (their types, highest priority first) or
+    -- only by the probabilistic model (its best match probability)
+    select e.rid,
+           bool_or(e.link_rule = 'deterministic') as deterministic,
+           list_distinct(flatten(list(e.key_types))) as link_keys,
+           max(e.match_probability) as match_probability
+    from ends as e group by e.rid
+),
+carried as (
+    select rid, list(key_type order by key_priority) as identifier_types
+    from int_identity__usable_keys group by rid
+),
+described as (
+    select m.customer_id, m.system, m.entity, m.record_id,
+           case when l.deterministic then 'deterministic'
+                when l.rid is not null then 'probabilistic'
+                else 'unlinked' end as link_rule,
+           coalesce(list_filter(c.identifier_types, lambda k: list_contains(l.link_keys, k)), []::varchar[]) as link_keys,
+           coalesce(c.identifier_types, []::varchar[]) as identifier_types,
+           l.match_probability,
+           m.customer_records,
+           m.seen_at as record_seen_at,
+           m.rid
+    from members as m
+    left join linked as l using (rid)
+    left join carried as c using (rid)
+),
+final as (
+    select *, link_keys[1] as identifier_type
+    from described
+)
+select * from final order by customer_id, system, entity, record_id

@@ -1,0 +1,56 @@
+-- No chaining of two customers through one weak link: each deterministic cluster keeps only its best
+-- fuzzy partner (a link survives when it is the best of at least one of its two clusters), and a cluster
+-- left with several partners (a hub) drops those whose linked record disagrees with its best partner's
+-- on name or birth date, so that two different people are not joined through a record that lacks the
+-- attribute telling them apart.
+with accepted as (
+    -- a clear disagreement on name or birth date vetoes a fuzzy link whatever else agrees (a father
+    -- and son of one name at one address are two customers)
+    select * from int_identity__scored
+    where match_probability >= $threshold
+      and coalesce(name, '') <> 'different' and coalesce(birth_date, '') <> 'different'
+),
+cluster_pairs as (
+    select least(label_a, label_b) as c1, greatest(label_a, label_b) as c2,
+           arg_max(rid_a, match_weight) as rid_a, arg_max(rid_b, match_weight) as rid_b,
+           arg_max(case when label_a < label_b then rid_a else rid_b end, match_weight) as rid_1,
+           arg_max(case when label_a < label_b then rid_b else rid_a end, match_weight) as rid_2,
+           arg_max(evidence, match_weight) as evidence,
+           max(match_weight) as match_weight, max(match_probability) as match_probability
+    from accepted group by 1, 2
+),
+ranked as (
+    select *, row_number() over (partition by c1 order by match_weight desc, c2) as rank_1,
+              row_number() over (partition by c2 order by match_weight desc, c1) as rank_2
+    from cluster_pairs
+),
+kept as (
+    select * from ranked where rank_1 = 1 or rank_2 = 1
+),
+ends as (
+    select c1 as hub, c2 as partner, rid_2 as partner_rid, match_weight from kept
+    union all
+    select c2, c1, rid_1, match_weight from kept
+),
+best as (
+    select hub, arg_max(partner, [match_weight, -partner]) as best_partner,
+           arg_max(partner_rid, [match_weight, -partner]) as best_rid, count(*) as partners
+    from ends group by hub
+),
+conflicting as (
+    select e.hub, e.partner
+    from ends as e
+    join best as b using (hub)
+    join int_identity__records as l on l.rid = e.partner_rid
+    join int_identity__records as r on r.rid = b.best_rid
+    where b.partners > 1 and e.partner <> b.best_partner
+      and (sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, $name_close) = 'different'
+           or sb_birth_level(l.birth_date, r.birth_date) = 'different')
+),
+final as (
+    select k.rid_a, k.rid_b, k.match_weight, k.match_probability, k.evidence
+    from kept as k
+    where not exists (select 1 from conflicting as x
+                      where (x.hub = k.c1 and x.partner = k.c2) or (x.hub = k.c2 and x.partner = k.c1))
+)
+select * from final

@@ -1,0 +1,21 @@
+with normalised as (
+    select l.*, e.email_norm, p.phone_norm, y.id_norm as loyalty_norm, g.id_norm as login_norm,
+           n.name_key, n.family_key, s.street_key, c.postcode_key
+    from int_identity__located as l
+    left join int_identity__norm_email as e on e.email = l.email
+    left join int_identity__norm_phone as p on p.phone = l.phone and p.region = l.region
+    left join int_identity__norm_id as y on y.value = l.loyalty_id
+    left join int_identity__norm_id as g on g.value = l.login_id
+    left join int_identity__norm_name as n on n.full_name = l.full_name
+    left join int_identity__norm_street as s on s.street = l.street
+    left join int_identity__norm_postcode as c on c.postcode = l.postcode
+),
+final as (
+    select *,
+           split_part(email_norm, '@', 1) as email_local,
+           split_part(email_norm, '@', 2) as email_domain,
+           left(split_part(email_norm, '@', 1), 4) as email_prefix,
+           right(phone_norm, 4) as phone_suffix
+    from normalised
+)
+select * from final order by rid

@@ -1,0 +1,52 @@
+"""The normalisers and the keyed hash as DuckDB scalar functions (`sb_*`), used by the identity SQL."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from transforms.config import IdentityConfig
+from transforms.database import Database
+from transforms.normalize import (
+    family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_phone,
+    normalize_postcode, normalize_street,
+)
+from transforms.privacy import keyed_hash
+
+
+def _arrow_udf(fn):
+    """Wrap a one-argument scalar function as a vectorised (Arrow) UDF."""
+    def batch(values: pa.Array) -> pa.Array:
+        return pa.array([fn(v) for v in values.to_pylist()], type=pa.string())
+    return batch
+
+
+def _arrow_udf2(fn):
+    """Wrap a two-argument scalar function as a vectorised (Arrow) UDF."""
+    def batch(a: pa.Array, b: pa.Array) -> pa.Array:
+        return pa.array([fn(x, y) for x, y in zip(a.to_pylist(), b.to_pylist())], type=pa.string())
+    return batch
+
+
+def register_udfs(db: Database, hash_key: str, identity: IdentityConfig) -> None:
+    """Register the normalisers and the keyed hash as DuckDB scalar functions (sb_*)."""
+    extra_emails = frozenset(e.strip().lower() for e in identity.placeholder_emails)
+    extra_phones = frozenset(identity.placeholder_phones)
+    provider_rules = identity.email_provider_rules
+
+    def phone(value: str | None, region: str | None) -> str | None:
+        e164 = normalize_phone(value, region)
+        return None if e164 in extra_phones else e164
+
+    def email(value: str | None) -> str | None:
+        return normalize_email(value, extra_emails, provider_rules)
+
+    one = {"sb_email": email, "sb_id": normalize_id, "sb_mask_name": mask_name, "sb_name_key": name_key,
+           "sb_family": family_name, "sb_street": normalize_street, "sb_postcode": normalize_postcode,
+           "sb_hash": lambda v: keyed_hash(v, hash_key)}
+    for name, fn in one.items():
+        db.create_function(name, _arrow_udf(fn), ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False,
+                           null_handling="special")
+    db.create_function("sb_phone", _arrow_udf2(phone), ["VARCHAR", "VARCHAR"], "VARCHAR", type="arrow",
+                       side_effects=False, null_handling="special")
+    db.create_function("sb_is_role_email", is_role_email, ["VARCHAR"], "BOOLEAN",
+                       side_effects=False, null_handling="special")
