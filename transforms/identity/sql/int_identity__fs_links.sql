@@ -11,13 +11,15 @@ with accepted as (
       and coalesce(name, '') <> 'different' and coalesce(birth_date, '') <> 'different'
 ),
 cluster_pairs as (
-    select least(label_a, label_b) as c1, greatest(label_a, label_b) as c2,
-           arg_max(rid_a, match_weight) as rid_a, arg_max(rid_b, match_weight) as rid_b,
-           arg_max(case when label_a < label_b then rid_a else rid_b end, match_weight) as rid_1,
-           arg_max(case when label_a < label_b then rid_b else rid_a end, match_weight) as rid_2,
-           arg_max(evidence, match_weight) as evidence,
-           max(match_weight) as match_weight, max(match_probability) as match_probability
-    from accepted group by 1, 2
+    -- one representative record pair per pair of clusters: the best-weighted one, ties broken by record
+    -- ids so that every run (and every engine) picks the same pair, and all its columns come from that row
+    select least(label_a, label_b) as c1, greatest(label_a, label_b) as c2, rid_a, rid_b,
+           case when label_a < label_b then rid_a else rid_b end as rid_1,
+           case when label_a < label_b then rid_b else rid_a end as rid_2,
+           evidence, match_weight, match_probability
+    from accepted
+    qualify row_number() over (partition by least(label_a, label_b), greatest(label_a, label_b)
+                               order by match_weight desc, least(rid_a, rid_b), greatest(rid_a, rid_b)) = 1
 ),
 ranked as (
     select *, row_number() over (partition by c1 order by match_weight desc, c2) as rank_1,
