@@ -23,7 +23,8 @@ def test_demo_data_is_written_once_and_kept(tmp_path, monkeypatch):
     runner = CliRunner()
     first = runner.invoke(app, ["demo-data", "--customers", "60", "--days", "7", "--seed", "3"])
     assert first.exit_code == 0, first.output
-    assert "wrote 27 files" in first.output  # 13 exports + 7 days of analytics + 7 ground truth and str(tmp_path / "demo") in first.output
+    # 13 exports + 7 days of analytics + 7 ground truth, written under the data directory
+    assert "wrote 27 files" in first.output and str(tmp_path / "demo") in first.output
     with open(tmp_path / "demo" / "ground_truth" / "identity.csv", encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) > 60
     again = runner.invoke(app, ["demo-data", "--if-missing"])
