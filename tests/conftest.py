@@ -47,3 +47,25 @@ def prefect_api():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def first_night(tmp_path_factory, demo_exports, prefect_api) -> tuple[Path, dict]:
+    """The demo's first night, run once per session through the Prefect flow into a pristine data directory:
+    (data dir, the flow's summary). Tests that go on from there copy it with `copy_data_dir` first."""
+    from flows.nightly import nightly
+
+    data = tmp_path_factory.mktemp("first_night") / "data"
+    data.mkdir()
+    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
+    shutil.copytree(demo_exports, data / "demo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
+        summary = nightly(run_date=DEMO_END)
+    return data, summary
+
+
+def copy_data_dir(source: Path, target: Path) -> Path:
+    """A copy of a data directory (exports, warehouse, private state) to go on from."""
+    shutil.copytree(source, target, symlinks=True)
+    return target

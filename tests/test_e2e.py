@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import traceback
 from collections import Counter
 from datetime import date
@@ -23,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import DEMO_END, REPO
+from tests.conftest import DEMO_END, copy_data_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -49,19 +48,16 @@ def _q(data: Path, sql: str, params: dict | None = None) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, demo_exports, prefect_api):
-    """Run the flow three times; return the data dir and what each run returned or raised."""
+def runs(tmp_path_factory, first_night):
+    """Go on from the session's first night with three more runs; return the data dir and what each run
+    returned or raised."""
     from flows.nightly import nightly
     from flows.steps.policy import PipelineError
 
-    data = tmp_path_factory.mktemp("e2e") / "data"
-    data.mkdir()
-    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
-    shutil.copytree(demo_exports, data / "demo")
-    out: dict = {"data": data}
+    data = copy_data_dir(first_night[0], tmp_path_factory.mktemp("e2e") / "data")
+    out: dict = {"data": data, "first": first_night[1]}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
-        out["first"] = nightly(run_date=DEMO_END)
         out["after_first"] = _snapshot(data)
 
         # a critical export replaced by one whose header lost a mapped column

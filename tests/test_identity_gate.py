@@ -14,18 +14,20 @@ from flows.settings import Settings
 from flows.steps.policy import PipelineError
 from flows.steps.run import run_night
 from flows.steps.spec import make_spec
+from tests.conftest import copy_data_dir
 
-KEY = "test-key"
-
-
-def _night(data_dir, day: int, accept: bool = False) -> dict:
-    now = datetime(2026, 11, day, 2, tzinfo=timezone.utc)
+def _night(accept: bool = False) -> dict:
+    now = datetime.now(timezone.utc)  # run ids sort after the first night's (a flow run started earlier)
     spec = make_spec(Settings(), date(2026, 11, 20), None, False, now, accept)
-    return run_night(spec, KEY, started_at=now)
+    return run_night(spec, Settings().pii_hash_key.get_secret_value(), started_at=now)  # the flow's key
 
 
-def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_recorded(data_dir):
-    first = _night(data_dir, 20)
+def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_recorded(first_night, tmp_path,
+                                                                                    monkeypatch):
+    # the session's first night (the demo, published), then two nights of this test in a copy of it
+    data_dir = copy_data_dir(first_night[0], tmp_path / "data")
+    monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(data_dir))
+    first = first_night[1]
     # tonight the shop export lost every email and phone: shop accounts no longer join their customers
     path = data_dir / "demo" / "exports" / "shop" / "customers.csv"
     with open(path, encoding="utf-8", newline="") as f:
@@ -38,10 +40,10 @@ def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_record
         writer.writerows(rows)
     current = (data_dir / "warehouse" / "current").resolve()
     with pytest.raises(PipelineError, match=r"identity gate: [\d,]+ of [\d,]+ customers .* limit is 10%"):
-        _night(data_dir, 21)
+        _night()
     assert (data_dir / "warehouse" / "current").resolve() == current  # nothing published
 
-    accepted = _night(data_dir, 22, accept=True)
+    accepted = _night(accept=True)
     changes = accepted["identity"]["changes"]
     assert changes["split"] > 0 and changes["new"] == 0
     con = duckdb.connect(str(data_dir / "warehouse" / "warehouse.duckdb"), read_only=True)
