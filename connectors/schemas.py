@@ -139,6 +139,15 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "policies": ("policy", "channel", "valid_from"),
 }
 
+# The grain a kind's rows take in the models, and the model holding them: a source's unique key must lie
+# within it, else two accepted rows could share one model row (fct_orders and the identity records would
+# keep one of them, or the joins on the record id would multiply them).
+MODEL_GRAIN: dict[str, tuple[tuple[str, ...], str]] = {
+    "customers": (("record_id",), "customer_identities (one identity record per record_id)"),
+    "tickets": (("record_id",), "customer_identities and fct_support_cases (one ticket per record_id)"),
+    "order_lines": (("order_id", "line_no"), "fct_orders"),
+}
+
 # replayed (corrected) quarantined rows are read from files named <REPLAY_PREFIX>/<source>/<file>
 REPLAY_PREFIX = "replay"
 LINEAGE = ("_source_system", "_source_entity", "_source_file", "_row_number")

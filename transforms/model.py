@@ -90,6 +90,12 @@ def build_models(db: Database, params: dict) -> dict[str, int]:
     return rows
 
 
+def model_rows(db: Database) -> list[dict]:
+    """Per staged source (kind, system, entity): rows staged, rows in its model table, rows merged with
+    their reasons (model_rows.sql); returns one dict per source for the reconciliation past staging."""
+    return db.df("model.model_rows", load_sql("model_rows")).to_dict("records")
+
+
 def build_metrics(db: Database, params: dict) -> int:
     """Create table `metrics` (long format) from every metric SQL file; return its row count.
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from flows.steps.analysis import open_analysis, params
 from flows.steps.identity import attach_identity
+from flows.steps.policy import check_models_reconcile
 from flows.steps.spec import RunSpec
-from transforms.model import build_models
+from transforms.model import build_models, model_rows
 
 
 def model_step(spec: RunSpec, hash_key: str) -> dict[str, int]:
-    """Build the models into out/; returns rows per model."""
+    """Build the models into out/; returns rows per model. Raises PipelineError when a staged source's rows
+    are not all in its model table (or merged with a reason): nothing is lost past staging."""
     cfg = spec.config()
     with open_analysis(spec, cfg, hash_key, "model") as db:
         attach_identity(db, spec)
         rows = build_models(db, params(spec, cfg))
+        check_models_reconcile(model_rows(db))
         for table in rows:
             db.write_parquet(table, spec.path("out", f"{table}.parquet"))
     return rows

@@ -66,6 +66,18 @@ def check_reconciles(source: str, rows_in: int, accepted: int, quarantined: int,
                                 f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back")
 
 
+def check_models_reconcile(counts: list[dict]) -> None:
+    """Raise PipelineError unless, for every source, rows staged = rows in its model table + rows merged
+    (with a recorded reason). `counts`: transforms.model.model_rows."""
+    bad = [c for c in counts if c["staged"] != c["modelled"] + c["merged"]]
+    if bad:
+        raise PipelineError("rows lost past staging: " + "; ".join(
+            f"{c['system']}__{c['entity'] if c['entity'] != '*' else c['kind']}: {c['staged']} rows staged, "
+            f"{c['modelled']} in {c['model']}, {c['merged']} merged: "
+            f"{c['staged'] - c['modelled'] - c['merged']} rows unaccounted for" for c in bad)
+            + ". This is a defect of the models, not of the input: report it with the run's log.")
+
+
 def headline_lines(rows: list[tuple], units: dict[str, str]) -> list[HeadlineLine]:
     """One line per metric from the run's metric rows (family, metric, dimension, numerator, denominator, value,
     detail, whole_window, distribution; ordered as the headline query orders them): the overall figure

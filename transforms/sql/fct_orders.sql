@@ -27,6 +27,7 @@ campaigns as (
 joined as (
     select
         l._source_system as system,
+        l._source_entity as entity,
         l.order_id,
         l.line_no,
         l.channel,
@@ -60,8 +61,10 @@ joined as (
         on p.sku = l.sku and p.channel = l.channel
         and cast(timezone($business_tz, l.ordered_at) as date) between p.valid_from and p.valid_to
     left join campaigns as c on c.promo_code = upper(l.discount_code)
+    -- one row per staged line (its lineage), never one per (order_id, line_no): two staged lines are two
+    -- rows, whatever their ids; only the fan-out of the price and campaign joins is cut here
     qualify row_number() over (
-        partition by l._source_system, l.order_id, l.line_no
+        partition by l._source_system, l._source_entity, l._source_file, l._row_number, l.order_id, l.line_no
         -- a code shared by several campaigns belongs to the one promoting this line's SKU
         order by p.valid_from desc nulls last, (c.sku = l.sku) desc nulls last, c.campaign_id
     ) = 1
@@ -71,4 +74,4 @@ final as (
     select * exclude (price_valid_from) from joined
 )
 
-select * from final order by ordered_at, system, order_id, line_no
+select * from final order by ordered_at, system, entity, order_id, line_no, _source_file, _row_number
