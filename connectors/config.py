@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.schemas import KINDS, UNIQUE_KEYS
+from connectors.schemas import KINDS, MODEL_GRAIN, UNIQUE_KEYS
 
 Format = Literal["csv", "json", "jsonl", "excel", "parquet", "sqlite"]
 Severity = Literal["warn", "reject", "critical"]
@@ -77,6 +77,26 @@ class Contract(BaseModel):
         return out | ({self.freshness.field} if self.freshness else set())
 
 
+class NumberFormat(BaseModel):
+    """How the export writes numbers: decimal and thousands separators, currency symbols to strip.
+
+    Declared, a value must follow it (`1.234,56` with decimal "," and thousands "."); undeclared, a value
+    is read only when one reading fits it (`12.50`, `1,234.50`, `1.234,50`, `801,00` = 801.00) and an
+    ambiguous one (`1,234`: 1234 or 1.234?) is not guessed: it counts as text that is not a number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decimal: Literal[".", ","] = "."
+    thousands: Literal["", ",", ".", " ", "'"] = ""
+    currency_symbols: list[str] = ["NT$", "US$", "$", "€", "£", "¥"]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "NumberFormat":
+        if self.decimal == self.thousands:
+            raise ValueError(f"decimal and thousands separators are both {self.decimal!r}")
+        return self
+
+
 class SourceConfig(BaseModel):
     """One export of one system: where its files are, how to read them, how columns map."""
 
@@ -97,7 +117,9 @@ class SourceConfig(BaseModel):
     max_reject_share: float = Field(0.2, ge=0, le=1)
     columns: dict[str, str]           # canonical field -> source column (dotted path for nested JSON)
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
-    formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_ms | epoch_s
+    formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_ms | epoch_s | roc
+    number_format: NumberFormat | None = None  # None: detected per value when unambiguous
+    value_maps: dict[str, dict[str, str]] = {}  # canonical field -> {export value: canonical value}
     list_delimiter: str = ";"
     contract: Contract = Contract()
 
@@ -122,7 +144,7 @@ class SourceConfig(BaseModel):
         missing = {f for f, spec in schema.items() if spec.required} - mapped
         if missing:
             raise ValueError(f"required fields {sorted(missing)} of kind {self.kind!r} are not mapped")
-        for field in (*self.formats, *self.contract.fields()):
+        for field in (*self.formats, *self.value_maps, *self.contract.fields()):
             if field not in mapped:
                 raise ValueError(f"rule on {field!r}, which is not mapped")
         for field in (*self.contract.timestamps, *([self.contract.freshness.field] if self.contract.freshness else [])):
@@ -131,7 +153,26 @@ class SourceConfig(BaseModel):
         for field in self.contract.ranges:
             if schema[field].type not in ("integer", "decimal"):
                 raise ValueError(f"range on {field!r}, which is a {schema[field].type}, not a number")
+        for field, fmt in self.formats.items():
+            if fmt == "roc" and schema[field].type not in ("date", "timestamp"):
+                raise ValueError(f"format roc on {field!r}, which is a {schema[field].type}, not a date")
+        for field in self.value_maps:
+            if schema[field].type not in ("string", "list"):
+                raise ValueError(f"value map on {field!r}, which is a {schema[field].type}: map text fields only")
+        self._key_fits_grain()
         return self
+
+    def _key_fits_grain(self) -> None:
+        """Refuse a unique key the kind's model grain cannot hold (a key with a field outside the grain)."""
+        if self.kind not in MODEL_GRAIN or not self.contract.unique:
+            return
+        grain, model = MODEL_GRAIN[self.kind]
+        if not set(self.contract.unique) <= set(grain):
+            raise ValueError(
+                f"contract.unique [{', '.join(self.contract.unique)}] lets two rows share one ({', '.join(grain)}), "
+                f"and {model} holds one row per ({', '.join(grain)}): a second row would be lost. Use a key "
+                f"within [{', '.join(grain)}] (rows repeating it are then quarantined as duplicates), or map "
+                f"{' and '.join(grain)} to columns that are unique together")
 
 
 class ConfigError(ValueError):

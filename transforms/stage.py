@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from connectors.config import SourceConfig
 from connectors.schemas import KINDS, REPLAY_PREFIX, FieldSpec
 from transforms.sqltext import quote
@@ -30,18 +32,68 @@ def field_format(source: SourceConfig, name: str, spec: FieldSpec) -> str | None
     return None
 
 
+# Numbers without a declared format: the readings that fit one convention only (regex -> what to remove /
+# replace). `1,234` (thousands or decimal comma?) fits none and stays unread: never guessed.
+_UNDECLARED_NUMBERS = (
+    (r"[+-]?\d+(\.\d+)?", "{s}"),
+    (r"[+-]?\d{1,3}(,\d{3})+\.\d+|[+-]?\d{1,3}(,\d{3}){2,}", "replace({s}, ',', '')"),
+    (r"[+-]?\d{1,3}(\.\d{3})+,\d+|[+-]?\d{1,3}(\.\d{3}){2,}", "replace(replace({s}, '.', ''), ',', '.')"),
+    (r"[+-]?\d+,(\d{1,2}|\d{4,})", "replace({s}, ',', '.')"),
+)
+# Taiwan (Minguo/ROC) calendar dates: year 1 is 1912 (`075/06/16` = 1986-06-16), with an optional time.
+_ROC_RE = r"^(\d{2,3})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?$"
+
+
+def _number_text(raw: str, source: SourceConfig, params: dict) -> str:
+    """SQL: the raw text as a plain number (`-1234.5`), or NULL when it is not one under the source's
+    number format (declared, or detected per value when only one reading fits)."""
+    nf = source.number_format
+    symbols = nf.currency_symbols if nf else ["NT$", "US$", "$", "€", "£", "¥"]
+    params["currency_re"] = "|".join(re.escape(c) for c in sorted(symbols, key=len, reverse=True)) or "(?!)"
+    s = f"regexp_replace(regexp_replace({raw}, $currency_re, '', 'g'), '\\s', '', 'g')"
+    if nf is None:
+        cases = " ".join(f"WHEN regexp_full_match({s}, '{pattern}') THEN {fix.format(s=s)}"
+                         for pattern, fix in _UNDECLARED_NUMBERS)
+        return f"CASE {cases} END"
+    d, t = re.escape(nf.decimal), re.escape(nf.thousands)
+    grouped = rf"[+-]?\d{{1,3}}({t}\d{{3}})+({d}\d+)?|" if nf.thousands not in ("", " ") else ""
+    params["number_re"] = rf"{grouped}[+-]?\d+({d}\d+)?"
+    params["thousands"], params["decimal"] = nf.thousands, nf.decimal
+    return f"CASE WHEN regexp_full_match({s}, $number_re) THEN replace(replace({s}, $thousands, ''), $decimal, '.') END"
+
+
+def _roc_expr(raw: str, timestamp: bool) -> str:
+    """SQL: a ROC-calendar date (or timestamp, naive) read from `raw`; NULL when it is not one."""
+    g = [f"regexp_extract({raw}, $roc_re, {i})" for i in range(1, 5)]
+    date = (f"try_strptime(cast(try_cast({g[0]} AS INTEGER) + 1911 AS VARCHAR) || '-' || {g[1]} || '-' || {g[2]}"
+            + (f" || ' ' || coalesce(nullif({g[3]}, ''), '00:00')" if timestamp else "")
+            + (", ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S'])" if timestamp else ", '%Y-%m-%d')"))
+    return f"CASE WHEN regexp_matches({raw}, $roc_re) THEN {date} END"
+
+
 def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) -> str:
     raw = f"nullif(trim({quote(name)}), '')"
+    if name in source.value_maps:
+        # a vendor's codes or names to canonical values; a value not in the map is kept as it is
+        params[f"map_{name}_from"] = list(source.value_maps[name])
+        params[f"map_{name}_to"] = list(source.value_maps[name].values())
+        raw = (f"coalesce(map_extract_value(map(CAST(${'map_' + name + '_from'} AS VARCHAR[]), "
+               f"CAST(${'map_' + name + '_to'} AS VARCHAR[])), {raw}), {raw})")
     fmt = field_format(source, name, spec)
     if spec.type in ("string", "json"):
         return raw
     if spec.type == "list":
         return f"list_filter(list_transform(string_split({raw}, $list_delim), lambda x: trim(x)), lambda x: x <> '')"
     if spec.type == "integer":
-        return f"try_cast(replace({raw}, ',', '') AS BIGINT)"
+        return f"try_cast({_number_text(raw, source, params)} AS BIGINT)"
     if spec.type == "decimal":
-        return f"try_cast(replace({raw}, ',', '') AS DECIMAL(18, 2))"
+        return f"try_cast({_number_text(raw, source, params)} AS DECIMAL(18, 2))"
     param = f"fmt_{name}"
+    if fmt == "roc":
+        params["roc_re"] = _ROC_RE
+        if spec.type == "date":
+            return f"CAST({_roc_expr(raw, False)} AS DATE)"
+        return f"timezone($tz, {_roc_expr(raw, True)})"
     if spec.type == "date":
         if fmt == "iso8601":
             return f"try_cast({raw} AS DATE)"
