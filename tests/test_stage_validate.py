@@ -145,7 +145,8 @@ def test_contract_names_only_mapped_fields_known_rules_and_known_sources():
                                         "unique": ["product_name"]})
     suite = build_suite(ok, RUN_DATE)
     assert [(e.meta["rule"], e.meta["severity"]) for e in suite.expectations] == [
-        ("required:sku", "reject"), ("parse:launched_on", "warn"), ("shape:product_name", "warn"),
+        ("header_row", "reject"), ("required:sku", "reject"), ("parse:launched_on", "warn"),
+        ("shape:product_name", "warn"),
         ("formula", "reject"), ("field_length", "reject"), ("unique:product_name", "reject")]
 
     with pytest.raises(ValueError, match="s__e: relation of 'sku' to unknown source 'erp__products'"):

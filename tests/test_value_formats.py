@@ -79,3 +79,21 @@ def test_value_maps_turn_vendor_values_into_canonical_ones_and_keep_the_rest():
 def test_a_value_map_on_a_number_is_refused():
     with pytest.raises(ValueError, match="value map on 'quantity', which is a integer: map text fields only"):
         SourceConfig.model_validate(POS.model_dump() | {"value_maps": {"quantity": {"one": "1"}}})
+
+
+def test_a_header_row_repeated_mid_file_is_quarantined_as_one():
+    from tests.test_stage_validate import RUN_DATE, typed
+    from transforms.validate import validate_typed
+
+    header = {field: col for field, col in POS.columns.items()} | {"channel": "store", "currency": "TWD"}
+    df = typed(POS, [line(), header, line(order_id="T2")])
+    out = validate_typed(df, POS, RUN_DATE)
+    got = {int(r["_row_id"]): (r["rule"], r["reason"].split(";")[0]) for r in out.rejected.to_dict("records")}
+    assert got == {2: ("header_row", "the row repeats the header ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'): "
+                                     "a header row in the middle of the file, not a record")}
+
+
+def test_a_source_with_one_mapped_column_never_calls_a_value_its_header():
+    products = SourceConfig(system="erp", entity="products", kind="products", format="csv", path="x",
+                            columns={"sku": "sku"})
+    assert typed_rows(products, [{"sku": "sku"}, {"sku": "A1"}], "sku, _header_row") == [("sku", False), ("A1", False)]

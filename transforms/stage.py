@@ -142,6 +142,13 @@ def _row_flags(source: SourceConfig, relations: dict[str, str] | None, params: d
     texts = [n for n in [*source.columns] if KINDS[source.kind][n].type in ("string", "list")]
     formula = ", ".join(f"case when regexp_matches({quote(n + '__raw')}, $formula_re) then '{n}' end" for n in texts)
     long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in source.columns)
+    # a header row repeated in the middle of a file (files concatenated with their headers): every mapped
+    # column holds its own name; with one mapped column a value could be its name by chance
+    header = ([f"lower({quote(n + '__raw')}) = lower($hdr_{i})" for i, n in enumerate(source.columns)]
+              if source.format in ("csv", "excel") else [])
+    for i, col in enumerate(source.columns.values() if len(header) > 1 else []):
+        params[f"hdr_{i}"] = col
+    flags.append(f"coalesce({' and '.join(header) if len(header) > 1 else 'false'}, false) AS _header_row,")
     flags.append(f"coalesce({formula or 'NULL'}, NULL) AS _formula_field,")
     flags.append(f"coalesce({long or 'NULL'}, NULL) AS _long_field,")
     params["formula_re"] = FORMULA_RE
@@ -160,6 +167,7 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
     Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
     but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys),
+    `_header_row` (every mapped column holds its own name: a header repeated mid-file),
     `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
     the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
     the field to a relation (table or view) whose column `value` holds the target's values; a relation

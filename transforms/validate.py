@@ -83,6 +83,8 @@ def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]
     def add(cls: str, kwargs: dict, rule: str, default: str, name: str | None = None) -> None:
         out.append((cls, kwargs, {"rule": rule, "default": default, "field": name}))
 
+    # first, so that a repeated header row is quarantined as one, not as text that fails every type
+    add("ExpectColumnValuesToBeInSet", {"column": "_header_row", "value_set": [False]}, "header_row", "reject")
     for name, spec in schema.items():
         if name not in mapped:
             continue
@@ -165,6 +167,9 @@ def _reason(meta: dict, row: pd.Series, source: SourceConfig, run_date: date) ->
     if rule.startswith("unique:"):
         return (f"duplicate key ({', '.join(source.unique_keys)}); first seen in {row['_key_first_file']} "
                 f"row {int(row['_key_first_row'])}")
+    if rule == "header_row":
+        return (f"the row repeats the header ({', '.join(repr(c) for c in source.columns.values())}): a header "
+                "row in the middle of the file, not a record")
     if rule in ("formula", "field_length"):
         name = row["_formula_field" if rule == "formula" else "_long_field"]
         raw = str(row.get(f"{name}__raw"))
