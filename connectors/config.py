@@ -140,10 +140,12 @@ class SourceConfig(BaseModel):
         mapped = set(self.columns) | set(self.constants)
         unknown = mapped - set(schema)
         if unknown:
-            raise ValueError(f"fields {sorted(unknown)} are not canonical fields of kind {self.kind!r}")
+            raise ValueError(f"fields {sorted(unknown)} are not canonical fields of kind {self.kind!r}; "
+                             f"its fields: {list(schema)}")
         missing = {f for f, spec in schema.items() if spec.required} - mapped
         if missing:
-            raise ValueError(f"required fields {sorted(missing)} of kind {self.kind!r} are not mapped")
+            raise ValueError(f"required fields {sorted(missing)} of kind {self.kind!r} are not mapped (map them in "
+                             "`columns` or give them in `constants`)")
         for field in (*self.formats, *self.value_maps, *self.contract.fields()):
             if field not in mapped:
                 raise ValueError(f"rule on {field!r}, which is not mapped")

@@ -94,6 +94,13 @@ def run(
     from flows.steps.policy import PipelineError
 
     settings = Settings()
+    from flows.config import load_config
+
+    try:  # a configuration error is reported in seconds, before Prefect starts
+        load_config(settings.sources_path)
+    except ConfigError as exc:
+        err.print(f"[bold red]run failed:[/bold red] {exc}")
+        raise typer.Exit(1) from None
     err.print("[dim]starting Prefect (embedded unless PREFECT_API_URL is set)...[/dim]")
     from flows.nightly import nightly
 
@@ -181,6 +188,10 @@ def evaluate_warehouse(warehouse_dir: Path) -> list[tuple]:
     except NoWarehouse as exc:
         raise typer.BadParameter(str(exc)) from None
 
+
+from flows.sources_cli import sources_app  # noqa: E402  (a sub-app in its own module)
+
+app.add_typer(sources_app, name="sources")
 
 quarantine_app = typer.Typer(help="List, summarise and export quarantined rows (for fixing and replay).")
 app.add_typer(quarantine_app, name="quarantine")
