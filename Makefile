@@ -67,8 +67,11 @@ report-screenshot: chromium
 serve: demo-data
 	@$(BIN)/silobridge serve
 
+# `make bench BENCH_CUSTOMERS=100000`: the night's steps and the floor (DuckDB exports -> Parquet) on the same files.
+BENCH_CUSTOMERS ?= 20000
+BENCH_DAYS      ?= 30
 bench: install
-	@$(BIN)/python tests/benchmarks/bench_pipeline.py
+	@$(BIN)/python tests/benchmarks/bench_pipeline.py --customers $(BENCH_CUSTOMERS) --days $(BENCH_DAYS)
 
 bench-metrics: install
 	@$(BIN)/python tests/benchmarks/bench_metrics.py
