@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from connectors.config import SourceConfig
@@ -184,6 +186,60 @@ def _read_json(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
 
 
 def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    """JSON Lines through Arrow's native reader; the Python reader when Arrow cannot give the same text
+    (a broken line, whose number only the Python reader finds; values Arrow would render differently)."""
+    try:
+        if source.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise _NotExact(source.encoding)
+        return _read_jsonl_native(path)
+    except (pa.ArrowException, _NotExact):
+        return _read_jsonl_python(path, source, display_name)
+
+
+class _NotExact(Exception):
+    """Arrow's reading of a JSON Lines file would not give the text the Python reader gives."""
+
+
+def _read_jsonl_native(path: Path) -> pa.Table:
+    """A UTF-8 JSON Lines file as an all-string table, read by Arrow: nested objects flattened to dotted
+    names, numbers and booleans as the Python reader writes them (`_text`), lists as compact JSON.
+    Raises _NotExact where Arrow's types lose the original text (a list of floats or objects)."""
+    table = pajson.read_json(path)
+    if table.num_rows == 0:
+        raise _NotExact("no rows")
+    # Arrow infers timestamps from date-like strings: read those columns again as the strings they were
+    temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
+    if temporal:
+        schema = pa.schema([(name, pa.string()) for name in temporal])
+        table = pajson.read_json(path, parse_options=pajson.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="infer"))
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    return pa.table([_text_column(table.column(i)) for i in range(table.num_columns)], names=table.column_names)
+
+
+def _text_column(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """One native JSON column as text, exactly as `_text` renders each value."""
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return col.cast(pa.string())
+    if pa.types.is_null(t):
+        return pa.nulls(len(col), pa.string())
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.cast(col, pa.string())  # "12", "true"/"false": as `_text`
+    if pa.types.is_floating(t):  # Python's float repr differs from Arrow's ("1e-07" vs "1e-7")
+        values = col.to_pylist()
+        # an integer beyond int64 became a float: Python's reader keeps all its digits
+        if any(v is not None and v.is_integer() and abs(v) >= 2.0 ** 53 for v in values):
+            raise _NotExact("integer beyond float precision")
+        return pa.array([_text(v) for v in values], pa.string())
+    if pa.types.is_list(t) and (pa.types.is_string(t.value_type) or pa.types.is_integer(t.value_type)
+                                or pa.types.is_boolean(t.value_type) or pa.types.is_null(t.value_type)):
+        return pa.array([_text(v) for v in col.to_pylist()], pa.string())
+    raise _NotExact(f"{t}")
+
+
+def _read_jsonl_python(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     records = []
     with path.open("r", encoding=source.encoding) as fh:
         for lineno, line in enumerate(fh, start=1):

@@ -131,8 +131,43 @@ def test_extract_source_sets_bad_files_aside_and_keeps_the_rest(tmp_path):
     (tmp_path / "a.csv").write_text("id,x\n1,a\n2,b\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text("", encoding="utf-8")
     ex = extract_source(src("csv", path="*.csv", constants={"account_type": "B2C"}), tmp_path)
+    table = pa.concat_tables(ex.tables)
     assert ex.files == ["a.csv"] and ex.rows_per_file == {"a.csv": 2}
     assert [str(e) for e in ex.file_errors] == ["b.csv, line 1: is empty (no header row)"]
-    assert ex.table.column_names == ["record_id", "account_type", "_source_system", "_source_entity",
+    assert table.column_names == ["record_id", "account_type", "_source_system", "_source_entity",
                                      "_source_file", "_row_number"]
-    assert ex.table.column("account_type").to_pylist() == ["B2C", "B2C"]
+    assert table.column("account_type").to_pylist() == ["B2C", "B2C"]
+
+
+def test_jsonl_native_reader_gives_the_python_readers_text(tmp_path):
+    from connectors.readers import _read_jsonl_python
+
+    p = tmp_path / "e.jsonl"
+    p.write_text(
+        '{"id": "E1", "ts": 1792599158858, "day": "2026-10-21", "ok": true, "x": 0.1, "tags": ["a", "b"],'
+        ' "ctx": {"page": "/", "n": 2}}\n'
+        "\n"
+        '{"id": "E2", "ts": 1792599158859, "day": "2026-10-22", "ok": false, "x": 3.0, "tags": [],'
+        ' "ctx": {}, "y": 1e-07}\n',
+        encoding="utf-8")
+    t = read_export(p, src("jsonl"), "e.jsonl")
+    rows = t.select(["id", "ts", "day", "ok", "x", "tags", "ctx.page", "ctx.n", "y"]).to_pylist()
+    assert rows == [
+        {"id": "E1", "ts": "1792599158858", "day": "2026-10-21", "ok": "true", "x": "0.1", "tags": '["a", "b"]',
+         "ctx.page": "/", "ctx.n": "2", "y": None},
+        {"id": "E2", "ts": "1792599158859", "day": "2026-10-22", "ok": "false", "x": "3", "tags": "[]",
+         "ctx.page": None, "ctx.n": None, "y": "1e-07"},
+    ]
+    python = _read_jsonl_python(p, src("jsonl"), "e.jsonl")
+    assert t.select(python.column_names).to_pylist() == python.to_pylist()
+
+
+@pytest.mark.parametrize("line, value", [
+    ('{"id": "E1", "v": 12345678901234567890}', "12345678901234567890"),  # beyond int64: all digits kept
+    ('{"id": "E1", "v": [1.5, {"a": 1}]}', '[1.5, {"a": 1}]'),  # mixed list: JSON text as written
+    ('{"id": "E1", "v": 1, "v": 2}', "2"),  # a repeated key: the last value, as Python's json reads it
+])
+def test_jsonl_values_arrow_cannot_render_take_the_python_reader(tmp_path, line, value):
+    p = tmp_path / "e.jsonl"
+    p.write_text(line + "\n", encoding="utf-8")
+    assert read_export(p, src("jsonl"), "e.jsonl").column("v").to_pylist() == [value]
