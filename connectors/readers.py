@@ -7,10 +7,13 @@ quarantined with its original text instead of failing the read or being silently
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import io
 import json
 import sqlite3
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,6 +57,41 @@ def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table
     return _with_lineage(table, source, display_name)
 
 
+# Compressed exports are read as they stream (never unpacked to disk): by the file name's last suffix.
+COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+
+
+def open_export(path: Path) -> io.BufferedIOBase:
+    """The bytes of an export file, decompressed on the fly: `.gz`, `.bz2`, `.zst`, or a `.zip` holding one
+    file; other files as they are."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            archive.close()
+            raise ValueError(f"a .zip export must hold exactly one file; this one holds {len(members)}")
+        return archive.open(members[0])
+    if suffix in COMPRESSED:
+        return io.BufferedReader(pa.input_stream(str(path), compression=COMPRESSED[suffix]))
+    return path.open("rb")
+
+
+@contextlib.contextmanager
+def _arrow_input(path: Path):
+    """What Arrow's readers take: the path itself, which they read natively and decompress by its suffix
+    (.gz, .bz2, .zst), or the one member of a .zip as a stream."""
+    if path.suffix.lower() != ".zip":
+        yield str(path)
+        return
+    with open_export(path) as fh:
+        yield fh
+
+
+def _open_text(path: Path, encoding: str, newline: str | None = None) -> io.TextIOWrapper:
+    return io.TextIOWrapper(open_export(path), encoding=encoding, newline=newline)
+
+
 def _with_lineage(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
     n = table.num_rows
     return (
@@ -87,7 +125,7 @@ def _text(value: object) -> str | None:
 
 
 def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
-    with path.open("r", encoding=source.encoding, newline="") as fh:
+    with _open_text(path, source.encoding, newline="") as fh:
         header = next(csv.reader(fh, delimiter=source.delimiter), None)
     if not header:
         raise ExportError(display_name, "is empty (no header row)", line=1)
@@ -96,17 +134,18 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     if dupes:
         raise ExportError(display_name, f"header repeats column(s) {dupes}", line=1)
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        with _arrow_input(path) as raw:
+            table = pacsv.read_csv(
+                raw,
+                read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=header, skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header},
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=True,
+                ),
+            )
     except pa.ArrowInvalid as exc:
         # Arrow reports ragged rows as "Expected N columns, got M: <row text>" without the line; the row
         # text may hold personal data, so only the shape reaches the message, with the line found by csv.
@@ -123,7 +162,7 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
 
 def _first_ragged_line(path: Path, source: SourceConfig, width: int) -> tuple[int | None, int | None]:
     """(physical line, number of fields) of the first CSV record whose width differs from the header's."""
-    with path.open("r", encoding=source.encoding, newline="") as fh:
+    with _open_text(path, source.encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=source.delimiter)
         start = 1
         for record in reader:
@@ -135,7 +174,7 @@ def _first_ragged_line(path: Path, source: SourceConfig, width: int) -> tuple[in
 
 def _first_undecodable_line(path: Path, encoding: str) -> int | None:
     """The 1-based line of the first bytes that do not decode in `encoding` (None if all decode)."""
-    with path.open("rb") as fh:
+    with open_export(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 raw.decode(encoding)
@@ -168,7 +207,8 @@ def _records_table(records: list[dict[str, str | None]]) -> pa.Table:
 
 
 def _read_json(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
-    text = path.read_text(encoding=source.encoding)
+    with _open_text(path, source.encoding) as fh:
+        text = fh.read()
     if not text.strip():
         raise ExportError(display_name, "is empty", line=1)
     try:
@@ -204,15 +244,17 @@ def _read_jsonl_native(path: Path) -> pa.Table:
     """A UTF-8 JSON Lines file as an all-string table, read by Arrow: nested objects flattened to dotted
     names, numbers and booleans as the Python reader writes them (`_text`), lists as compact JSON.
     Raises _NotExact where Arrow's types lose the original text (a list of floats or objects)."""
-    table = pajson.read_json(path)
+    with _arrow_input(path) as raw:
+        table = pajson.read_json(raw)
     if table.num_rows == 0:
         raise _NotExact("no rows")
     # Arrow infers timestamps from date-like strings: read those columns again as the strings they were
     temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
     if temporal:
         schema = pa.schema([(name, pa.string()) for name in temporal])
-        table = pajson.read_json(path, parse_options=pajson.ParseOptions(
-            explicit_schema=schema, unexpected_field_behavior="infer"))
+        with _arrow_input(path) as raw:
+            table = pajson.read_json(raw, parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="infer"))
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     return pa.table([_text_column(table.column(i)) for i in range(table.num_columns)], names=table.column_names)
@@ -241,7 +283,7 @@ def _text_column(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
 
 def _read_jsonl_python(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     records = []
-    with path.open("r", encoding=source.encoding) as fh:
+    with _open_text(path, source.encoding) as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

@@ -171,3 +171,39 @@ def test_jsonl_values_arrow_cannot_render_take_the_python_reader(tmp_path, line,
     p = tmp_path / "e.jsonl"
     p.write_text(line + "\n", encoding="utf-8")
     assert read_export(p, src("jsonl"), "e.jsonl").column("v").to_pylist() == [value]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst", ".zip"])
+def test_compressed_exports_are_read_as_they_stream(tmp_path, suffix):
+    import bz2
+    import gzip
+    import zipfile
+
+    body = "Contact ID,Email\n1,a@b.tw\n2,\n"
+    p = tmp_path / f"c.csv{suffix}"
+    if suffix == ".gz":
+        p.write_bytes(gzip.compress(body.encode()))
+    elif suffix == ".bz2":
+        p.write_bytes(bz2.compress(body.encode()))
+    elif suffix == ".zst":
+        with pa.output_stream(str(p), compression="zstd") as out:
+            out.write(body.encode())
+    else:
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("c.csv", body)
+    t = read_export(p, src("csv", columns={"record_id": "Contact ID", "email": "Email"}), p.name)
+    assert t.select(["Contact ID", "Email"]).to_pylist() == [{"Contact ID": "1", "Email": "a@b.tw"},
+                                                            {"Contact ID": "2", "Email": None}]
+    assert t.column("_source_file").to_pylist() == [p.name, p.name]
+
+
+def test_a_zip_of_several_files_is_set_aside_with_a_reason(tmp_path):
+    import zipfile
+
+    p = tmp_path / "c.csv.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("a.csv", "id\n1\n")
+        z.writestr("b.csv", "id\n2\n")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("csv"), "crm/c.csv.zip")
+    assert str(exc.value) == "crm/c.csv.zip: cannot be read as csv: a .zip export must hold exactly one file; this one holds 2"
