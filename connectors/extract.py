@@ -116,7 +116,10 @@ def _read_files(paths: list[tuple[Path, SourceConfig, str]], source: SourceConfi
     seen: dict[str, str] = {}
     for path, how, display in paths:
         try:
-            digest = file_checksum(path)
+            try:
+                digest = file_checksum(path)
+            except FileNotFoundError:
+                raise ExportError(display, "was removed before it could be read") from None
             table = map_columns(read_export(path, how, display), source, display)
             # files without rows are alike (a header, `[]`) without being the same delivery
             if table.num_rows:

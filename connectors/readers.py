@@ -52,7 +52,15 @@ def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table
     except UnicodeDecodeError as exc:
         line = _first_undecodable_line(path, source.encoding)
         raise ExportError(display_name, f"cannot be decoded as {source.encoding}: {exc.reason}", line=line) from None
+    except FileNotFoundError:
+        raise ExportError(display_name, "was removed before it could be read") from None
+    except csv.Error as exc:  # Python's csv reader (the fallback that locates a line): e.g. a field over its limit
+        raise ExportError(display_name, f"cannot be read as csv: {exc}") from None
     except (OSError, ValueError, pa.ArrowException, sqlite3.Error) as exc:
+        raise ExportError(display_name, f"cannot be read as {source.format}: {exc}") from None
+    except Exception as exc:
+        if type(exc).__module__ != "python_calamine":  # e.g. a CSV renamed .xlsx: "invalid Zip archive"
+            raise
         raise ExportError(display_name, f"cannot be read as {source.format}: {exc}") from None
     return _with_lineage(table, source, display_name)
 
@@ -125,6 +133,11 @@ def _text(value: object) -> str | None:
 
 
 def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    with open_export(path) as fh:
+        start = fh.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff") and not source.encoding.lower().startswith("utf-16"):
+        # a UTF-16 file (its byte order mark says so) whatever the configured encoding: Excel's "Unicode text"
+        source = source.model_copy(update={"encoding": "utf-16"})
     with _open_text(path, source.encoding, newline="") as fh:
         header = next(csv.reader(fh, delimiter=source.delimiter), None)
     if not header:

@@ -207,3 +207,20 @@ def test_a_zip_of_several_files_is_set_aside_with_a_reason(tmp_path):
     with pytest.raises(ExportError) as exc:
         read_export(p, src("csv"), "crm/c.csv.zip")
     assert str(exc.value) == "crm/c.csv.zip: cannot be read as csv: a .zip export must hold exactly one file; this one holds 2"
+
+
+def test_utf16_with_a_byte_order_mark_is_read_whatever_the_configured_encoding(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes("id,name\n1,陳大文\n".encode("utf-16"))
+    t = read_export(p, src("csv"), "c.csv")
+    assert t.select(["id", "name"]).to_pylist() == [{"id": "1", "name": "陳大文"}]
+
+
+def test_unreadable_files_are_set_aside_with_a_message_not_a_traceback(tmp_path):
+    (tmp_path / "x.xlsx").write_text("id,name\n1,a\n", encoding="utf-8")  # a CSV renamed .xlsx
+    with pytest.raises(ExportError) as exc:
+        read_export(tmp_path / "x.xlsx", src("excel"), "crm/x.xlsx")
+    assert str(exc.value).startswith("crm/x.xlsx: cannot be read as excel: invalid Zip archive")
+    with pytest.raises(ExportError) as exc:
+        read_export(tmp_path / "gone.csv", src("csv"), "crm/gone.csv")
+    assert str(exc.value) == "crm/gone.csv: was removed before it could be read"
