@@ -224,3 +224,18 @@ def test_unreadable_files_are_set_aside_with_a_message_not_a_traceback(tmp_path)
     with pytest.raises(ExportError) as exc:
         read_export(tmp_path / "gone.csv", src("csv"), "crm/gone.csv")
     assert str(exc.value) == "crm/gone.csv: was removed before it could be read"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("encoding: klingon", "sources.pos__members.encoding: Value error, unknown encoding 'klingon'"),
+    ("delimiter: '||'", "sources.pos__members.delimiter: Value error, delimiter '||' must be exactly one character"),
+])
+def test_unknown_encoding_or_long_delimiter_refused_at_config_load_naming_the_source(tmp_path, setting, message):
+    from flows.config import ConfigError, load_config
+
+    p = tmp_path / "sources.yaml"
+    p.write_text("sources:\n  - system: pos\n    entity: members\n    kind: customers\n    format: csv\n"
+                 f"    path: pos/*.csv\n    {setting}\n    columns: {{record_id: id}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    assert message in str(exc.value)
