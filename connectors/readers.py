@@ -54,6 +54,9 @@ def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table
         raise ExportError(display_name, f"cannot be decoded as {source.encoding}: {exc.reason}", line=line) from None
     except FileNotFoundError:
         raise ExportError(display_name, "was removed before it could be read") from None
+    except RecursionError:
+        raise ExportError(display_name, "is nested too deeply to read (objects or lists inside each other "
+                                        "thousands of levels deep)") from None
     except csv.Error as exc:  # Python's csv reader (the fallback that locates a line): e.g. a field over its limit
         raise ExportError(display_name, f"cannot be read as csv: {exc}") from None
     except (OSError, ValueError, pa.ArrowException, sqlite3.Error) as exc:
@@ -219,13 +222,32 @@ def _records_table(records: list[dict[str, str | None]]) -> pa.Table:
     return _string_table(list(columns), records)
 
 
+class _RepeatedKey(Exception):
+    """A JSON object names the same key twice (which value counts differs between readers)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json's object_pairs_hook: the object as a dict; a repeated key raises _RepeatedKey."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
+
+
+def _repeated(key: str) -> str:
+    return f"repeats key {key!r} within one object (readers disagree on which value counts)"
+
+
 def _read_json(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     with _open_text(path, source.encoding) as fh:
         text = fh.read()
     if not text.strip():
         raise ExportError(display_name, "is empty", line=1)
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as exc:
+        raise ExportError(display_name, _repeated(exc.args[0])) from None
     except json.JSONDecodeError as exc:
         raise ExportError(display_name, f"is not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
     if isinstance(data, dict):
@@ -301,7 +323,9 @@ def _read_jsonl_python(path: Path, source: SourceConfig, display_name: str) -> p
             if not line.strip():
                 continue
             try:
-                records.append(_flatten(json.loads(line)))
+                records.append(_flatten(json.loads(line, object_pairs_hook=_unique_keys)))
+            except _RepeatedKey as exc:
+                raise ExportError(display_name, _repeated(exc.args[0]), line=lineno) from None
             except json.JSONDecodeError as exc:
                 raise ExportError(display_name, f"is not valid JSON Lines: {exc.msg}", line=lineno) from None
     if not records:

@@ -165,7 +165,6 @@ def test_jsonl_native_reader_gives_the_python_readers_text(tmp_path):
 @pytest.mark.parametrize("line, value", [
     ('{"id": "E1", "v": 12345678901234567890}', "12345678901234567890"),  # beyond int64: all digits kept
     ('{"id": "E1", "v": [1.5, {"a": 1}]}', '[1.5, {"a": 1}]'),  # mixed list: JSON text as written
-    ('{"id": "E1", "v": 1, "v": 2}', "2"),  # a repeated key: the last value, as Python's json reads it
 ])
 def test_jsonl_values_arrow_cannot_render_take_the_python_reader(tmp_path, line, value):
     p = tmp_path / "e.jsonl"
@@ -239,3 +238,25 @@ def test_unknown_encoding_or_long_delimiter_refused_at_config_load_naming_the_so
     with pytest.raises(ConfigError) as exc:
         load_config(p)
     assert message in str(exc.value)
+
+
+def test_json_with_a_repeated_key_is_set_aside_naming_the_key_and_line(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"id": "E1"}\n{"id": "E2", "email": "a@b.tw", "email": "c@d.tw"}\n', encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("jsonl"), "e.jsonl")
+    assert str(exc.value) == ("e.jsonl, line 2: repeats key 'email' within one object "
+                              "(readers disagree on which value counts)")
+    p = tmp_path / "t.json"
+    p.write_text('[{"id": "T1", "id": "T2"}]', encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("json"), "t.json")
+    assert str(exc.value) == "t.json: repeats key 'id' within one object (readers disagree on which value counts)"
+
+
+def test_a_deeply_nested_json_document_is_set_aside(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"id": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("jsonl"), "e.jsonl")
+    assert str(exc.value).startswith("e.jsonl: is nested too deeply to read")
