@@ -266,6 +266,8 @@ def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table
     try:
         if source.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
             raise _NotExact(source.encoding)
+        if _may_nest_deeply(path):
+            raise _NotExact("nested deeper than Arrow's parser can take")
         return _read_jsonl_native(path)
     except (pa.ArrowException, _NotExact):
         return _read_jsonl_python(path, source, display_name)
@@ -273,6 +275,34 @@ def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table
 
 class _NotExact(Exception):
     """Arrow's reading of a JSON Lines file would not give the text the Python reader gives."""
+
+
+# Arrow's JSON parser recurses per nesting level and crashes the process (segfault) somewhere between 5,000 and
+# 20,000 levels; Python's raises RecursionError at ~1,000. A line that may nest deeper goes to the Python reader.
+NATIVE_MAX_OPENERS = 2_000
+
+
+def _may_nest_deeply(path: Path, block: int = 1 << 24) -> bool:
+    """Whether some line of the file holds more than NATIVE_MAX_OPENERS `[`/`{` (an upper bound of its
+    nesting depth). Lines are found with numpy, block by block; only lines long enough to hold that many
+    are counted."""
+    import numpy as np
+
+    carry = b""
+    with open_export(path) as fh:
+        while chunk := fh.read(block):
+            data = carry + chunk
+            buf = np.frombuffer(data, dtype=np.uint8)
+            ends = np.flatnonzero(buf == 10)
+            starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else np.array([], dtype=np.int64)
+            for a, b in zip(starts[ends - starts > NATIVE_MAX_OPENERS], ends[ends - starts > NATIVE_MAX_OPENERS]):
+                line = data[a:b]
+                if line.count(b"[") + line.count(b"{") > NATIVE_MAX_OPENERS:
+                    return True
+            carry = data[ends[-1] + 1:] if len(ends) else data
+            if len(carry) > NATIVE_MAX_OPENERS and carry.count(b"[") + carry.count(b"{") > NATIVE_MAX_OPENERS:
+                return True
+    return False
 
 
 def _read_jsonl_native(path: Path) -> pa.Table:
