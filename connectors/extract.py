@@ -61,7 +61,15 @@ def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
 def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
     """Rename mapped source columns to canonical fields, add constants, keep lineage; drop the rest."""
     present = [c for c in table.column_names if c not in LINEAGE]
-    missing = [col for col in dict.fromkeys(source.columns.values()) if col not in present]
+    wanted = list(dict.fromkeys(source.columns.values()))
+    missing = [col for col in wanted if col not in present]
+    if (len(missing) == len(wanted) > 1
+            and not any(difflib.get_close_matches(col, present, n=1, cutoff=0.5) for col in wanted)):
+        # not one mapped column in the first line, nor a name close to one (a renamed header is schema drift):
+        # a file without a header row, whose first line is data (personal data: not in the message)
+        raise ExportError(display_name, f"has no header row: none of the {len(wanted)} mapped columns is in "
+                                        f"its first line ({len(present)} fields, not shown: they may be "
+                                        "personal data)", line=1)
     if missing:
         hints = []
         for col in missing:

@@ -260,3 +260,13 @@ def test_a_deeply_nested_json_document_is_set_aside(tmp_path):
     with pytest.raises(ExportError) as exc:
         read_export(p, src("jsonl"), "e.jsonl")
     assert str(exc.value).startswith("e.jsonl: is nested too deeply to read")
+
+
+def test_a_csv_without_a_header_row_is_set_aside_without_echoing_its_first_row(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("C001,Wang,wang@example.tw\nC002,Lin,lin@example.tw\n", encoding="utf-8")
+    s = src("csv", columns={"record_id": "Contact ID", "last_name": "Last Name", "email": "Email"})
+    with pytest.raises(ExportError) as exc:
+        map_columns(read_export(p, s, "crm/c.csv"), s, "crm/c.csv")
+    assert str(exc.value) == ("crm/c.csv, line 1: has no header row: none of the 3 mapped columns is in its "
+                              "first line (3 fields, not shown: they may be personal data)")
