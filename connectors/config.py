@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.schemas import KINDS, MODEL_GRAIN, UNIQUE_KEYS
 
@@ -131,6 +132,22 @@ class SourceConfig(BaseModel):
     def unique_keys(self) -> tuple[str, ...]:
         """The key that must be unique within the source: the contract's, else the kind's default."""
         return tuple(self.contract.unique) if self.contract.unique else UNIQUE_KEYS[self.kind]
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, utf-8-sig, utf-16, big5, cp1252)") from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character_delimiter(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"delimiter {value!r} must be exactly one character")
+        return value
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "SourceConfig":

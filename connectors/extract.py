@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,13 +17,29 @@ from connectors.schemas import LINEAGE, REPLAY_PREFIX
 
 @dataclass
 class Extracted:
-    """Rows of one source (canonical field names, all text) and the files set aside."""
+    """One source's rows, file by file (canonical field names, all text), and what was read or set aside.
 
-    table: pa.Table
-    files: list[str]
-    rows_per_file: dict[str, int]
+    `tables` yields one table per file read, of `schema`; the files, rows, errors and checksums fill as it
+    is consumed, so that a source of any size is never held in memory whole."""
+
+    schema: pa.Schema
+    tables: Iterator[pa.Table]
+    files: list[str] = field(default_factory=list)
+    rows_per_file: dict[str, int] = field(default_factory=dict)
     file_errors: list[ExportError] = field(default_factory=list)
     checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
+
+    @property
+    def rows(self) -> int:
+        """Rows of the files read so far."""
+        return sum(self.rows_per_file.values())
+
+
+def mapped_schema(source: SourceConfig) -> pa.Schema:
+    """The schema `map_columns` gives every file of `source`: its fields and constants as text, lineage."""
+    names = [*source.columns, *source.constants]
+    return pa.schema([*((c, pa.string()) for c in names),
+                      *((c, pa.int64() if c == "_row_number" else pa.string()) for c in LINEAGE)])
 
 
 
@@ -44,7 +61,15 @@ def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
 def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
     """Rename mapped source columns to canonical fields, add constants, keep lineage; drop the rest."""
     present = [c for c in table.column_names if c not in LINEAGE]
-    missing = [col for col in dict.fromkeys(source.columns.values()) if col not in present]
+    wanted = list(dict.fromkeys(source.columns.values()))
+    missing = [col for col in wanted if col not in present]
+    if (len(missing) == len(wanted) > 1
+            and not any(difflib.get_close_matches(col, present, n=1, cutoff=0.5) for col in wanted)):
+        # not one mapped column in the first line, nor a name close to one (a renamed header is schema drift):
+        # a file without a header row, whose first line is data (personal data: not in the message)
+        raise ExportError(display_name, f"has no header row: none of the {len(wanted)} mapped columns is in "
+                                        f"its first line ({len(present)} fields, not shown: they may be "
+                                        "personal data)", line=1)
     if missing:
         hints = []
         for col in missing:
@@ -58,7 +83,7 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
     n = table.num_rows
     arrays, names = [], []
     for canonical, col in source.columns.items():
-        arrays.append(table.column(col))
+        arrays.append(table.column(col).cast(pa.string()))
         names.append(canonical)
     for canonical, value in source.constants.items():
         arrays.append(pa.array([value] * n, pa.string()))
@@ -78,44 +103,45 @@ def replay_files(source: SourceConfig, replay_dir: Path | None) -> list[Path]:
 
 def extract_source(source: SourceConfig, exports_dir: Path, replay_dir: Path | None = None,
                    loaded: dict[str, str] | None = None) -> Extracted:
-    """Read and map every file of `source` (then its replay files); unreadable files are set aside.
+    """Every file of `source` (then its replay files), read and mapped one at a time as `tables` is
+    consumed; unreadable files are set aside.
 
     A file whose bytes equal an earlier file of this delivery, or a file loaded by an earlier run under
     another name (`loaded`: checksum -> file name), is set aside as delivered twice.
     """
-    out: list[pa.Table] = []
-    files, rows, errors, sums = [], {}, [], {}
-    seen: dict[str, str] = {}
     # replay files: CSV (UTF-8, comma) with the export's own column names, whatever the export's format
     replay_source = source.model_copy(update={"format": "csv", "encoding": "utf-8-sig", "delimiter": ","})
     paths = [(p, source, p.relative_to(exports_dir).as_posix()) for p in source_files(source, exports_dir)]
     paths += [(p, replay_source, f"{REPLAY_PREFIX}/{source.name}/{p.name}") for p in replay_files(source, replay_dir)]
+    schema = mapped_schema(source)
+    out = Extracted(schema, iter(()))
+    out.tables = _read_files(paths, source, loaded or {}, out)
+    return out
+
+
+def _read_files(paths: list[tuple[Path, SourceConfig, str]], source: SourceConfig, loaded: dict[str, str],
+                out: Extracted) -> Iterator[pa.Table]:
+    seen: dict[str, str] = {}
     for path, how, display in paths:
         try:
-            digest = file_checksum(path)
+            try:
+                digest = file_checksum(path)
+            except FileNotFoundError:
+                raise ExportError(display, "was removed before it could be read") from None
             table = map_columns(read_export(path, how, display), source, display)
             # files without rows are alike (a header, `[]`) without being the same delivery
             if table.num_rows:
                 if digest in seen:
                     raise ExportError(display, f"has the same content as {seen[digest]} (the file was delivered twice)")
-                earlier = (loaded or {}).get(digest)
+                earlier = loaded.get(digest)
                 if earlier is not None and earlier != display:
                     raise ExportError(display, f"has the same content as {earlier}, loaded by an earlier run "
                                                "(the file was delivered twice)")
                 seen[digest] = display
-                sums[display] = digest
+                out.checksums[display] = digest
         except ExportError as exc:
-            errors.append(exc)
+            out.file_errors.append(exc)
             continue
-        files.append(display)
-        rows[display] = table.num_rows
-        out.append(table)
-    if out:
-        table = pa.concat_tables(out)
-    else:
-        names = [*source.columns, *source.constants]
-        table = pa.table(
-            {**{c: pa.array([], pa.string()) for c in names},
-             **{c: pa.array([], pa.int64() if c == "_row_number" else pa.string()) for c in LINEAGE}}
-        )
-    return Extracted(table, files, rows, errors, sums)
+        out.files.append(display)
+        out.rows_per_file[display] = table.num_rows
+        yield table.cast(out.schema)

@@ -7,15 +7,20 @@ quarantined with its original text instead of failing the read or being silently
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import io
 import json
 import sqlite3
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from connectors.config import SourceConfig
@@ -47,9 +52,55 @@ def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table
     except UnicodeDecodeError as exc:
         line = _first_undecodable_line(path, source.encoding)
         raise ExportError(display_name, f"cannot be decoded as {source.encoding}: {exc.reason}", line=line) from None
+    except FileNotFoundError:
+        raise ExportError(display_name, "was removed before it could be read") from None
+    except RecursionError:
+        raise ExportError(display_name, "is nested too deeply to read (objects or lists inside each other "
+                                        "thousands of levels deep)") from None
+    except csv.Error as exc:  # Python's csv reader (the fallback that locates a line): e.g. a field over its limit
+        raise ExportError(display_name, f"cannot be read as csv: {exc}") from None
     except (OSError, ValueError, pa.ArrowException, sqlite3.Error) as exc:
         raise ExportError(display_name, f"cannot be read as {source.format}: {exc}") from None
+    except Exception as exc:
+        if type(exc).__module__ != "python_calamine":  # e.g. a CSV renamed .xlsx: "invalid Zip archive"
+            raise
+        raise ExportError(display_name, f"cannot be read as {source.format}: {exc}") from None
     return _with_lineage(table, source, display_name)
+
+
+# Compressed exports are read as they stream (never unpacked to disk): by the file name's last suffix.
+COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+
+
+def open_export(path: Path) -> io.BufferedIOBase:
+    """The bytes of an export file, decompressed on the fly: `.gz`, `.bz2`, `.zst`, or a `.zip` holding one
+    file; other files as they are."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            archive.close()
+            raise ValueError(f"a .zip export must hold exactly one file; this one holds {len(members)}")
+        return archive.open(members[0])
+    if suffix in COMPRESSED:
+        return io.BufferedReader(pa.input_stream(str(path), compression=COMPRESSED[suffix]))
+    return path.open("rb")
+
+
+@contextlib.contextmanager
+def _arrow_input(path: Path):
+    """What Arrow's readers take: the path itself, which they read natively and decompress by its suffix
+    (.gz, .bz2, .zst), or the one member of a .zip as a stream."""
+    if path.suffix.lower() != ".zip":
+        yield str(path)
+        return
+    with open_export(path) as fh:
+        yield fh
+
+
+def _open_text(path: Path, encoding: str, newline: str | None = None) -> io.TextIOWrapper:
+    return io.TextIOWrapper(open_export(path), encoding=encoding, newline=newline)
 
 
 def _with_lineage(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
@@ -85,7 +136,12 @@ def _text(value: object) -> str | None:
 
 
 def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
-    with path.open("r", encoding=source.encoding, newline="") as fh:
+    with open_export(path) as fh:
+        start = fh.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff") and not source.encoding.lower().startswith("utf-16"):
+        # a UTF-16 file (its byte order mark says so) whatever the configured encoding: Excel's "Unicode text"
+        source = source.model_copy(update={"encoding": "utf-16"})
+    with _open_text(path, source.encoding, newline="") as fh:
         header = next(csv.reader(fh, delimiter=source.delimiter), None)
     if not header:
         raise ExportError(display_name, "is empty (no header row)", line=1)
@@ -94,17 +150,18 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     if dupes:
         raise ExportError(display_name, f"header repeats column(s) {dupes}", line=1)
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        with _arrow_input(path) as raw:
+            table = pacsv.read_csv(
+                raw,
+                read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=header, skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header},
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=True,
+                ),
+            )
     except pa.ArrowInvalid as exc:
         # Arrow reports ragged rows as "Expected N columns, got M: <row text>" without the line; the row
         # text may hold personal data, so only the shape reaches the message, with the line found by csv.
@@ -121,7 +178,7 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
 
 def _first_ragged_line(path: Path, source: SourceConfig, width: int) -> tuple[int | None, int | None]:
     """(physical line, number of fields) of the first CSV record whose width differs from the header's."""
-    with path.open("r", encoding=source.encoding, newline="") as fh:
+    with _open_text(path, source.encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=source.delimiter)
         start = 1
         for record in reader:
@@ -133,7 +190,7 @@ def _first_ragged_line(path: Path, source: SourceConfig, width: int) -> tuple[in
 
 def _first_undecodable_line(path: Path, encoding: str) -> int | None:
     """The 1-based line of the first bytes that do not decode in `encoding` (None if all decode)."""
-    with path.open("rb") as fh:
+    with open_export(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 raw.decode(encoding)
@@ -165,12 +222,32 @@ def _records_table(records: list[dict[str, str | None]]) -> pa.Table:
     return _string_table(list(columns), records)
 
 
+class _RepeatedKey(Exception):
+    """A JSON object names the same key twice (which value counts differs between readers)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json's object_pairs_hook: the object as a dict; a repeated key raises _RepeatedKey."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
+
+
+def _repeated(key: str) -> str:
+    return f"repeats key {key!r} within one object (readers disagree on which value counts)"
+
+
 def _read_json(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
-    text = path.read_text(encoding=source.encoding)
+    with _open_text(path, source.encoding) as fh:
+        text = fh.read()
     if not text.strip():
         raise ExportError(display_name, "is empty", line=1)
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as exc:
+        raise ExportError(display_name, _repeated(exc.args[0])) from None
     except json.JSONDecodeError as exc:
         raise ExportError(display_name, f"is not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
     if isinstance(data, dict):
@@ -184,13 +261,101 @@ def _read_json(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
 
 
 def _read_jsonl(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+    """JSON Lines through Arrow's native reader; the Python reader when Arrow cannot give the same text
+    (a broken line, whose number only the Python reader finds; values Arrow would render differently)."""
+    try:
+        if source.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise _NotExact(source.encoding)
+        if _may_nest_deeply(path):
+            raise _NotExact("nested deeper than Arrow's parser can take")
+        return _read_jsonl_native(path)
+    except (pa.ArrowException, _NotExact):
+        return _read_jsonl_python(path, source, display_name)
+
+
+class _NotExact(Exception):
+    """Arrow's reading of a JSON Lines file would not give the text the Python reader gives."""
+
+
+# Arrow's JSON parser recurses per nesting level and crashes the process (segfault) somewhere between 5,000 and
+# 20,000 levels; Python's raises RecursionError at ~1,000. A line that may nest deeper goes to the Python reader.
+NATIVE_MAX_OPENERS = 2_000
+
+
+def _may_nest_deeply(path: Path, block: int = 1 << 24) -> bool:
+    """Whether some line of the file holds more than NATIVE_MAX_OPENERS `[`/`{` (an upper bound of its
+    nesting depth). Lines are found with numpy, block by block; only lines long enough to hold that many
+    are counted."""
+    import numpy as np
+
+    carry = b""
+    with open_export(path) as fh:
+        while chunk := fh.read(block):
+            data = carry + chunk
+            buf = np.frombuffer(data, dtype=np.uint8)
+            ends = np.flatnonzero(buf == 10)
+            starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else np.array([], dtype=np.int64)
+            for a, b in zip(starts[ends - starts > NATIVE_MAX_OPENERS], ends[ends - starts > NATIVE_MAX_OPENERS]):
+                line = data[a:b]
+                if line.count(b"[") + line.count(b"{") > NATIVE_MAX_OPENERS:
+                    return True
+            carry = data[ends[-1] + 1:] if len(ends) else data
+            if len(carry) > NATIVE_MAX_OPENERS and carry.count(b"[") + carry.count(b"{") > NATIVE_MAX_OPENERS:
+                return True
+    return False
+
+
+def _read_jsonl_native(path: Path) -> pa.Table:
+    """A UTF-8 JSON Lines file as an all-string table, read by Arrow: nested objects flattened to dotted
+    names, numbers and booleans as the Python reader writes them (`_text`), lists as compact JSON.
+    Raises _NotExact where Arrow's types lose the original text (a list of floats or objects)."""
+    with _arrow_input(path) as raw:
+        table = pajson.read_json(raw)
+    if table.num_rows == 0:
+        raise _NotExact("no rows")
+    # Arrow infers timestamps from date-like strings: read those columns again as the strings they were
+    temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
+    if temporal:
+        schema = pa.schema([(name, pa.string()) for name in temporal])
+        with _arrow_input(path) as raw:
+            table = pajson.read_json(raw, parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="infer"))
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    return pa.table([_text_column(table.column(i)) for i in range(table.num_columns)], names=table.column_names)
+
+
+def _text_column(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """One native JSON column as text, exactly as `_text` renders each value."""
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return col.cast(pa.string())
+    if pa.types.is_null(t):
+        return pa.nulls(len(col), pa.string())
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.cast(col, pa.string())  # "12", "true"/"false": as `_text`
+    if pa.types.is_floating(t):  # Python's float repr differs from Arrow's ("1e-07" vs "1e-7")
+        values = col.to_pylist()
+        # an integer beyond int64 became a float: Python's reader keeps all its digits
+        if any(v is not None and v.is_integer() and abs(v) >= 2.0 ** 53 for v in values):
+            raise _NotExact("integer beyond float precision")
+        return pa.array([_text(v) for v in values], pa.string())
+    if pa.types.is_list(t) and (pa.types.is_string(t.value_type) or pa.types.is_integer(t.value_type)
+                                or pa.types.is_boolean(t.value_type) or pa.types.is_null(t.value_type)):
+        return pa.array([_text(v) for v in col.to_pylist()], pa.string())
+    raise _NotExact(f"{t}")
+
+
+def _read_jsonl_python(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     records = []
-    with path.open("r", encoding=source.encoding) as fh:
+    with _open_text(path, source.encoding) as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                records.append(_flatten(json.loads(line)))
+                records.append(_flatten(json.loads(line, object_pairs_hook=_unique_keys)))
+            except _RepeatedKey as exc:
+                raise ExportError(display_name, _repeated(exc.args[0]), line=lineno) from None
             except json.JSONDecodeError as exc:
                 raise ExportError(display_name, f"is not valid JSON Lines: {exc.msg}", line=lineno) from None
     if not records:

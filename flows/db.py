@@ -144,13 +144,14 @@ class Database:
         return self.scalar(f"count {relation}", f"select count(*) from {quote(relation)}")
 
     def write_parquet(self, relation: str, path: Path) -> int:
-        """COPY a table or view to a Parquet file (written beside it, then renamed); return its rows."""
+        """COPY a table or view to a Parquet file (written beside it, then renamed); return its rows (COPY's
+        own count: counting the relation again would run a view's query twice)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        self.run(f"write {relation}", f"copy (select * from {quote(relation)}) to {sql_string(tmp)} "
-                                      "(format parquet, compression zstd)")
+        written = self.scalar(f"write {relation}", f"copy (select * from {quote(relation)}) to {sql_string(tmp)} "
+                                                   "(format parquet, compression zstd)")
         os.replace(tmp, path)
-        return self.count(relation)
+        return int(written)
 
     def close(self) -> None:
         self._con.close()

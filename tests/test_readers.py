@@ -131,8 +131,142 @@ def test_extract_source_sets_bad_files_aside_and_keeps_the_rest(tmp_path):
     (tmp_path / "a.csv").write_text("id,x\n1,a\n2,b\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text("", encoding="utf-8")
     ex = extract_source(src("csv", path="*.csv", constants={"account_type": "B2C"}), tmp_path)
+    table = pa.concat_tables(ex.tables)
     assert ex.files == ["a.csv"] and ex.rows_per_file == {"a.csv": 2}
     assert [str(e) for e in ex.file_errors] == ["b.csv, line 1: is empty (no header row)"]
-    assert ex.table.column_names == ["record_id", "account_type", "_source_system", "_source_entity",
+    assert table.column_names == ["record_id", "account_type", "_source_system", "_source_entity",
                                      "_source_file", "_row_number"]
-    assert ex.table.column("account_type").to_pylist() == ["B2C", "B2C"]
+    assert table.column("account_type").to_pylist() == ["B2C", "B2C"]
+
+
+def test_jsonl_native_reader_gives_the_python_readers_text(tmp_path):
+    from connectors.readers import _read_jsonl_python
+
+    p = tmp_path / "e.jsonl"
+    p.write_text(
+        '{"id": "E1", "ts": 1792599158858, "day": "2026-10-21", "ok": true, "x": 0.1, "tags": ["a", "b"],'
+        ' "ctx": {"page": "/", "n": 2}}\n'
+        "\n"
+        '{"id": "E2", "ts": 1792599158859, "day": "2026-10-22", "ok": false, "x": 3.0, "tags": [],'
+        ' "ctx": {}, "y": 1e-07}\n',
+        encoding="utf-8")
+    t = read_export(p, src("jsonl"), "e.jsonl")
+    rows = t.select(["id", "ts", "day", "ok", "x", "tags", "ctx.page", "ctx.n", "y"]).to_pylist()
+    assert rows == [
+        {"id": "E1", "ts": "1792599158858", "day": "2026-10-21", "ok": "true", "x": "0.1", "tags": '["a", "b"]',
+         "ctx.page": "/", "ctx.n": "2", "y": None},
+        {"id": "E2", "ts": "1792599158859", "day": "2026-10-22", "ok": "false", "x": "3", "tags": "[]",
+         "ctx.page": None, "ctx.n": None, "y": "1e-07"},
+    ]
+    python = _read_jsonl_python(p, src("jsonl"), "e.jsonl")
+    assert t.select(python.column_names).to_pylist() == python.to_pylist()
+
+
+@pytest.mark.parametrize("line, value", [
+    ('{"id": "E1", "v": 12345678901234567890}', "12345678901234567890"),  # beyond int64: all digits kept
+    ('{"id": "E1", "v": [1.5, {"a": 1}]}', '[1.5, {"a": 1}]'),  # mixed list: JSON text as written
+])
+def test_jsonl_values_arrow_cannot_render_take_the_python_reader(tmp_path, line, value):
+    p = tmp_path / "e.jsonl"
+    p.write_text(line + "\n", encoding="utf-8")
+    assert read_export(p, src("jsonl"), "e.jsonl").column("v").to_pylist() == [value]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst", ".zip"])
+def test_compressed_exports_are_read_as_they_stream(tmp_path, suffix):
+    import bz2
+    import gzip
+    import zipfile
+
+    body = "Contact ID,Email\n1,a@b.tw\n2,\n"
+    p = tmp_path / f"c.csv{suffix}"
+    if suffix == ".gz":
+        p.write_bytes(gzip.compress(body.encode()))
+    elif suffix == ".bz2":
+        p.write_bytes(bz2.compress(body.encode()))
+    elif suffix == ".zst":
+        with pa.output_stream(str(p), compression="zstd") as out:
+            out.write(body.encode())
+    else:
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("c.csv", body)
+    t = read_export(p, src("csv", columns={"record_id": "Contact ID", "email": "Email"}), p.name)
+    assert t.select(["Contact ID", "Email"]).to_pylist() == [{"Contact ID": "1", "Email": "a@b.tw"},
+                                                            {"Contact ID": "2", "Email": None}]
+    assert t.column("_source_file").to_pylist() == [p.name, p.name]
+
+
+def test_a_zip_of_several_files_is_set_aside_with_a_reason(tmp_path):
+    import zipfile
+
+    p = tmp_path / "c.csv.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("a.csv", "id\n1\n")
+        z.writestr("b.csv", "id\n2\n")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("csv"), "crm/c.csv.zip")
+    assert str(exc.value) == "crm/c.csv.zip: cannot be read as csv: a .zip export must hold exactly one file; this one holds 2"
+
+
+def test_utf16_with_a_byte_order_mark_is_read_whatever_the_configured_encoding(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes("id,name\n1,陳大文\n".encode("utf-16"))
+    t = read_export(p, src("csv"), "c.csv")
+    assert t.select(["id", "name"]).to_pylist() == [{"id": "1", "name": "陳大文"}]
+
+
+def test_unreadable_files_are_set_aside_with_a_message_not_a_traceback(tmp_path):
+    (tmp_path / "x.xlsx").write_text("id,name\n1,a\n", encoding="utf-8")  # a CSV renamed .xlsx
+    with pytest.raises(ExportError) as exc:
+        read_export(tmp_path / "x.xlsx", src("excel"), "crm/x.xlsx")
+    assert str(exc.value).startswith("crm/x.xlsx: cannot be read as excel: invalid Zip archive")
+    with pytest.raises(ExportError) as exc:
+        read_export(tmp_path / "gone.csv", src("csv"), "crm/gone.csv")
+    assert str(exc.value) == "crm/gone.csv: was removed before it could be read"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("encoding: klingon", "sources.pos__members.encoding: Value error, unknown encoding 'klingon'"),
+    ("delimiter: '||'", "sources.pos__members.delimiter: Value error, delimiter '||' must be exactly one character"),
+])
+def test_unknown_encoding_or_long_delimiter_refused_at_config_load_naming_the_source(tmp_path, setting, message):
+    from flows.config import ConfigError, load_config
+
+    p = tmp_path / "sources.yaml"
+    p.write_text("sources:\n  - system: pos\n    entity: members\n    kind: customers\n    format: csv\n"
+                 f"    path: pos/*.csv\n    {setting}\n    columns: {{record_id: id}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    assert message in str(exc.value)
+
+
+def test_json_with_a_repeated_key_is_set_aside_naming_the_key_and_line(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"id": "E1"}\n{"id": "E2", "email": "a@b.tw", "email": "c@d.tw"}\n', encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("jsonl"), "e.jsonl")
+    assert str(exc.value) == ("e.jsonl, line 2: repeats key 'email' within one object "
+                              "(readers disagree on which value counts)")
+    p = tmp_path / "t.json"
+    p.write_text('[{"id": "T1", "id": "T2"}]', encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("json"), "t.json")
+    assert str(exc.value) == "t.json: repeats key 'id' within one object (readers disagree on which value counts)"
+
+
+def test_a_deeply_nested_json_document_is_set_aside(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"id": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    with pytest.raises(ExportError) as exc:
+        read_export(p, src("jsonl"), "e.jsonl")
+    assert str(exc.value).startswith("e.jsonl: is nested too deeply to read")
+
+
+def test_a_csv_without_a_header_row_is_set_aside_without_echoing_its_first_row(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("C001,Wang,wang@example.tw\nC002,Lin,lin@example.tw\n", encoding="utf-8")
+    s = src("csv", columns={"record_id": "Contact ID", "last_name": "Last Name", "email": "Email"})
+    with pytest.raises(ExportError) as exc:
+        map_columns(read_export(p, s, "crm/c.csv"), s, "crm/c.csv")
+    assert str(exc.value) == ("crm/c.csv, line 1: has no header row: none of the 3 mapped columns is in its "
+                              "first line (3 fields, not shown: they may be personal data)")

@@ -26,14 +26,17 @@ def extract_step(spec: RunSpec) -> dict[str, ExtractCounts]:
     for src in cfg.select(spec.sources):
         ex = extract_source(src, spec.exports_dir, spec.replay_dir, loaded)
         spec.path("raw").mkdir(parents=True, exist_ok=True)
-        pq.write_table(ex.table, spec.path("raw", f"{src.name}.parquet"))
+        # file by file: memory holds one export file, whatever the source's size
+        with pq.ParquetWriter(spec.path("raw", f"{src.name}.parquet"), ex.schema) as writer:
+            for table in ex.tables:
+                writer.write_table(table)
         problems = [{"file": e.file, "line": e.line, "problem": e.problem} for e in ex.file_errors]
         if not ex.files and not ex.file_errors:
             problems.append({"file": src.path, "line": None, "problem": f"no file matches {src.path!r}"})
         spec.path("raw", f"{src.name}.files.json").write_text(json.dumps(
             {"files": ex.rows_per_file, "set_aside": problems, "checksums": ex.checksums},
             ensure_ascii=False, indent=2), encoding="utf-8")
-        out[src.name] = {"rows": ex.table.num_rows, "files": len(ex.files), "files_set_aside": len(problems)}
+        out[src.name] = {"rows": ex.rows, "files": len(ex.files), "files_set_aside": len(problems)}
         for p in problems:
             log.warning("%s: file set aside: %s%s: %s", src.name, p["file"],
                         f", line {p['line']}" if p["line"] else "", p["problem"])

@@ -12,7 +12,13 @@ What it does:
   3. runs the night through flows.steps.run.run_night (the steps and order of the nightly flow), in this
      process, with run date 2026-11-20, and prints per step: wall seconds, CPU seconds, peak RSS, RSS
      after, and the step's summary (flows.steps.summary.describe);
-  4. prints rows in, rows/second, and the sizes of the published warehouse parquet files.
+  4. prints rows in, rows/second, and the sizes of the published warehouse parquet files;
+  5. measures the floor on the same export files, in a child process: the least any pipeline must do,
+     DuckDB converting each export file to Parquet (`COPY (select * from read_csv(...)) TO ... (FORMAT
+     parquet)`, `read_json` for JSON and JSON Lines; an encoding DuckDB cannot decode without a downloaded
+     extension, e.g. big5, is read by pyarrow's CSV reader instead), and prints each step's CPU as a
+     multiple of the floor's CPU. The last line is
+     `floor ratio: <x>x (pipeline <cpu> CPU s / floor <cpu> CPU s, <rows> rows, peak <GiB> GiB)`.
 
 Peak RSS: on Linux >= 4.0 the process's peak RSS is reset before each step (write "5" to
 /proc/self/clear_refs), so the peak column is that step's own peak. Where that is not possible the
@@ -58,6 +64,39 @@ from flows.demo.generator import generate
 out, customers, days, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 counts = generate(out, customers=customers, days=days, seed=seed, end_date=date(2026, 11, 20))
 print(json.dumps(counts))
+"""
+
+# The floor, run in a child process on the export files: argv[1] a JSON list of [path, format, encoding,
+# delimiter], argv[2] an output directory. Prints {"cpu": s, "wall": s, "peak_mib": MiB, "files": n}.
+FLOOR_CODE = r"""
+import json, resource, sys, time
+from pathlib import Path
+import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+def q(s):
+    return "'" + str(s).replace("'", "''") + "'"
+
+files, out = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2])
+con = duckdb.connect()
+con.execute("set threads = 2")
+ru0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+for i, (path, fmt, encoding, delimiter) in enumerate(files):
+    target = out / f"{i}.parquet"
+    enc = encoding.lower().replace("_", "-")
+    if fmt in ("json", "jsonl"):
+        con.execute(f"copy (select * from read_json({q(path)})) to {q(target)} (format parquet)")
+    elif enc in ("utf-8", "utf8", "utf-8-sig", "utf-16", "latin-1"):
+        enc = "utf-8" if enc.startswith("utf-8") or enc == "utf8" else enc
+        con.execute(f"copy (select * from read_csv({q(path)}, encoding = {q(enc)}, delim = {q(delimiter)})) "
+                    f"to {q(target)} (format parquet)")
+    else:
+        pq.write_table(pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=encoding),
+                                      parse_options=pacsv.ParseOptions(delimiter=delimiter)), target)
+ru1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+print(json.dumps({"cpu": ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, "wall": t1 - t0,
+                  "peak_mib": ru1.ru_maxrss / 1024, "files": len(files)}))
 """
 
 
@@ -153,6 +192,31 @@ def _generate(demo: Path, args) -> tuple[float, dict, float]:
     return seconds, counts, ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024
 
 
+def _floor_files(data: Path, exports: Path) -> list[list[str]]:
+    """[path, format, encoding, delimiter] of every export file the configured csv/json/jsonl sources match."""
+    from connectors.extract import source_files
+    from flows.config import load_config
+
+    out = []
+    for src in load_config(data / "sources.yaml").sources:
+        if src.format in ("csv", "json", "jsonl"):
+            out += [[str(p), src.format, src.encoding, src.delimiter] for p in source_files(src, exports)]
+    return out
+
+
+def _floor(data: Path, exports: Path) -> dict:
+    """Run the floor in a child process on the export files: its CPU s, wall s, peak RSS MiB, files."""
+    with tempfile.TemporaryDirectory(prefix="silobridge-floor-") as tmp:
+        listing = Path(tmp) / "files.json"
+        listing.write_text(json.dumps(_floor_files(data, exports)), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-c", FLOOR_CODE, str(listing), tmp], cwd=REPO,
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(f"the floor failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 # ------------------------------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -188,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"(child process, peak RSS {gen_peak:,.0f} MiB)")
         n_files, n_bytes = _tree_size(demo / "exports")
         print(f"exports:  {n_files} files, {_mib(n_bytes)}")
+        floor = _floor(data, demo / "exports")
+        print(f"floor:    {floor['cpu']:.2f} CPU s, {floor['wall']:.2f} s wall, peak RSS {floor['peak_mib']:,.0f} MiB "
+              f"(DuckDB read_csv/read_json -> Parquet of the {floor['files']} export files, child process)")
 
         # ---- imports (timed apart from the steps; Prefect is never imported)
         t0 = time.perf_counter()
@@ -219,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[list[str]] = []
         total_s = total_cpu = 0.0
         failed = None
+        floor_cpu = max(floor["cpu"], 1e-9)
 
         def measured(step, spec, summary, hash_key):
             nonlocal total_s, total_cpu, failed
@@ -237,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             desc = (f"FAILED: {type(failed[1]).__name__}" if failed
                     else describe(step.name, result).replace(f"{spec.warehouse_dir}{os.sep}", ""))
             rows.append([step.name, f"{secs:.2f}", f"{cpu:.2f}", f"{cpu / secs:.0%}" if secs else "-",
-                         f"{peak:,.0f}", f"{after:,.0f}" if after is not None else "-", desc])
+                         f"{cpu / floor_cpu:.1f}x", f"{peak:,.0f}", f"{after:,.0f}" if after is not None else "-", desc])
             if failed:
                 raise failed[1]
             return result
@@ -247,10 +315,14 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             if failed is None:
                 raise
+        top_peak = max((float(r[5].replace(",", "")) for r in rows), default=0.0)
         rows.append(["total", f"{total_s:.2f}", f"{total_cpu:.2f}", f"{total_cpu / total_s:.0%}" if total_s else "-",
-                     "", "", ""])
-        print(_table(["step", "seconds", "cpu s", "cpu/wall", f"{peak_label} MiB", "RSS after MiB", "rows"],
-                     rows, right={1, 2, 3, 4, 5}))
+                     f"{total_cpu / floor_cpu:.1f}x", f"{top_peak:,.0f}", "", ""])
+        rows.append(["floor", f"{floor['wall']:.2f}", f"{floor['cpu']:.2f}",
+                     f"{floor['cpu'] / floor['wall']:.0%}" if floor["wall"] else "-", "1.0x",
+                     f"{floor['peak_mib']:,.0f}", "", "DuckDB export files -> Parquet"])
+        print(_table(["step", "seconds", "cpu s", "cpu/wall", "x floor", f"{peak_label} MiB", "RSS after MiB", "rows"],
+                     rows, right={1, 2, 3, 4, 5, 6}))
         if not per_step:
             print("(peak RSS could not be reset per step: the column is the process peak so far)")
         if failed:
@@ -264,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{sum(v['accepted'] for v in summary['validate'].values()):,}, quarantined "
               f"{sum(v['quarantined'] for v in summary['validate'].values()):,}")
         print(f"throughput: {rows_in / total_s:,.0f} rows/s over all steps ({total_s:.2f} s)")
-        top = max(rows[:-1], key=lambda r: float(r[4].replace(",", "")))
-        print(f"highest {peak_label}: {top[4]} MiB (during {top[0]})")
+        top = max(rows[:-2], key=lambda r: float(r[5].replace(",", "")))
+        print(f"highest {peak_label}: {top[5]} MiB (during {top[0]})")
         ident = summary["identity"]
         if ident.get("iterations") is not None:
             print(f"identity: {ident['identity_records']:,} records -> {ident['customers']:,} customers; "
@@ -298,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         catalog = spec.warehouse_dir / "warehouse.duckdb"
         if catalog.exists():
             print(f"catalog warehouse.duckdb: {catalog.stat().st_size / 1024:,.1f} KiB")
+        print()
+        print(f"floor ratio: {total_cpu / floor_cpu:.1f}x (pipeline {total_cpu:.1f} CPU s / floor {floor['cpu']:.2f} "
+              f"CPU s, {rows_in:,} rows, peak {top_peak / 1024:.2f} GiB)")
         return 0
     finally:
         if args.keep is None:
