@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Change it in production; rotating it changes every hash.
     pii_hash_key: SecretStr = SecretStr("silobridge-demo-key")
     keep_versions: int = Field(3, ge=1, description="published warehouse versions kept on disk")
+    lock_wait_seconds: float = Field(60.0, ge=0, description="how long a run waits for another run holding the "
+                                                              "warehouse lock before it gives up")
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Taipei"
     duckdb_threads: int = Field(2, ge=1)

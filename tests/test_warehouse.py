@@ -22,6 +22,7 @@ def _version(tmp_path: Path, run_id: str, value: int) -> Path:
 
 def _read(wh: Path) -> tuple[str, int]:
     con = duckdb.connect(str(wh / warehouse.CATALOG), read_only=True)
+    con.execute("set file_search_path = $p", {"p": str(wh)})  # the catalog's paths are relative to it
     try:
         return con.execute("select (select run_id from _silobridge_version), (select v from dim_customers)").fetchall()[0]
     finally:
