@@ -92,6 +92,9 @@ def extract_source(source: SourceConfig, exports_dir: Path, replay_dir: Path | N
     paths += [(p, replay_source, f"{REPLAY_PREFIX}/{source.name}/{p.name}") for p in replay_files(source, replay_dir)]
     for path, how, display in paths:
         try:
+            # a symlink (or a glob) must not reach outside the exports directory (or the replay directory)
+            if not path.resolve().is_relative_to((exports_dir if how is source else replay_dir).resolve()):
+                raise ExportError(display, "resolves outside the exports directory (a symlink?): not read")
             digest = file_checksum(path)
             table = map_columns(read_export(path, how, display), source, display)
             # files without rows are alike (a header, `[]`) without being the same delivery

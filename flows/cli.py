@@ -92,6 +92,7 @@ def run(
     _progress_logging(verbose)
     from connectors.config import ConfigError
     from flows.steps.policy import PipelineError
+    from flows.warehouse import WarehouseLocked
 
     settings = Settings()
     err.print("[dim]starting Prefect (embedded unless PREFECT_API_URL is set)...[/dim]")
@@ -101,7 +102,7 @@ def run(
     try:
         summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh,
                           accept_identity_changes=accept_identity_changes)
-    except (PipelineError, ConfigError) as exc:
+    except (PipelineError, ConfigError, WarehouseLocked) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)
         err.print(f"[bold red]run failed:[/bold red] {exc}")
@@ -159,7 +160,10 @@ def _print_run_notes(summary: dict) -> None:
             console.print(f"[yellow]file set aside[/yellow] {p['file']}"
                           + (f", line {p['line']}" if p["line"] else "") + f": {p['problem']}")
         if v["status"] == "held_back":
-            console.print(f"[yellow]held back[/yellow] {name}: kept its last published rows")
+            console.print(f"[yellow]held back (stale)[/yellow] {name}: kept its last published rows"
+                          + (f" ({v['note']})" if v.get("note") else ""))
+        elif v.get("note"):
+            console.print(f"[yellow]flagged[/yellow] {name}: {v['note']}")
         if (v.get("freshness") or {}).get("stale"):
             f = v["freshness"]
             console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else

@@ -53,6 +53,9 @@ def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_record
                        {"r": run_id}).fetchall() == [(changes["split"], changes["unchanged"])]
     assert con.execute("select count(*) from customer_id_history where run_id = $r and event = 'split'",
                        {"r": run_id}).fetchall() == [(changes["split"],)]
+    # the three runs are one night (2026-11-20): the history keeps that night's metrics once, from the last run
+    assert con.execute("select distinct run_id from metrics where as_of_date = '2026-11-20'").fetchall() == [
+        (run_id,)]
     # every id the first run issued still resolves to a current customer
     first_ids = first["identity"]["customers"]
     assert con.execute("select count(*) from customer_id_map where issued_run_id = $r and status = 'active'",

@@ -71,7 +71,8 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         **{f"customers_{k}": (identity.get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
-            | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
+            | {"note": v.get("note"),
+               "files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
                "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
             for name, v in validated.items()
         },
