@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.config import SourceConfig
+from connectors.masking import looks_personal, shape
 from connectors.readers import ExportError, read_export
 from connectors.schemas import LINEAGE, REPLAY_PREFIX
 
@@ -46,6 +47,9 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
     present = [c for c in table.column_names if c not in LINEAGE]
     missing = [col for col in dict.fromkeys(source.columns.values()) if col not in present]
     if missing:
+        # a header that holds data (a headerless file's first row: emails, phones, dates) is shown by shape only
+        if any(looks_personal(c) or sum(ch.isdigit() for ch in c) >= 4 for c in present):
+            present = [shape(c) for c in present]
         hints = []
         for col in missing:
             close = difflib.get_close_matches(col, present, n=1, cutoff=0.5)

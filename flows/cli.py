@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.settings import Settings
@@ -93,6 +94,7 @@ def run(
     from connectors.config import ConfigError
     from flows.steps.policy import PipelineError
     from flows.warehouse import WarehouseLocked
+    from transforms.privacy import redact
 
     settings = Settings()
     err.print("[dim]starting Prefect (embedded unless PREFECT_API_URL is set)...[/dim]")
@@ -105,7 +107,7 @@ def run(
     except (PipelineError, ConfigError, WarehouseLocked) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)
-        err.print(f"[bold red]run failed:[/bold red] {exc}")
+        err.print("[bold red]run failed:[/bold red] " + escape(redact(str(exc))))
         err.print(f"The previous warehouse in {settings.warehouse_path} is unchanged.")
         raise typer.Exit(1) from None
     _print_summary(summary, settings, time.perf_counter() - start)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from connectors.masking import redact
 from flows import warehouse
 from flows.steps.extract import extract_step
 from flows.steps.identity import identity_step
@@ -73,26 +74,28 @@ def run_night(spec: RunSpec, hash_key: str, on_step: OnStep = run_step,
     summary: RunSummary = {"run_id": spec.run_id, "run_date": spec.run_date.isoformat(),
                            "started_at": started_at.isoformat()}
     try:
-        with warehouse.warehouse_lock(spec.warehouse_dir, spec.run_id, spec.lock_wait_seconds):
-            recover(spec)
+        with warehouse.warehouse_lock(spec.warehouse_dir, spec.run_id, spec.lock_wait_seconds) as stale:
+            recover(spec, stale.get("run_id"))
             for step in STEPS:
                 summary[step.name] = on_step(step, spec, summary, hash_key)
     except Exception as exc:
-        warehouse.write_run_record(spec.warehouse_dir, run_record(spec, summary, "failed", str(exc)))
+        # the error may quote a value (a database's message): personal-looking values as their shape
+        warehouse.write_run_record(spec.warehouse_dir, run_record(spec, summary, "failed", redact(str(exc))))
         raise
     return summary
 
 
-def recover(spec: RunSpec) -> None:
+def recover(spec: RunSpec, stale_run: str | None = None) -> None:
     """What earlier runs left, put right before this one starts (under the lock): a version whose publish was
-    interrupted rolled back and its ledger entry marked failed; a run killed earlier recorded as failed; its
-    work directory (personal data in clear) removed; the published run's loaded files recorded."""
+    interrupted rolled back and its ledger entry marked failed; a run killed earlier (a work directory left, or
+    `stale_run`, the dead holder of the lock) recorded as failed; its work directory (personal data in clear)
+    removed; the published run's loaded files recorded."""
     rolled_back = warehouse.recover(spec.warehouse_dir, spec.state_dir, spec.keep_versions)
     records = {r["run_id"]: r for r in warehouse.read_run_records(spec.warehouse_dir)}
     work = spec.run_dir.parent
     leftovers = sorted(d.name for d in work.iterdir() if d.is_dir() and warehouse.RUN_ID.match(d.name)
                        and d.name != spec.run_id) if work.exists() else []
-    for run_id in sorted(set(rolled_back) | set(leftovers)):
+    for run_id in sorted(set(rolled_back) | set(leftovers) | ({stale_run} if stale_run else set())):
         record = records.get(run_id) or {"run_id": run_id, "started_at": None, "sources": {}}
         # a 'success' entry not rolled back is a published run killed after its pointer moved: it stands
         if run_id in rolled_back or record.get("status") not in ("success", "failed"):

@@ -42,9 +42,10 @@ def describe_holder(holder: dict) -> str:
 
 
 @contextmanager
-def warehouse_lock(warehouse_dir: Path, run_id: str, wait_seconds: float) -> Iterator[None]:
+def warehouse_lock(warehouse_dir: Path, run_id: str, wait_seconds: float) -> Iterator[dict]:
     """Hold the exclusive lock of `warehouse_dir` for run `run_id`, waiting up to `wait_seconds` for another
-    run to finish; raises WarehouseLocked naming the holder when it does not."""
+    run to finish; raises WarehouseLocked naming the holder when it does not. Yields the stale holder found
+    in the lock file (a run that died holding it), or {}."""
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     path = warehouse_dir / LOCK
     f = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed below: that releases the lock)
@@ -75,7 +76,7 @@ def warehouse_lock(warehouse_dir: Path, run_id: str, wait_seconds: float) -> Ite
                             "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
         f.flush()
         try:
-            yield
+            yield stale
         finally:
             f.seek(0)
             f.truncate()
