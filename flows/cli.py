@@ -46,6 +46,10 @@ PREFECT_QUIET_FAILURES = {
 def _quiet_prefect(hide_failure_tracebacks: bool) -> None:
     for key, value in {**PREFECT_DEFAULTS, **(PREFECT_QUIET_FAILURES if hide_failure_tracebacks else {})}.items():
         os.environ.setdefault(key, value)
+    # Prefect's home (its database records runs, their logs and results) is its owner's only
+    from flows.warehouse.private import private_dir
+
+    private_dir(Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser())
 
 
 def _progress_logging(verbose: bool) -> None:
@@ -94,6 +98,7 @@ def run(
     from connectors.config import ConfigError
     from flows.steps.policy import PipelineError
     from flows.warehouse import WarehouseLocked
+    from flows.warehouse.private import PublicKeyRefused
     from transforms.privacy import redact
 
     settings = Settings()
@@ -104,7 +109,7 @@ def run(
     try:
         summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh,
                           accept_identity_changes=accept_identity_changes)
-    except (PipelineError, ConfigError, WarehouseLocked) as exc:
+    except (PipelineError, ConfigError, WarehouseLocked, PublicKeyRefused) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)
         err.print("[bold red]run failed:[/bold red] " + escape(redact(str(exc))))

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from connectors.masking import redact
 from flows import warehouse
 from flows.steps.extract import extract_step
+from flows.warehouse.private import private_dir
 from flows.steps.identity import identity_step
 from flows.steps.metrics import metrics_step
 from flows.steps.model import model_step
@@ -90,6 +91,9 @@ def recover(spec: RunSpec, stale_run: str | None = None) -> None:
     interrupted rolled back and its ledger entry marked failed; a run killed earlier (a work directory left, or
     `stale_run`, the dead holder of the lock) recorded as failed; its work directory (personal data in clear)
     removed; the published run's loaded files recorded."""
+    # the state and the work directories hold personal data in clear: their owner's only
+    private_dir(spec.state_dir)
+    private_dir(spec.run_dir.parent)
     rolled_back = warehouse.recover(spec.warehouse_dir, spec.state_dir, spec.keep_versions)
     records = {r["run_id"]: r for r in warehouse.read_run_records(spec.warehouse_dir)}
     work = spec.run_dir.parent
