@@ -66,7 +66,7 @@ def _leftovers(data: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def first_night(tmp_path_factory, demo_exports) -> Path:
+def crm_night(tmp_path_factory, demo_exports) -> Path:
     """A data directory whose warehouse holds one published night (crm only)."""
     data = tmp_path_factory.mktemp("crash") / "data"
     data.mkdir()
@@ -85,8 +85,8 @@ def _copy(src: Path, dst: Path, monkeypatch) -> Path:
 
 
 def test_a_run_killed_at_each_step_boundary_leaves_the_last_version_and_is_cleaned_up_next_start(
-        first_night, tmp_path, monkeypatch):
-    data = _copy(first_night, tmp_path / "data", monkeypatch)
+        crm_night, tmp_path, monkeypatch):
+    data = _copy(crm_night, tmp_path / "data", monkeypatch)
     wh = data / "warehouse"
     v1 = _published(wh)
     assert v1[0] == v1[1] == "20261120T020000000000Z"
@@ -117,11 +117,11 @@ def test_a_run_killed_at_each_step_boundary_leaves_the_last_version_and_is_clean
 
 
 @pytest.fixture(scope="module")
-def prepared_publish(first_night, tmp_path_factory) -> Path:
+def prepared_publish(crm_night, tmp_path_factory) -> Path:
     """A copy of the first night with a second night run up to (not including) its publish step, keeping one
     version (so that publishing prunes the first); crm delivered one more file tonight."""
     data = tmp_path_factory.mktemp("prepared") / "data"
-    shutil.copytree(first_night, data, symlinks=True)
+    shutil.copytree(crm_night, data, symlinks=True)
     contacts = (data / "demo" / "exports" / "crm" / "contacts.csv").read_text(encoding="utf-8-sig").splitlines()
     (data / "demo" / "exports" / "crm" / "contacts_extra.csv").write_text(
         "\n".join([contacts[0], "CRASH-1" + contacts[1][contacts[1].index(","):]]) + "\n", encoding="utf-8-sig")
