@@ -19,7 +19,7 @@ from tests.conftest import copy_data_dir
 def _night(accept: bool = False) -> dict:
     now = datetime.now(timezone.utc)  # run ids sort after the first night's (a flow run started earlier)
     spec = make_spec(Settings(), date(2026, 11, 20), None, False, now, accept)
-    return run_night(spec, Settings().pii_hash_key.get_secret_value(), started_at=now)  # the flow's key
+    return run_night(spec, Settings().hash_key(), started_at=now)  # the flow's key
 
 
 def test_a_broken_export_is_stopped_by_the_gate_and_an_accepted_change_is_recorded(first_night, tmp_path,
