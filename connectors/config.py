@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 from datetime import date
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -116,6 +117,10 @@ class SourceConfig(BaseModel):
     default_region: str | None = None  # phone numbers without a country code
     critical: bool = False            # a critical failure of this source fails the run
     max_reject_share: float = Field(0.2, ge=0, le=1)
+    # rows read tonight under (1 - max_row_drop) x the median of the source's last loaded nights are flagged;
+    # on_row_drop: warn (flagged only), hold_back (the source keeps its last rows), fail (the run stops)
+    max_row_drop: float = Field(0.5, ge=0, le=1)
+    on_row_drop: Literal["warn", "hold_back", "fail"] = "warn"
     columns: dict[str, str]           # canonical field -> source column (dotted path for nested JSON)
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
     formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_ms | epoch_s | roc
@@ -127,6 +132,15 @@ class SourceConfig(BaseModel):
     @property
     def name(self) -> str:
         return f"{self.system}__{self.entity}"
+
+    @field_validator("path")
+    @classmethod
+    def _inside_exports(cls, path: str) -> str:
+        # listing also checks where each file resolves (symlinks): see connectors.extract
+        if PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute() or ".." in PurePosixPath(
+                path.replace("\\", "/")).parts:
+            raise ValueError(f"path {path!r} must be a glob relative to the exports directory, without '..'")
+        return path
 
     @property
     def unique_keys(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.config import SourceConfig
+from connectors.masking import looks_personal, shape
 from connectors.readers import ExportError, read_export
 from connectors.schemas import LINEAGE, REPLAY_PREFIX
 
@@ -71,6 +72,9 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
                                         f"its first line ({len(present)} fields, not shown: they may be "
                                         "personal data)", line=1)
     if missing:
+        # a header that holds data (a headerless file's first row: emails, phones, dates) is shown by shape only
+        if any(looks_personal(c) or sum(ch.isdigit() for ch in c) >= 4 for c in present):
+            present = [shape(c) for c in present]
         hints = []
         for col in missing:
             close = difflib.get_close_matches(col, present, n=1, cutoff=0.5)
@@ -111,19 +115,23 @@ def extract_source(source: SourceConfig, exports_dir: Path, replay_dir: Path | N
     """
     # replay files: CSV (UTF-8, comma) with the export's own column names, whatever the export's format
     replay_source = source.model_copy(update={"format": "csv", "encoding": "utf-8-sig", "delimiter": ","})
-    paths = [(p, source, p.relative_to(exports_dir).as_posix()) for p in source_files(source, exports_dir)]
-    paths += [(p, replay_source, f"{REPLAY_PREFIX}/{source.name}/{p.name}") for p in replay_files(source, replay_dir)]
+    paths = [(p, source, p.relative_to(exports_dir).as_posix(), exports_dir) for p in source_files(source, exports_dir)]
+    paths += [(p, replay_source, f"{REPLAY_PREFIX}/{source.name}/{p.name}", replay_dir)
+              for p in replay_files(source, replay_dir)]
     schema = mapped_schema(source)
     out = Extracted(schema, iter(()))
     out.tables = _read_files(paths, source, loaded or {}, out)
     return out
 
 
-def _read_files(paths: list[tuple[Path, SourceConfig, str]], source: SourceConfig, loaded: dict[str, str],
+def _read_files(paths: list[tuple[Path, SourceConfig, str, Path]], source: SourceConfig, loaded: dict[str, str],
                 out: Extracted) -> Iterator[pa.Table]:
     seen: dict[str, str] = {}
-    for path, how, display in paths:
+    for path, how, display, root in paths:
         try:
+            # a symlink (or a glob) must not reach outside the exports directory (or the replay directory)
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise ExportError(display, "resolves outside the exports directory (a symlink?): not read")
             try:
                 digest = file_checksum(path)
             except FileNotFoundError:

@@ -24,12 +24,15 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from connectors.config import SourceConfig
+from connectors.masking import redact
 
 
 class ExportError(Exception):
     """A whole export file could not be read; the message names the file, the line and the problem."""
 
     def __init__(self, file: str, problem: str, line: int | None = None):
+        # the problem may quote the file's content (a parser's message): personal-looking values as their shape
+        problem = redact(problem)
         self.file, self.problem, self.line = file, problem, line
         where = f"{file}, line {line}" if line is not None else file
         super().__init__(f"{where}: {problem}")

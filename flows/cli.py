@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.settings import Settings
@@ -45,6 +46,10 @@ PREFECT_QUIET_FAILURES = {
 def _quiet_prefect(hide_failure_tracebacks: bool) -> None:
     for key, value in {**PREFECT_DEFAULTS, **(PREFECT_QUIET_FAILURES if hide_failure_tracebacks else {})}.items():
         os.environ.setdefault(key, value)
+    # Prefect's home (its database records runs, their logs and results) is its owner's only
+    from flows.warehouse.private import private_dir
+
+    private_dir(Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser())
 
 
 def _progress_logging(verbose: bool) -> None:
@@ -92,6 +97,9 @@ def run(
     _progress_logging(verbose)
     from connectors.config import ConfigError
     from flows.steps.policy import PipelineError
+    from flows.warehouse import WarehouseLocked
+    from flows.warehouse.private import PublicKeyRefused
+    from transforms.privacy import redact
 
     settings = Settings()
     from flows.config import load_config
@@ -108,10 +116,10 @@ def run(
     try:
         summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh,
                           accept_identity_changes=accept_identity_changes)
-    except (PipelineError, ConfigError) as exc:
+    except (PipelineError, ConfigError, WarehouseLocked, PublicKeyRefused) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)
-        err.print(f"[bold red]run failed:[/bold red] {exc}")
+        err.print("[bold red]run failed:[/bold red] " + escape(redact(str(exc))))
         err.print(f"The previous warehouse in {settings.warehouse_path} is unchanged.")
         raise typer.Exit(1) from None
     _print_summary(summary, settings, time.perf_counter() - start)
@@ -166,7 +174,10 @@ def _print_run_notes(summary: dict) -> None:
             console.print(f"[yellow]file set aside[/yellow] {p['file']}"
                           + (f", line {p['line']}" if p["line"] else "") + f": {p['problem']}")
         if v["status"] == "held_back":
-            console.print(f"[yellow]held back[/yellow] {name}: kept its last published rows")
+            console.print(f"[yellow]held back (stale)[/yellow] {name}: kept its last published rows"
+                          + (f" ({v['note']})" if v.get("note") else ""))
+        elif v.get("note"):
+            console.print(f"[yellow]flagged[/yellow] {name}: {v['note']}")
         if (v.get("freshness") or {}).get("stale"):
             f = v["freshness"]
             console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else

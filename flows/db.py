@@ -70,10 +70,12 @@ class Database:
         return db
 
     @classmethod
-    def open_catalog(cls, path: Path, step: str = "catalog") -> "Database":
-        """A read-only connection to a warehouse catalog file (relative views resolve against its folder)."""
+    def open_catalog(cls, path: Path, warehouse_dir: Path, step: str = "catalog") -> "Database":
+        """A read-only connection to a warehouse catalog file; its views' relative paths resolve against
+        `warehouse_dir` (so a copied or moved warehouse opens from any working directory)."""
         db = cls(duckdb.connect(str(path), read_only=True), step)
         db.run("db.timezone", "set TimeZone = 'UTC'")
+        db.run("db.file_search_path", "set file_search_path = $p", {"p": str(Path(warehouse_dir).resolve())})
         return db
 
     # ---------------------------------------------------------------------------------- statements

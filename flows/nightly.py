@@ -23,7 +23,7 @@ def _task_of(step: Step):
     parameters are recorded by Prefect)."""
 
     def run(spec: RunSpec, summary: dict) -> dict:
-        hash_key = Settings().pii_hash_key.get_secret_value() if "hash_key" in step.takes else ""
+        hash_key = Settings().hash_key() if "hash_key" in step.takes else ""
         result = run_step(step, spec, summary, hash_key)
         # the one-line summary also goes to the run's logs (Prefect UI)
         get_run_logger().info("%s: %s", step.name, describe(step.name, result))
@@ -47,7 +47,9 @@ def nightly(run_date: date | None = None, sources: list[str] | None = None, full
             accept_identity_changes: bool = False) -> dict:
     """Extract, validate, stage, resolve identities, model, measure and publish one night's exports."""
     now = datetime.now(timezone.utc)
-    spec = make_spec(Settings(), run_date, sources, full_refresh, now, accept_identity_changes)
+    settings = Settings()
+    spec = make_spec(settings, run_date, sources, full_refresh, now, accept_identity_changes)
+    settings.hash_key()  # refused (public demo key on real data) or generated before anything runs
     try:
         # the hash key is read by each task that needs it (see _task_of), not passed through the flow
         summary = run_night(spec, hash_key="", on_step=_as_task, started_at=now)

@@ -314,3 +314,81 @@ def test_replayed_rows_go_through_validation_again_and_win_over_the_bad_original
     assert quarantine(again, "shop__orders") == {("shop/orders.csv", 2): (
         "range:quantity", "quantity -1 is outside [1, 1000]; duplicate key (order_id, line_no); "
                           "first seen in replay/shop__orders/fix.csv row 1")}
+
+
+def _publish(spec: RunSpec, validated: dict) -> dict[str, int]:
+    """Stage and publish a validated night; returns rows per staged source."""
+    staged = stage_step(spec, validated)
+    publish_step(spec, {"validate": validated, "run_id": spec.run_id})
+    return staged
+
+
+def _tickets(n: int) -> str:
+    return json.dumps([{"id": f"T{i}", "at": "2026-11-20T01:00:00Z", "channel": "chat",
+                        "customer": {"email": f"c{i}@x.tw"}} for i in range(n)])
+
+
+@pytest.mark.parametrize("tonight, problem", [
+    ({}, "support/tickets*.json: no file matches 'support/tickets*.json'"),
+    ({"support/tickets.json": b"\xff\xfe[\x00]\x00"}, None),  # UTF-16 without a declared encoding
+])
+def test_a_source_without_a_usable_file_tonight_keeps_its_last_rows_and_is_held_back(tmp_path, tonight, problem):
+    spec = make(tmp_path, {"erp/products.csv": PRODUCTS, "support/tickets.json": _tickets(4)})
+    assert _publish(spec, run(spec, ["erp", "support"]))["support__tickets"] == 4
+    (tmp_path / "exports" / "support" / "tickets.json").unlink()
+    night = make(tmp_path, tonight, run_id="20261121T020000000000Z")
+    v = run(night, ["erp", "support"])["support__tickets"]
+    assert (v["status"], v["rows_in"], v["accepted"], v["quarantined"], v["held_back"]) == ("held_back", 0, 0, 0, 0)
+    assert v["note"] == "no usable file tonight: kept its last published rows"
+    if problem is not None:
+        assert [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]] == [problem]
+    assert _publish(night, run(night, ["erp", "support"]))["support__tickets"] == 4  # last night's rows
+    rows = pq.read_table(night.warehouse_dir / "current" / "pipeline_run_sources.parquet").to_pylist()
+    assert [(r["run_id"], r["status"], r["note"]) for r in rows if r["source"] == "support__tickets"] == [
+        ("20261120T020000000000Z", "loaded", None),
+        ("20261121T020000000000Z", "held_back", "no usable file tonight: kept its last published rows")]
+    quality = pq.read_table(night.path("quality", "sources.parquet")).to_pylist()
+    assert [(q["status"], q["stale"]) for q in quality if q["source"] == "support__tickets"] == [("held_back", True)]
+
+
+def test_a_sharp_row_drop_is_flagged_held_back_or_fails_as_configured(tmp_path):
+    spec = make(tmp_path, {"erp/products.csv": PRODUCTS, "support/tickets.json": _tickets(10)})
+    _publish(spec, run(spec, ["erp", "support"]))
+    (tmp_path / "exports" / "support" / "tickets.json").write_text(_tickets(4), encoding="utf-8")
+    note = "row drop: 4 rows read tonight, 60% fewer than the median 10 of its last 1 loaded night(s) (max_row_drop 50%)"
+    night = make(tmp_path, {}, run_id="20261121T020000000000Z")
+    v = run(night, ["erp", "support"])["support__tickets"]
+    assert (v["status"], v["accepted"], v["note"]) == ("loaded", 4, note)  # on_row_drop: warn (the default)
+    for action, status in (("hold_back", "held_back"), ("fail", None)):
+        cfg = night.config_path.read_text(encoding="utf-8").replace(
+            "    path: support/tickets*.json\n", f"    path: support/tickets*.json\n    on_row_drop: {action}\n")
+        night.config_path.write_text(cfg, encoding="utf-8")
+        if status is None:
+            with pytest.raises(PipelineError) as failed:
+                run(night, ["erp", "support"])
+            assert str(failed.value) == f"source support__tickets: {note}; on_row_drop is 'fail'"
+        else:
+            v = run(night, ["erp", "support"])["support__tickets"]
+            assert (v["status"], v["held_back"], v["note"]) == ("held_back", 4, note)
+        night.config_path.write_text(cfg.replace(f"    on_row_drop: {action}\n", ""), encoding="utf-8")
+
+
+def test_an_export_path_cannot_reach_outside_the_exports_directory(tmp_path):
+    from connectors.config import ConfigError
+    from flows.config import load_config
+
+    spec = make(tmp_path, {"erp/products.csv": PRODUCTS})
+    for path in ("/etc/passwd", "../secrets/*.csv", "erp/../../x.csv"):
+        spec.config_path.write_text(SOURCES.replace("path: erp/products*.csv", f"path: {path}")
+                                    .replace("CRITICAL", "false").replace("SEVERITY", "{}"), encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"erp__products.*must be a glob relative to the exports directory"):
+            load_config(spec.config_path)
+    # a symlink inside the exports directory pointing outside it is set aside, not read
+    outside = tmp_path / "outside.csv"
+    outside.write_text(PRODUCTS, encoding="utf-8")
+    (tmp_path / "exports" / "erp" / "products_link.csv").symlink_to(outside)
+    spec = make(tmp_path, {})
+    v = run(spec, ["erp"])["erp__products"]
+    assert v["files"] == {"erp/products.csv": 2}
+    assert v["files_set_aside"] == [{"file": "erp/products_link.csv", "line": None,
+                                     "problem": "resolves outside the exports directory (a symlink?): not read"}]

@@ -41,6 +41,7 @@ def _csv(path: Path) -> list[dict]:
 
 def _q(data: Path, sql: str, params: dict | None = None) -> list[tuple]:
     con = duckdb.connect(str(data / "warehouse" / "warehouse.duckdb"), read_only=True)
+    con.execute("set file_search_path = $p", {"p": str(data / "warehouse")})  # views' paths are relative
     try:
         return con.execute(sql, params or {}).fetchall()
     finally:

@@ -143,3 +143,21 @@ def test_street_key_drops_postcode_city_and_district(street, prefix):
 
 def test_postcode_digits():
     assert (normalize_postcode("106"), normalize_postcode("１０６-03"), normalize_postcode("N/A")) == ("106", "10603", None)
+
+
+FORMAT_CHARS = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u202a"]
+
+
+def test_invisible_format_characters_do_not_split_an_identifier():
+    assert normalize_email("mei\u200b.lin@gmail.com") == "mei.lin@gmail.com"
+    assert normalize_phone("0912\u200b345\u00ad678") == "+886912345678"
+    assert normalize_id("\ufeffLC-\u2060001") == "LC-001"
+    assert normalize_name("\u200e林美\u200b玲") == normalize_name("林美玲") == "林美玲"
+
+
+@given(emails, st.lists(st.sampled_from(FORMAT_CHARS), max_size=4), st.randoms(use_true_random=False))
+def test_email_with_format_characters_anywhere_normalises_as_without(email, chars, rnd):
+    text = list(email)
+    for ch in chars:
+        text.insert(rnd.randint(0, len(text)), ch)
+    assert normalize_email("".join(text)) == normalize_email(email)

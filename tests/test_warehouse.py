@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,7 @@ def _version(tmp_path: Path, run_id: str, value: int) -> Path:
 
 def _read(wh: Path) -> tuple[str, int]:
     con = duckdb.connect(str(wh / warehouse.CATALOG), read_only=True)
+    con.execute("set file_search_path = $p", {"p": str(wh)})  # the catalog's paths are relative to it
     try:
         return con.execute("select (select run_id from _silobridge_version), (select v from dim_customers)").fetchall()[0]
     finally:
@@ -85,3 +87,30 @@ def test_state_is_kept_beside_each_kept_version_and_pruned_with_it(tmp_path):
         assert warehouse.state_file(state, run, "crm__contacts").read_bytes() == b"rows of run %d" % i
     assert sorted(p.name for p in state.iterdir()) == runs[1:] == sorted(p.name for p in (wh / "versions").iterdir())
     assert not list(wh.rglob("*crm__contacts*"))
+
+
+def test_a_copied_warehouse_opens_from_any_working_directory(tmp_path, monkeypatch):
+    from flows.warehouse.catalog import Catalog
+
+    wh = tmp_path / "warehouse"
+    warehouse.publish(_version(tmp_path, "20261120T020000Z", 7), wh, "20261120T020000Z")
+    assert str(tmp_path) not in (wh / "current" / warehouse.CATALOG).read_bytes().decode("latin-1")
+    shutil.copytree(wh, tmp_path / "elsewhere" / "copy", symlinks=True)
+    shutil.rmtree(wh)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with Catalog.open(Path("copy")) as catalog:
+        assert catalog.table_rows() == [("dim_customers", 1)]
+        assert catalog.db.scalar("t", "select v from dim_customers") == 7
+
+
+def test_a_version_being_read_is_not_pruned_until_its_reader_is_done(tmp_path):
+    from flows.warehouse.catalog import Catalog
+
+    wh = tmp_path / "warehouse"
+    warehouse.publish(_version(tmp_path, "20261120T020000Z", 1), wh, "20261120T020000Z", keep_versions=1)
+    with Catalog.open(wh) as catalog:
+        warehouse.publish(_version(tmp_path, "20261121T020000Z", 2), wh, "20261121T020000Z", keep_versions=1)
+        assert catalog.db.scalar("t", "select v from dim_customers") == 1  # still reading the version it opened
+        assert sorted(p.name for p in (wh / "versions").iterdir()) == ["20261120T020000Z", "20261121T020000Z"]
+    warehouse.publish(_version(tmp_path, "20261122T020000Z", 3), wh, "20261122T020000Z", keep_versions=1)
+    assert sorted(p.name for p in (wh / "versions").iterdir()) == ["20261122T020000Z"]

@@ -20,9 +20,11 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _clean(value: str | None) -> str | None:
+    """NFKC, without invisible format characters (Unicode Cf: zero-width space and joiners, soft hyphen, BOM,
+    bidi marks, which copy-paste leaves in identifiers), trimmed; None if empty or a placeholder."""
     if value is None:
         return None
-    text = unicodedata.normalize("NFKC", value).strip()
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", value) if unicodedata.category(ch) != "Cf").strip()
     return None if text.lower() in PLACEHOLDER_TEXT else text
 
 

@@ -5,20 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from connectors.masking import looks_personal, masked, redact, shape
 
-def shape(value: str | None) -> str | None:
-    """Mask a value to its shape: letters -> x, digits -> 9, other characters kept ('0912-345-678' -> '9999-999-999')."""
-    if value is None:
-        return None
-    out = []
-    for ch in value:
-        if ch.isdigit():
-            out.append("9")
-        elif ch.isalpha():
-            out.append("x")
-        else:
-            out.append(ch)
-    return "".join(out)
+__all__ = ["keyed_hash", "looks_personal", "mask_email", "mask_tail", "masked", "redact", "shape"]
 
 
 def keyed_hash(value: str | None, key: str) -> str | None:

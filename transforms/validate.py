@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.config import SourceConfig
-from transforms.privacy import shape
+from transforms.privacy import masked
 from connectors.schemas import KINDS
 from transforms.stage import field_format
 
@@ -175,13 +175,14 @@ def _reason(meta: dict, row: pd.Series, source: SourceConfig, run_date: date) ->
         raw = str(row.get(f"{name}__raw"))
         if rule == "field_length":
             return f"{name} is {len(raw):,} characters long, more than {c.max_field_length:,}"
-        shown = shape(raw) if KINDS[source.kind][name].personal else raw
+        shown = masked(raw, KINDS[source.kind][name].personal)
         return f"{name} {_clip(shown)!r} would run as a spreadsheet formula"
     name = meta["field"]
     spec = KINDS[source.kind][name]
     raw = row.get(f"{name}__raw")
     raw = None if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw)
-    shown = _clip(shape(raw) if spec.personal else raw)
+    # a non-personal field's value is shown unless it looks like personal data (an email in the wrong column)
+    shown = _clip(masked(raw, spec.personal))
     if rule.startswith(("required:", "not_null:")):
         if raw is None or not raw.strip():
             return f"{name} is missing"
@@ -283,10 +284,10 @@ def _without_values(res, source: SourceConfig):
         personal = bool(name) and schema[name].personal
         if "partial_unexpected_list" in r.result:
             r.result["partial_unexpected_list"] = [
-                shape(str(v)) if personal else str(v) for v in r.result["partial_unexpected_list"]]
+                masked(str(v), personal) for v in r.result["partial_unexpected_list"]]
         if "partial_unexpected_counts" in r.result:
             r.result["partial_unexpected_counts"] = [
-                {"value": shape(str(c["value"])) if personal else str(c["value"]), "count": c["count"]}
+                {"value": masked(str(c["value"]), personal), "count": c["count"]}
                 for c in r.result["partial_unexpected_counts"]]
     return res
 
@@ -318,11 +319,11 @@ def build_data_docs(ctx, results: list[tuple[str, object]], site_dir: Path, run_
 
 
 def quarantine_record(row: dict, source: SourceConfig) -> str:
-    """The original values of a row as JSON, personal fields reduced to their shape."""
+    """The original values of a row as JSON, personal fields (and values that look personal) reduced to their shape."""
     schema = KINDS[source.kind]
     out = {}
     for name in [*source.columns, *source.constants]:
         value = row.get(f"{name}__raw")
         if value is not None and not (isinstance(value, float) and pd.isna(value)):
-            out[source.columns.get(name, name)] = shape(str(value)) if schema[name].personal else str(value)
+            out[source.columns.get(name, name)] = masked(str(value), schema[name].personal)
     return json.dumps(out, ensure_ascii=False, sort_keys=True)

@@ -326,7 +326,8 @@ def _identity_section(data: dict, definitions: dict) -> list[str]:
             by_scope.setdefault(scope, {})[metric] = value
         parts.append("<h3>Accuracy against ground truth</h3>" + _table(
             ["scope", "pairwise precision", "pairwise recall", "B-cubed precision", "B-cubed recall"],
-            [[scope, *(f"{m.get(k, 0):.4f}" for k in ("pairwise_precision", "pairwise_recall", "bcubed_precision",
+            # a scope without any true pair (one source run alone) has no score: shown as n/a
+            [[scope, *("n/a" if m.get(k) is None else f"{m[k]:.4f}" for k in ("pairwise_precision", "pairwise_recall", "bcubed_precision",
                                                       "bcubed_recall"))] for scope, m in sorted(by_scope.items())],
             {1, 2, 3, 4}))
     parts.append("</div><div><h3>Records linked, by identifier that links them</h3>")

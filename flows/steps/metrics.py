@@ -22,8 +22,8 @@ IDENTITY_SCORES_SQL = ("select family, metric, null::date as metric_date, dimens
 
 
 def metrics_step(spec: RunSpec, hash_key: str) -> MetricsResult:
-    """Compute this run's metrics and append them to the history of earlier runs (unless full_refresh);
-    returns the new rows, the history's rows and the headline."""
+    """Compute this run's metrics and append them to the history of earlier runs (unless full_refresh), whose
+    rows of the same as-of date (a rerun of the night) they replace; returns the new rows, the history's rows and the headline."""
     cfg = spec.config()
     p = params(spec, cfg)
     with open_analysis(spec, cfg, hash_key, "metrics") as db:
@@ -37,8 +37,9 @@ def metrics_step(spec: RunSpec, hash_key: str) -> MetricsResult:
         previous = None if spec.full_refresh else warehouse.current_version(spec.warehouse_dir)
         if previous is not None and (previous / "metrics.parquet").exists():
             db.view_over_parquet("previous_metrics", previous / "metrics.parquet")
-            db.run("metrics.history", "insert into metrics select * from previous_metrics where run_id <> $r",
-                   {"r": spec.run_id})
+            # a rerun of a night replaces that night's rows: one row per metric and as-of date in the history
+            db.run("metrics.history", "insert into metrics select * from previous_metrics "
+                                      "where run_id <> $r and as_of_date <> $d", {"r": spec.run_id, "d": spec.run_date})
         db.run("metrics_sorted", "create view metrics_sorted as select * from metrics "
                                  "order by run_id, family, metric, metric_date, dimension")
         total = db.write_parquet("metrics_sorted", spec.path("out", "metrics.parquet"))

@@ -4,6 +4,7 @@ reconcile; which metric rows make the run's headline. No I/O here: the steps fet
 from __future__ import annotations
 
 import logging
+from statistics import median
 
 from connectors.config import SourceConfig
 from flows.steps.results import FileCounts, HeadlineLine, SetAside, Status
@@ -29,19 +30,43 @@ def hold_back_or_fail(src: SourceConfig, message: str) -> Status:
     return "held_back"
 
 
+def row_drop(src: SourceConfig, rows_in: int, recent: list[int]) -> str | None:
+    """A note when `rows_in` is under (1 - max_row_drop) x the median of `recent` (rows read on the source's
+    last loaded nights, newest first), else None."""
+    if not recent:
+        return None
+    typical = median(recent)
+    if typical <= 0 or rows_in >= (1 - src.max_row_drop) * typical:
+        return None
+    return (f"row drop: {rows_in:,} rows read tonight, {1 - rows_in / typical:.0%} fewer than the median {typical:,g} "
+            f"of its last {len(recent)} loaded night(s) (max_row_drop {src.max_row_drop:.0%})")
+
+
 def decide_status(src: SourceConfig, set_aside: list[SetAside], critical: dict[str, int],
-                  first_critical: tuple | None, rows_in: int, quarantined: int, top_rules: dict[str, int]) -> Status:
+                  first_critical: tuple | None, rows_in: int, quarantined: int, top_rules: dict[str, int],
+                  files_read: int = 1, drop: str | None = None) -> Status:
     """'loaded' or 'held_back' for a validated source; raises PipelineError when a critical source has a file
     set aside, a row failing a critical rule, or more rejected rows than its max_reject_share.
 
     `critical`: rows per failing critical rule; `first_critical`: (file, row, rule, reason) of the first such
-    row; `top_rules`: the most frequent rejection rules with their rows."""
+    row; `top_rules`: the most frequent rejection rules with their rows; `files_read`: files read tonight (none:
+    the source has no usable file and keeps its last rows, whatever the reader made of them); `drop`: the
+    row_drop note, acted on as the source's on_row_drop says."""
     if set_aside and src.critical:
         first = set_aside[0]
         raise PipelineError(
             f"critical source {src.name}: file {first['file']}"
             + (f", line {first['line']}" if first["line"] else "")
             + f" was set aside: {first['problem']}")
+    if not files_read:
+        problems = "; ".join(f"{p['file']}: {p['problem']}" for p in set_aside) or "no file"
+        return hold_back_or_fail(src, f"source {src.name}: no usable file tonight ({problems})")
+    if drop is not None:
+        if src.on_row_drop == "fail":
+            raise PipelineError(f"source {src.name}: {drop}; on_row_drop is 'fail'")
+        if src.on_row_drop == "hold_back":
+            return hold_back_or_fail(src, f"source {src.name}: {drop}")
+        log.warning("source %s: %s", src.name, drop)
     share = quarantined / rows_in if rows_in else 0.0
     if critical:
         f, n, rule, reason = first_critical

@@ -29,16 +29,21 @@ def publish_step(spec: RunSpec, summary: RunSummary) -> PublishResult:
     reported = (out / "metrics.parquet").exists()
     if reported:
         write_report(out)
+    # only files of a published load count as loaded (a failed run loads nothing): noted beside the staged
+    # rows, recorded once the pointer has moved (again at the next start, if a kill came in between)
+    loaded = {digest: {"source": name, "file": file, "run_id": spec.run_id, "run_date": spec.run_date.isoformat()}
+              for name, v in summary.get("validate", {}).items() if v["status"] == "loaded"
+              for file, digest in v.get("checksums", {}).items()}
+    warehouse.note_loaded_files(spec.path("staging"), loaded)
+    target = spec.warehouse_dir / "versions" / spec.run_id
+    record["warehouse_version"] = str(target)
+    record["data_docs"] = str(target / DATA_DOCS / "index.html")
+    # the ledger entry is written before the pointer moves: a published run is never missing from it (a kill
+    # in between leaves a 'success' entry of an unpublished version, which the next start marks failed)
     version = warehouse.publish(out, spec.warehouse_dir, spec.run_id, spec.keep_versions,
-                                state=(spec.path("staging"), spec.state_dir))
-    # only files of a published load count as loaded (a failed run loads nothing)
-    warehouse.record_loaded_files(spec.state_dir, {
-        digest: {"source": name, "file": file, "run_id": spec.run_id, "run_date": spec.run_date.isoformat()}
-        for name, v in summary.get("validate", {}).items() if v["status"] == "loaded"
-        for file, digest in v.get("checksums", {}).items()})
-    record["warehouse_version"] = str(version)
-    record["data_docs"] = str(version / DATA_DOCS / "index.html")
-    warehouse.write_run_record(spec.warehouse_dir, record)
+                                state=(spec.path("staging"), spec.state_dir),
+                                record=lambda: warehouse.write_run_record(spec.warehouse_dir, record))
+    warehouse.record_loaded_files(spec.state_dir, loaded)
     return {"version": str(version), "report": str(version / "report.html") if reported else None,
             "data_docs": record["data_docs"]}
 
@@ -66,7 +71,8 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         **{f"customers_{k}": (identity.get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
-            | {"files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
+            | {"note": v.get("note"),
+               "files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
                "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
             for name, v in validated.items()
         },

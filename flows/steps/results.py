@@ -65,6 +65,7 @@ class SourceValidation(TypedDict):
     rules: dict[str, int]  # failing rule -> rows
     rule_severity: dict[str, str]
     freshness: Freshness | None
+    note: str | None  # why a source is held back or flagged (no usable file, row drop)
 
 
 class IdentityResult(TypedDict):

@@ -30,6 +30,7 @@ class RunSpec(BaseModel):
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "6GB"
     keep_versions: int = 3
+    lock_wait_seconds: float = 60.0  # how long a run waits for another one holding the warehouse
 
     def config(self) -> PipelineConfig:
         return load_config(self.config_path)
@@ -68,4 +69,5 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
         duckdb_threads=settings.duckdb_threads,
         duckdb_memory_limit=settings.duckdb_memory_limit,
         keep_versions=settings.keep_versions,
+        lock_wait_seconds=settings.lock_wait_seconds,
     )

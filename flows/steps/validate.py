@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from connectors.config import SourceConfig
 from flows import warehouse
 from flows.db import Database, parquet_source, quote
-from flows.steps.policy import check_reconciles, decide_status
+from flows.steps.policy import check_reconciles, decide_status, row_drop
 from flows.steps.quarantine import write_quarantine
 from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
@@ -63,9 +63,11 @@ def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValid
         outcome = _run_suite(db, spec, src, ctx, rows_in)
         quarantined = len(outcome.rejected)
         db.register("rejected", outcome.rejected)
+        drop = row_drop(src, rows_in, _recent_rows(spec, src.name))
         status = decide_status(src, files["set_aside"], outcome.critical,
                                _first_critical_row(db) if outcome.critical else None, rows_in, quarantined,
-                               outcome.rejected["rule"].value_counts().head(3).to_dict() if quarantined else {})
+                               outcome.rejected["rule"].value_counts().head(3).to_dict() if quarantined else {},
+                               files_read=len(files["files"]), drop=drop)
         staged = spec.path("staging", f"{src.name}.parquet") if status == "loaded" else None
         accepted = _stage_accepted(db, src, staged) if staged else 0
         held_back = rows_in - accepted - quarantined if status == "held_back" else 0
@@ -85,7 +87,26 @@ def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValid
         "rules": {r.rule: r.failed for r in outcome.rules if r.failed},
         "rule_severity": {r.rule: r.severity for r in outcome.rules if r.failed},
         "freshness": freshness,
+        "note": ("no usable file tonight: kept its last published rows" if not files["files"] else
+                 drop if drop is not None else None),
     }, outcome.results
+
+
+RECENT_NIGHTS = 7  # loaded nights a source's row count is compared with
+
+
+def _recent_rows(spec: RunSpec, source: str) -> list[int]:
+    """Rows read by `source` on its last loaded nights (published runs, newest first; none after full_refresh)."""
+    if spec.full_refresh:
+        return []
+    out = []
+    for r in reversed(warehouse.read_run_records(spec.warehouse_dir)):
+        s = (r.get("sources") or {}).get(source)
+        if r.get("status") == "success" and s and s["status"] == "loaded":
+            out.append(s["rows_in"])
+        if len(out) == RECENT_NIGHTS:
+            break
+    return out
 
 
 def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, Path]]:
@@ -193,7 +214,9 @@ def _write_quality(spec: RunSpec, validated: dict[str, SourceValidation]) -> Non
                 "freshness_field": (v["freshness"] or {}).get("field"),
                 "lag_days": (v["freshness"] or {}).get("lag_days"),
                 "max_lag_days": (v["freshness"] or {}).get("max_lag_days"),
-                "stale": (v["freshness"] or {}).get("stale")} for name, v in validated.items()]
+                # a held-back source's rows are an earlier night's: stale
+                "stale": True if v["status"] == "held_back" else (v["freshness"] or {}).get("stale")}
+               for name, v in validated.items()]
     spec.path("quality").mkdir(parents=True, exist_ok=True)
     for rows, schema, name in ((rules, QUALITY_RULES_SCHEMA, "rules"), (sources, QUALITY_SOURCES_SCHEMA, "sources")):
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), spec.path("quality", f"{name}.parquet"))

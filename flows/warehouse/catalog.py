@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.db import Database, parquet_source, quote, sql_string
-from flows.warehouse.versions import CATALOG, current_version, rejected_file
+from flows.warehouse.versions import CATALOG, current_version, reading, rejected_file
 
 
 class NoWarehouse(LookupError):
@@ -19,21 +19,27 @@ class NoWarehouse(LookupError):
 class Catalog:
     """The published catalog (warehouse.duckdb), opened read-only; use as a context manager."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, reading=None):
         self.db = db
+        self._reading = reading
 
     @classmethod
     def open(cls, warehouse_dir: Path) -> "Catalog":
-        """The catalog of `warehouse_dir`; raises NoWarehouse before the first publish."""
-        if not (warehouse_dir / CATALOG).exists():
+        """The catalog of `warehouse_dir`'s current version, held against pruning while open; raises
+        NoWarehouse before the first publish."""
+        version = current_version(warehouse_dir)
+        if version is None or not (version / CATALOG).exists():
             raise NoWarehouse(warehouse_dir)
-        return cls(Database.open_catalog(warehouse_dir / CATALOG))
+        held = reading(version)
+        return cls(Database.open_catalog(version / CATALOG, warehouse_dir), held)
 
     def __enter__(self) -> "Catalog":
         return self
 
     def __exit__(self, *exc) -> None:
         self.db.close()
+        if self._reading is not None:
+            self._reading.close()
 
     def table_rows(self) -> list[tuple[str, int]]:
         """(table, rows) of every table of the published version, by name."""

@@ -26,7 +26,7 @@ RUNS_SCHEMA = pa.schema([
                                     *((c, pa.int64()) for c in _COUNTS)])))])
 RUN_SOURCES_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("source", pa.string()), ("status", pa.string()), *((c, pa.int64()) for c in _COUNTS),
-    ("files", pa.int64()), ("files_set_aside", pa.int64()), ("set_aside_detail", pa.string())])
+    ("files", pa.int64()), ("files_set_aside", pa.int64()), ("set_aside_detail", pa.string()), ("note", pa.string())])
 RUN_FILES_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("source", pa.string()), ("file", pa.string()), *((c, pa.int64()) for c in _COUNTS)])
 _RUN_COLUMNS = ("run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
@@ -65,7 +65,7 @@ def run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
             s = r["sources"][c["source"]]
             sources.append({"run_id": r["run_id"], **c, "files": len(s["files"]),
                             "files_set_aside": len(s["files_set_aside"]),
-                            "set_aside_detail": "; ".join(s["files_set_aside"]) or None})
+                            "set_aside_detail": "; ".join(s["files_set_aside"]) or None, "note": s.get("note")})
     return pa.Table.from_pylist(runs, schema=RUNS_SCHEMA), pa.Table.from_pylist(sources, schema=RUN_SOURCES_SCHEMA)
 
 

@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         import_s = time.perf_counter() - t0
 
         settings = Settings()
-        hash_key = settings.pii_hash_key.get_secret_value()
+        hash_key = settings.hash_key()
         now = datetime.now(timezone.utc)
         spec = make_spec(settings, RUN_DATE, None, False, now)
 

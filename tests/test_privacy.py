@@ -1,0 +1,70 @@
+"""Personal data planted in bad input never comes out in clear: a headerless export (its first row read as the
+header), an email and a phone in non-personal columns, a name in a rejected row. After a run through the CLI,
+every output is searched for them: the warehouse's tables, Data Docs, report and ledger, stdout/stderr, the
+Prefect database; the work directory is gone; private state is the owner's only."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+pytestmark = pytest.mark.e2e
+
+PLANTED = ["planted.victim@example.org", "0987-654-321", "0987654321", "+886987654321", "Planted Victim",
+           "planted.second@example.org", "0911-222-333", "0911222333", "Zyxwvu"]
+
+
+def _texts(root: Path) -> dict[str, str]:
+    """Every file under `root` as text; Parquet files as the text of all their rows (their pages are compressed)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.name.endswith(".duckdb"):
+            continue
+        if p.suffix == ".parquet":
+            out[str(p)] = repr(duckdb.sql(f"select * from read_parquet('{p}')").fetchall())
+        else:
+            out[str(p)] = p.read_bytes().decode("utf-8", "replace")
+    return out
+
+
+def _prefect_database() -> Path:
+    from prefect.settings import get_current_settings
+
+    url = str(get_current_settings().server.database.connection_url.get_secret_value()
+              if hasattr(get_current_settings().server.database.connection_url, "get_secret_value")
+              else get_current_settings().server.database.connection_url)
+    return Path(url.split(":///", 1)[1])
+
+
+def test_planted_personal_values_appear_in_no_output(data_dir, prefect_api):
+    shop = data_dir / "demo" / "exports" / "shop"
+    (shop / "customers_headerless.csv").write_text(
+        "U9999001,planted.victim@example.org,0987-654-321,Planted Victim,2026-11-19T10:00:00+08:00,false\n"
+        "U9999003,other@example.org,0912-345-678,Other Person,2026-11-19T11:00:00+08:00,true\n", encoding="utf-8")
+    with open(shop / "customers.csv", "a", encoding="utf-8") as f:
+        f.write("U9999002,,,Zyxwvu Person,planted.second@example.org,0911-222-333\n")
+    result = CliRunner().invoke(app, ["run", "--run-date", "2026-11-20", "--source", "shop"])
+    assert result.exit_code == 0, result.output
+    # the problems are reported, by shape
+    text = " ".join(result.output.split())
+    assert ("file set aside shop/customers_headerless.csv, line 1: schema drift: expected column(s) 'account_id', "
+            "'email', 'phone', 'full_name', 'created_at', 'marketing_opt_in' are missing; found ['x9999999', "
+            "'xxxxxxx.xxxxxx@xxxxxxx.xxx', '9999-999-999', 'xxxxxxx xxxxxx', '9999-99-99x99:99:99+99:99', 'xxxxx']"
+            ) in text
+    wh = data_dir / "warehouse"
+    outputs = {"stdout/stderr": result.output, **_texts(wh)}
+    db = _prefect_database()
+    outputs.update({str(p): p.read_bytes().decode("utf-8", "replace") for p in db.parent.glob(db.name + "*")})
+    found = {(name, value) for name, text in outputs.items() for value in PLANTED if value in text}
+    assert found == set()
+    assert len(outputs) > 10  # the search did read the warehouse (tables, Data Docs, report, ledger)
+    assert not list((data_dir / "work").iterdir())
+    for private in (data_dir / "state", data_dir / "work"):
+        assert stat.S_IMODE(os.stat(private).st_mode) == 0o700
