@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     keep_versions: int = Field(3, ge=1, description="published warehouse versions kept on disk")
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Taipei"
+    # The Prefect process work pool of the production deployment (prefect.yaml, `silobridge deploy`).
+    work_pool: str = "silobridge"
     duckdb_threads: int = Field(2, ge=1)
     duckdb_memory_limit: str = "6GB"
 
