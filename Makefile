@@ -62,10 +62,10 @@ chromium:
 
 # Re-take the README's screenshot of the report (after `make run`).
 report-screenshot: chromium
-	@$(BIN)/silobridge report
+	@$(BIN)/silobridge report --out $(CURDIR)/data/reports/screenshot.html
 	@chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
 	  --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$(mktemp -d) \
-	  --window-size=1280,2300 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/data/warehouse/current/report.html 2>/dev/null
+	  --window-size=1280,2300 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/data/reports/screenshot.html 2>/dev/null
 
 # One machine: this process registers the deployment and runs it (starts a local Prefect server if needed).
 serve: demo-data
