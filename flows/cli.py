@@ -1,4 +1,5 @@
-"""The `silobridge` command: run the nightly flow, write demo data, serve the schedule, evaluate, explain."""
+"""The `silobridge` command: run the nightly flow, write demo data, schedule it (serve on one machine; deploy,
+worker and trigger in production), look at the quarantine and the report, evaluate, explain."""
 
 from __future__ import annotations
 
@@ -406,9 +407,9 @@ def serve(
 
         schedule = _schedule_or_exit(deployment_schedule, cron or settings.schedule_cron,
                                      timezone or settings.schedule_timezone)
-        console.print(f"serving deployment '{FLOW_NAME}/{SERVE_DEPLOYMENT}' on {api_url}; trigger a run now with:",
-                      soft_wrap=True)
-        console.print(f"  {trigger_hint(api_url, SERVE_DEPLOYMENT, '2026-11-20')}", soft_wrap=True, highlight=False)
+        console.print(f"serving deployment '{FLOW_NAME}/{SERVE_DEPLOYMENT}' on {api_url}; trigger a run now "
+                      "(as of today; add --run-date YYYY-MM-DD for another night) with:", soft_wrap=True)
+        console.print(f"  {trigger_hint(api_url, SERVE_DEPLOYMENT)}", soft_wrap=True, highlight=False)
         nightly.serve(name=SERVE_DEPLOYMENT, schedules=[schedule])
     finally:
         if server is not None:

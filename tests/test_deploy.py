@@ -111,8 +111,8 @@ def test_deploy_registers_the_pool_deployment_and_a_worker_runs_it(server, data_
     assert dated.returncode == 0, dated.stdout + dated.stderr
     worker = _silobridge([*_hint(first.stdout, "worker"), "--run-once"], env, timeout=900)
     assert worker.returncode == 0, worker.stdout + worker.stderr
-    states = sorted((r.parameters.get("run_date"), r.state.name) for r in _flow_runs(url, POOL_DEPLOYMENT))
-    assert states == [(None, "Cancelled"), ("2026-11-20", "Completed")], worker.stdout + worker.stderr
+    states = sorted((r.parameters.get("run_date") or "today", r.state.name) for r in _flow_runs(url, POOL_DEPLOYMENT))
+    assert states == [("2026-11-20", "Completed"), ("today", "Cancelled")], worker.stdout + worker.stderr
     assert (data_dir / "warehouse" / "current" / "dim_customers.parquet").exists()
 
 
@@ -142,7 +142,7 @@ def test_serve_prints_a_trigger_hint_that_works_as_printed(server, data_dir):
             if "silobridge trigger " in line:
                 break
         hint = _hint("".join(lines), "trigger")
-        assert hint[1:] == ["trigger", "--api-url", url, "--deployment", SERVE_DEPLOYMENT, "--run-date", "2026-11-20"]
+        assert hint[1:] == ["trigger", "--api-url", url, "--deployment", SERVE_DEPLOYMENT]
         for _ in range(120):  # the deployment is registered a moment after the hint
             printed = _silobridge(hint, env, timeout=120)
             if printed.returncode == 0 or "no deployment" not in printed.stderr:
