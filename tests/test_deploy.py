@@ -101,18 +101,28 @@ def test_deploy_registers_the_pool_deployment_and_a_worker_runs_it(server, data_
     printed = _silobridge(hint, env, timeout=120)
     assert printed.returncode == 0, printed.stdout + printed.stderr
     assert f"of '{FLOW_NAME}/{POOL_DEPLOYMENT}': Scheduled" in printed.stdout
-    with get_client(sync_client=True) as client:
-        for run in _flow_runs(url, POOL_DEPLOYMENT):  # today's date is not the demo's night: not to be run
-            from prefect.states import Cancelled
+    hinted = printed.stdout.split("flow run '")[1].split("'")[0]
+    from prefect.states import Cancelled
 
-            client.set_flow_run_state(run.id, Cancelled(), force=True)
+    with get_client(sync_client=True) as client:  # as of today, not the demo's night: not to be run
+        (run,) = [r for r in _flow_runs(url, POOL_DEPLOYMENT) if r.name == hinted]
+        client.set_flow_run_state(run.id, Cancelled(), force=True)
 
     dated = _silobridge([*hint, "--run-date", "2026-11-20"], env, timeout=120)
     assert dated.returncode == 0, dated.stdout + dated.stderr
+    night = dated.stdout.split("flow run '")[1].split("'")[0]
     worker = _silobridge([*_hint(first.stdout, "worker"), "--run-once"], env, timeout=900)
     assert worker.returncode == 0, worker.stdout + worker.stderr
-    states = sorted((r.parameters.get("run_date") or "today", r.state.name) for r in _flow_runs(url, POOL_DEPLOYMENT))
-    assert states == [("2026-11-20", "Completed"), ("today", "Cancelled")], worker.stdout + worker.stderr
+    runs = {r.name: r for r in _flow_runs(url, POOL_DEPLOYMENT)}
+    assert (runs[night].parameters, runs[night].state.name) == ({"run_date": "2026-11-20"}, "Completed"), (
+        worker.stdout + worker.stderr)
+    assert runs[hinted].state.name == "Cancelled"
+    # the rest are the schedule's upcoming nights: 02:00 in Europe/Berlin, waiting for the worker
+    from zoneinfo import ZoneInfo
+
+    upcoming = [r for name, r in runs.items() if name not in (night, hinted)]
+    assert upcoming and {(r.state.name, r.expected_start_time.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M"))
+                         for r in upcoming} == {("Scheduled", "02:00")}
     assert (data_dir / "warehouse" / "current" / "dim_customers.parquet").exists()
 
 
