@@ -11,7 +11,7 @@ DAYS      ?= 30
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: install chromium demo-data run test serve bench bench-metrics report-screenshot lock clean
+.PHONY: install chromium demo-data run test serve deploy worker bench bench-metrics report-screenshot lock clean
 
 UV_VERSION := 0.13.8
 PIPLOG     := $(VENV)/pip-install.log
@@ -49,7 +49,7 @@ run: demo-data
 
 test: install chromium
 	@$(BIN)/lint-imports --no-cache > /dev/null && echo "import contracts: kept" || { $(BIN)/lint-imports --no-cache; exit 1; }
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -m "server or not server"
 
 # The report test renders in headless Chromium (Debian's package); installed here when missing (as root).
 chromium:
@@ -62,13 +62,22 @@ chromium:
 
 # Re-take the README's screenshot of the report (after `make run`).
 report-screenshot: chromium
-	@$(BIN)/silobridge report
+	@$(BIN)/silobridge report --out $(CURDIR)/data/reports/screenshot.html
 	@chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
 	  --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$(mktemp -d) \
-	  --window-size=1280,2300 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/data/warehouse/current/report.html 2>/dev/null
+	  --window-size=1280,2300 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/data/reports/screenshot.html 2>/dev/null
 
+# One machine: this process registers the deployment and runs it (starts a local Prefect server if needed).
 serve: demo-data
 	@$(BIN)/silobridge serve
+
+# Production: register prefect.yaml's deployment (process work pool, nightly schedule) on the Prefect server
+# at PREFECT_API_URL (default http://127.0.0.1:4200/api), then keep `make worker` running.
+deploy: install
+	@$(BIN)/silobridge deploy
+
+worker: install
+	@$(BIN)/silobridge worker
 
 # `make bench BENCH_CUSTOMERS=100000`: the night's steps and the floor (DuckDB exports -> Parquet) on the same files.
 BENCH_CUSTOMERS ?= 20000

@@ -1,4 +1,5 @@
-"""The `silobridge` command: run the nightly flow, write demo data, serve the schedule, evaluate, explain."""
+"""The `silobridge` command: run the nightly flow, write demo data, schedule it (serve on one machine; deploy,
+worker and trigger in production), look at the quarantine and the report, evaluate, explain."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import subprocess
 import sys
 import time
 import traceback
-import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -41,6 +41,47 @@ PREFECT_QUIET_FAILURES = {
     "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "CRITICAL",
 }
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"silobridge {version('silobridge')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """silobridge: unify customer data from silos."""
+
+
+def _check_config(settings: Settings, sources: Optional[list[str]]):
+    """sources.yaml, validated (and --source names checked) before anything slow starts; exits 1 naming the problem."""
+    from connectors.config import ConfigError
+    from flows.config import load_config
+
+    try:
+        cfg = load_config(settings.sources_path)
+        cfg.select(sources)
+    except ConfigError as exc:
+        err.print(f"[bold red]configuration error:[/bold red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    return cfg
+
+
+def _source_name(settings: Settings, source: Optional[str]) -> Optional[str]:
+    """`source` when it is a configured system__entity (or None); exits 1 listing the valid names otherwise."""
+    if source is None:
+        return None
+    names = sorted(s.name for s in _check_config(settings, None).sources)
+    if source not in names:
+        err.print(f"unknown source {source!r}; configured: {', '.join(names)}", soft_wrap=True)
+        raise typer.Exit(1)
+    return source
 
 
 def _quiet_prefect(hide_failure_tracebacks: bool) -> None:
@@ -102,13 +143,7 @@ def run(
     from transforms.privacy import redact
 
     settings = Settings()
-    from flows.config import load_config
-
-    try:  # a configuration error is reported in seconds, before Prefect starts
-        load_config(settings.sources_path)
-    except ConfigError as exc:
-        err.print(f"[bold red]run failed:[/bold red] {exc}")
-        raise typer.Exit(1) from None
+    _check_config(settings, source)
     err.print("[dim]starting Prefect (embedded unless PREFECT_API_URL is set)...[/dim]")
     from flows.nightly import nightly
 
@@ -239,21 +274,30 @@ def quarantine_summary(ctx: typer.Context) -> None:
 def quarantine_list(
     source: Annotated[Optional[str], typer.Option(help="system__entity")] = None,
     rule: Annotated[Optional[str], typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="rows per page")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="rows to skip (the next page: --offset <offset + limit>)")] = 0,
 ) -> None:
     """List quarantined rows: file, row number, rule, reason and the record (personal values masked)."""
-    with _catalog(Settings()) as catalog:
-        rows = catalog.quarantine_rows(source, rule, limit)
+    settings = Settings()
+    source = _source_name(settings, source)
+    with _catalog(settings) as catalog:
+        rows = catalog.quarantine_rows(source, rule, limit, offset)
+        total = catalog.quarantine_count(source, rule)
     t = Table("source", "file", "row", "rule", "reason", "record (masked)")
     for src, file, row, r, reason, record in rows:
         t.add_row(src, file, "" if row is None else str(row), r, reason, record or "")
     console.print(t)
+    shown = f"rows {offset + 1:,}-{offset + len(rows):,}" if rows else "no rows"
+    more = offset + len(rows) < total
+    console.print(f"{shown} of {total:,}" + (f"; next page: --offset {offset + len(rows)}" if more else ""))
 
 
 @quarantine_app.command("export")
 def quarantine_export(
     source: Annotated[str, typer.Option(help="system__entity")],
-    out: Annotated[Path, typer.Option(help="CSV to write (it holds the original values: keep it private)")],
+    out: Annotated[Optional[Path], typer.Option(
+        help="CSV to write; it holds the original values: keep it private "
+             "(default: <state_dir>/fix/<source>.csv, beside the pipeline's private state)")] = None,
 ) -> None:
     """Write a source's quarantined rows with their original values to a CSV to fix and replay.
 
@@ -263,6 +307,8 @@ def quarantine_export(
     from flows.warehouse.catalog import NoWarehouse, export_rejected
 
     settings = Settings()
+    source = _source_name(settings, source)
+    out = out or settings.state_path / "fix" / f"{source}.csv"
     try:
         n = export_rejected(settings.warehouse_path, settings.state_path, source, out)
     except (NoWarehouse, FileNotFoundError) as exc:
@@ -274,7 +320,8 @@ def quarantine_export(
 
 @app.command()
 def report(
-    out: Annotated[Optional[Path], typer.Option(help="default: report.html in the current warehouse version")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="default: <data_dir>/reports/report-<version>.html (published versions are never rewritten)")] = None,
 ) -> None:
     """Write the HTML report of the published warehouse (self-contained: opens from disk, offline)."""
     from flows.report import write_report
@@ -284,6 +331,11 @@ def report(
     version = current_version(settings.warehouse_path)
     if version is None:
         err.print(f"no published warehouse in {settings.warehouse_path}: run `silobridge run` first")
+        raise typer.Exit(1)
+    out = out or settings.data_dir / "reports" / f"report-{version.name}.html"
+    if out.resolve().is_relative_to(settings.warehouse_path.resolve()):
+        err.print(f"{out}: inside the warehouse, whose published versions are never rewritten; "
+                  "write the report elsewhere (--out)", soft_wrap=True)
         raise typer.Exit(1)
     path = write_report(version, out)
     console.print(f"report: {path.resolve()}")
@@ -349,47 +401,144 @@ def serve(
     cron: Annotated[Optional[str], typer.Option(help="default: SILOBRIDGE_SCHEDULE_CRON (0 2 * * *)")] = None,
     timezone: Annotated[Optional[str], typer.Option(help="default: SILOBRIDGE_SCHEDULE_TIMEZONE (Asia/Taipei)")] = None,
 ) -> None:
-    """Serve the nightly deployment on its cron schedule (starts a local Prefect server if none is set)."""
+    """Serve the nightly deployment on one machine: this process registers it and runs it on its cron schedule."""
     # Served runs execute in a subprocess: at INFO, each stage's summary line (the tasks' run logger)
     # shows on this console and in the run's logs in the Prefect UI.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     _quiet_prefect(hide_failure_tracebacks=False)
     settings = Settings()
+    _check_config(settings, None)
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = _start_local_server()
+    api_url = os.environ["PREFECT_API_URL"]
     try:
         from flows.nightly import nightly
-        from flows.schedule import deployment_schedule
+        from flows.schedule import FLOW_NAME, SERVE_DEPLOYMENT, deployment_schedule, trigger_hint
 
-        console.print("serving deployment 'silobridge-nightly/nightly'; trigger a run with:\n"
-                      "  prefect deployment run 'silobridge-nightly/nightly' --param run_date=2026-11-20")
-        nightly.serve(name="nightly", schedules=[deployment_schedule(cron or settings.schedule_cron,
-                                                                     timezone or settings.schedule_timezone)])
+        schedule = _schedule_or_exit(deployment_schedule, cron or settings.schedule_cron,
+                                     timezone or settings.schedule_timezone)
+        console.print(f"serving deployment '{FLOW_NAME}/{SERVE_DEPLOYMENT}' on {api_url}; trigger a run now "
+                      "(as of today; add --run-date YYYY-MM-DD for another night) with:", soft_wrap=True)
+        console.print(f"  {trigger_hint(api_url, SERVE_DEPLOYMENT)}", soft_wrap=True, highlight=False)
+        nightly.serve(name=SERVE_DEPLOYMENT, schedules=[schedule])
     finally:
         if server is not None:
             server.terminate()
 
 
+def _schedule_or_exit(build, cron: str, timezone: str):
+    try:
+        return build(cron, timezone)
+    except (ValueError, KeyError) as exc:
+        err.print(f"[red]invalid schedule[/red] cron {cron!r}, time zone {timezone!r}: {exc}")
+        raise typer.Exit(1) from None
+
+
+def _api_url(api_url: Optional[str]) -> str:
+    """The Prefect API to talk to (option, else PREFECT_API_URL, else the local default), set for Prefect."""
+    from flows.schedule import DEFAULT_API_URL
+
+    url = api_url or os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
+    os.environ["PREFECT_API_URL"] = url  # before Prefect reads its settings
+    return url
+
+
+ApiUrl = Annotated[Optional[str], typer.Option(
+    help="the Prefect server's API (default: PREFECT_API_URL, else http://127.0.0.1:4200/api)")]
+
+
+@app.command()
+def deploy(api_url: ApiUrl = None) -> None:
+    """Register the production deployment (prefect.yaml) on a Prefect server, creating its process work pool."""
+    _quiet_prefect(hide_failure_tracebacks=False)
+    settings = Settings()
+    _check_config(settings, None)
+    url = _api_url(api_url)
+    from flows.schedule import (FLOW_NAME, POOL_DEPLOYMENT, ScheduleError, command_hint, deploy_from_yaml,
+                                deployment_schedule, ensure_process_pool, require_server, trigger_hint)
+
+    _schedule_or_exit(deployment_schedule, settings.schedule_cron, settings.schedule_timezone)
+    try:
+        require_server(url)
+        created = ensure_process_pool(settings.work_pool)
+        deploy_from_yaml(url, settings.work_pool, settings.schedule_cron, settings.schedule_timezone)
+    except ScheduleError as exc:
+        err.print(f"[red]deploy failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"work pool '{settings.work_pool}' (process): {'created' if created else 'exists'}")
+    console.print(f"deployment '{FLOW_NAME}/{POOL_DEPLOYMENT}' registered on {url}: "
+                  f"'{settings.schedule_cron}' in {settings.schedule_timezone}", soft_wrap=True)
+    console.print("start the worker that runs it (keep it running, e.g. as a systemd service):", soft_wrap=True)
+    console.print(f"  {command_hint('worker', '--api-url', url)}", soft_wrap=True, highlight=False)
+    console.print("trigger a run now:")
+    console.print(f"  {trigger_hint(url, POOL_DEPLOYMENT)}", soft_wrap=True, highlight=False)
+
+
+@app.command()
+def worker(
+    api_url: ApiUrl = None,
+    run_once: Annotated[bool, typer.Option("--run-once", help="pick up the runs due now, then stop")] = False,
+) -> None:
+    """Start the Prefect worker that runs the production deployment's flow runs (its work pool: SILOBRIDGE_WORK_POOL)."""
+    _quiet_prefect(hide_failure_tracebacks=False)
+    settings = Settings()
+    url = _api_url(api_url)
+    from flows.schedule import ScheduleError, require_server
+
+    try:
+        require_server(url)
+    except ScheduleError as exc:
+        err.print(f"[red]worker not started:[/red] {exc}")
+        raise typer.Exit(1) from None
+    env = dict(os.environ, PREFECT_LOGGING_LEVEL=os.environ.get("PREFECT_LOGGING_LEVEL", "INFO"))
+    done = subprocess.run([sys.executable, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
+                           "--type", "process", *(["--run-once"] if run_once else [])], env=env)
+    raise typer.Exit(done.returncode)
+
+
+@app.command()
+def trigger(
+    api_url: ApiUrl = None,
+    deployment: Annotated[str, typer.Option(help="nightly-pool (make deploy) or nightly (silobridge serve)")]
+    = "nightly-pool",
+    run_date: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="as-of date (default: today, UTC)")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait for the run to finish; exit 1 unless it completed")] = False,
+) -> None:
+    """Start a run of a registered deployment now (exits 1 when the server or deployment is missing)."""
+    _quiet_prefect(hide_failure_tracebacks=False)
+    url = _api_url(api_url)
+    from flows.schedule import FLOW_NAME, ScheduleError, require_server
+    from flows.schedule import trigger as start_run
+
+    params = {"run_date": run_date.date().isoformat()} if run_date else {}
+    try:
+        require_server(url)
+        name, state, completed = start_run(deployment, params, wait)
+    except ScheduleError as exc:
+        err.print(f"[red]trigger failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"flow run '{name}' of '{FLOW_NAME}/{deployment}': {state}")
+    if wait and not completed:
+        raise typer.Exit(1)
+
+
 def _start_local_server(port: int = 4200) -> subprocess.Popen:
+    from flows.schedule import server_is_up
+
     url = f"http://127.0.0.1:{port}/api"
     os.environ["PREFECT_API_URL"] = url
-    try:
-        urllib.request.urlopen(f"{url}/health", timeout=2)
+    if server_is_up(url):
         console.print(f"using the Prefect server already running at {url}")
         return None
-    except OSError:
-        pass
     console.print(f"starting a local Prefect server at {url} (UI: http://127.0.0.1:{port})")
     env = dict(os.environ, PREFECT_UI_ENABLED="true")
     proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(90):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
+        if server_is_up(url):
             return proc
-        except OSError:
-            time.sleep(1)
+        time.sleep(1)
     proc.terminate()
     err.print("the Prefect server did not become healthy within 90 s")
     raise typer.Exit(1)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
                                                               "warehouse lock before it gives up")
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Taipei"
+    # The Prefect process work pool of the production deployment (prefect.yaml, `silobridge deploy`).
+    work_pool: str = "silobridge"
     duckdb_threads: int = Field(2, ge=1)
     duckdb_memory_limit: str = "6GB"
 

@@ -12,6 +12,10 @@ from pathlib import Path
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio"]
+# The network off: no host name resolves and every request goes to a proxy that is not there, so a page
+# that needs a CDN renders as it would on an offline machine (file:// pages are not affected).
+OFFLINE_FLAGS = ["--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+                 "--proxy-bypass-list=<-loopback>"]
 
 
 def chromium() -> str | None:
@@ -24,7 +28,7 @@ def _run(args: list[str], timeout: int = 90) -> subprocess.CompletedProcess:
     if binary is None:
         raise RuntimeError("chromium is not installed: `apt-get install -y chromium` (make test does this as root)")
     with tempfile.TemporaryDirectory(prefix="sb-chromium-") as profile:
-        return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        return subprocess.run([binary, *CHROMIUM_FLAGS, *OFFLINE_FLAGS, f"--user-data-dir={profile}", *args],
                               capture_output=True, text=True, timeout=timeout, check=True)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import REPO
+
 from flows.cli import app
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +48,14 @@ def test_run_prints_the_warehouse_tables_quarantine_and_headline(cli, data_dir):
     again = cli.invoke(app, ["report", "--out", str(data_dir / "again.html")])
     assert again.exit_code == 0, again.output
     assert (data_dir / "again.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    # by default beside the data, never into the published version (which stays as published)
+    published = report.read_bytes()
+    version = report.parent.name
+    default = cli.invoke(app, ["report"])
+    assert default.exit_code == 0, default.output
+    assert (data_dir / "reports" / f"report-{version}.html").is_file() and report.read_bytes() == published
+    inside = cli.invoke(app, ["report", "--out", str(data_dir / "warehouse" / "current" / "report.html")])
+    assert inside.exit_code == 1 and "published versions are never rewritten" in inside.output
     assert "quarantine: 3 rows this run" in out
     docs = out.split("Data Docs (Great Expectations): ")[1].split()[0]
     assert docs.endswith("/data_docs/index.html") and Path(docs).is_file()
@@ -53,13 +63,41 @@ def test_run_prints_the_warehouse_tables_quarantine_and_headline(cli, data_dir):
     summary = cli.invoke(app, ["quarantine"])
     assert summary.exit_code == 0, summary.output
     assert "range:quantity" in summary.output and "3 rows" in summary.output
-    exported = data_dir / "fix" / "orders.csv"
-    result = cli.invoke(app, ["quarantine", "export", "--source", "shop__orders", "--out", str(exported)])
+    # paging stated; unknown source names refused with the configured ones
+    page = cli.invoke(app, ["quarantine", "list", "--limit", "2"])
+    assert page.exit_code == 0 and "rows 1-2 of 3; next page: --offset 2" in page.output
+    last = cli.invoke(app, ["quarantine", "list", "--limit", "2", "--offset", "2"])
+    assert last.exit_code == 0 and last.output.rstrip().endswith("rows 3-3 of 3")
+    unknown = cli.invoke(app, ["quarantine", "list", "--source", "shop__order"])
+    assert unknown.exit_code == 1
+    assert "unknown source 'shop__order'; configured: analytics__events, crm__contacts" in " ".join(unknown.output.split())
+    # the export holds original values: by default under the private state directory
+    result = cli.invoke(app, ["quarantine", "export", "--source", "shop__orders"])
     assert result.exit_code == 0, result.output
+    exported = data_dir / "state" / "fix" / "shop__orders.csv"
     with open(exported, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(r["_rule"] for r in rows) == ["range:quantity", "unique:order_id,line_no"]
     assert [r["quantity"] for r in rows if r["_rule"] == "range:quantity"] == ["-1"]
+
+
+def test_version_and_a_bad_configuration_refused_before_prefect_starts(tmp_path, monkeypatch):
+    from importlib.metadata import version
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["--version"]).output == f"silobridge {version('silobridge')}\n"
+    config = (REPO / "data" / "sources.yaml").read_text(encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(config.replace("entity: contacts", "entity: contacts\n    bogus: 1", 1),
+                                           encoding="utf-8")
+    monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["run", "--run-date", "2026-11-20"])
+    assert result.exit_code == 1
+    assert (f"configuration error: {tmp_path / 'sources.yaml'}: sources.crm__contacts.bogus: Extra inputs are "
+            "not permitted") in " ".join(result.output.split())
+    assert "starting Prefect" not in result.output
+    (tmp_path / "sources.yaml").write_text(config, encoding="utf-8")
+    unknown = runner.invoke(app, ["run", "--source", "shopp"])
+    assert unknown.exit_code == 1 and "unknown sources ['shopp']; configured: ['analytics'," in unknown.output
 
 
 def test_a_failed_run_says_what_is_wrong_without_a_traceback(cli, data_dir):

@@ -172,6 +172,16 @@ def test_warehouse_contract_tables_and_their_consistency(runs):
                     "or occurred_at is null") == [(0,)]
 
 
+def test_the_readme_pandas_example_gives_numeric_amounts(runs):
+    import pandas as pd
+
+    current = runs["data"] / "warehouse" / "current"
+    orders = pd.read_parquet(current / "fct_orders.parquet", dtype_backend="pyarrow")
+    assert all(pd.api.types.is_numeric_dtype(orders[c]) for c in ("line_amount", "unit_price_paid", "quantity"))
+    spend = orders.groupby("channel")["line_amount"].sum()
+    assert float(spend.sum()) == pytest.approx(float(_q(runs["data"], "select sum(line_amount) from fct_orders")[0][0]))
+
+
 def test_identity_precision_and_recall_against_ground_truth(runs):
     data = runs["data"]
     scores = runs["first"]["identity"]["evaluation"]

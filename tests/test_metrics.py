@@ -703,6 +703,6 @@ def test_every_metric_has_one_definition_with_its_family():
         "handoffs_per_case": "per case", "reidentifications_per_case": "per case", "hours_to_resolution": "hours",
         "wait_minutes_per_case": "minutes", "freshness_days": "days"}
     assert defs["policy_conflict_share"] == {
-        "family": "consistency", "unit": "share", "file": "metric_policy_conflicts.sql",
+        "family": "consistency", "unit": "share", "direction": "lower", "file": "metric_policy_conflicts.sql",
         "definition": "Dimension \"all\". Numerator: policies whose channels state different values on the "
                       "as-of date. Denominator: policies stated by any channel."}

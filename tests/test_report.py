@@ -16,6 +16,7 @@ from flows.db import Database
 from flows.report import charts
 from flows.steps.quarantine import QUARANTINE_SCHEMA
 from flows.report import definitions_markdown, write_report
+from flows.report.report import metric_title
 from flows.warehouse.ledger import run_tables
 from tests.conftest import REPO
 from tests.test_metrics import PARAMS, campaign, cust, event, line, run, sub, ticket, utc
@@ -84,18 +85,27 @@ def version(tmp_path_factory):
         ],
         "campaigns": [campaign("K1", "P10", "SKU-P", ["web"], "2026-11-01", "2026-11-30")],
         "marketing_events": [event("K1", "S1", "sent", "2026-11-01T00:00:00")],
-        "order_lines": [line("shop", "O1", "2026-11-02T00:00:00", "web", "SKU-P", login_id="U1")],
+        "order_lines": [line("shop", "O1", "2026-11-02T00:00:00", "web", "SKU-P", login_id="U1"),
+                        line("shop", "O1", "2026-11-02T00:00:00", "web", "SKU-Q", line_no=2, quantity=2),
+                        line("pos", "R1", "2026-11-03T00:00:00", "store", "SKU-P", code="P10")],
     })
-    # an earlier run whose first-contact resolution was 1 of 2
-    con.run("earlier run", "insert into metrics select '20261129T000000000000Z', date '2026-11-29', metric_date, family, metric, "
-                "dimension, 1, 2, 0.5, detail from metrics where metric = 'first_contact_resolution_rate'")
+    # the night before: first-contact resolution 1 of 2 and 2 hours to resolution; that night was run twice,
+    # and only its later run (...T000000) is history (the earlier one said 0 of 2 and 9 hours)
+    for run_id, fcr, hours in (("20261128T230000000000Z", 0.0, 9.0), ("20261129T000000000000Z", 0.5, 2.0)):
+        con.run("earlier run", f"insert into metrics select '{run_id}', date '2026-11-29', metric_date, family, "
+                f"metric, dimension, {fcr} * 2, 2, {fcr}, detail from metrics "
+                "where metric = 'first_contact_resolution_rate'")
+        con.run("earlier run", f"insert into metrics select '{run_id}', date '2026-11-29', metric_date, family, "
+                f"metric, dimension, {hours} * 2, 2, {hours}, detail from metrics where metric = 'hours_to_resolution'")
     out = tmp_path_factory.mktemp("version")
     for table in (*MODELS, "metrics", "customer_identities", "identity_guards"):
         con.write_parquet(table, out / f"{table}.parquet")
-    records = [{"run_id": r, "run_date": d, "status": "success", "sources": {"support__tickets": {
-        "kind": "tickets", "status": "loaded", "rows_in": 4, "accepted": 3, "quarantined": 1, "held_back": 0,
-        "files": {"support/tickets.json": 4}, "files_set_aside": []}}}
-        for r, d in (("20261129T000000000000Z", "2026-11-29"), (PARAMS["run_id"], PARAMS["as_of_date"]))]
+    counts = {"kind": "tickets", "status": "loaded", "rows_in": 4, "accepted": 3, "quarantined": 1, "held_back": 0,
+              "files": {"support/tickets.json": 4}, "files_set_aside": []}
+    # the night before also loaded crm__contacts (removed from the configuration since)
+    records = [{"run_id": r, "run_date": d, "status": "success", "sources": {"support__tickets": counts} | extra}
+               for r, d, extra in (("20261129T000000000000Z", "2026-11-29", {"crm__contacts": counts}),
+                                   (PARAMS["run_id"], PARAMS["as_of_date"], {}))]
     runs, run_sources = run_tables(records)
     pq.write_table(runs, out / "pipeline_runs.parquet")
     pq.write_table(run_sources, out / "pipeline_run_sources.parquet")
@@ -108,23 +118,43 @@ def version(tmp_path_factory):
 
 
 def _card(html: str, metric: str) -> str:
-    start = html.index(f'<div class="name">{metric}</div>')
+    start = html.index(f'<div class="name">{metric_title(metric)} <code>{metric}</code></div>')
     return html[start:html.index("</svg>", start)]
 
 
-def test_report_cards_show_value_counts_and_change_since_the_previous_run(version):
+def test_report_cards_show_value_counts_and_change_since_the_previous_night(version):
     # cases: T1 (resolved first contact), T2 (open), T3 (closed first contact): FCR 2 of 2 resolved cases
     fcr = _card(version, "first_contact_resolution_rate")
-    assert '<div class="value">100.0%</div>' in fcr and "2 of 2" in fcr and "+50.0 pp since previous run" in fcr
-    assert fcr.count("<circle") == 2  # two runs on the trend
-    # one run only: no change to show
-    assert "first run" in _card(version, "repeat_contact_rate")
-    # hours to resolution: (2 + 6) / 2 cases
-    assert '<div class="value">4.0 h</div>' in _card(version, "hours_to_resolution")
-    # the table of every overall figure
-    assert ("<td>consistency</td><td>first_contact_resolution_rate</td><td class=n>100.0%</td>"
-            "<td class=n>50.0%</td><td class=n>+50.0 pp</td>") in version
-    assert "<td>consistency</td><td>hours_to_resolution</td><td class=n>4.0 h</td><td class=n></td><td class=n></td>" in version
+    assert '<div class="value">100.0%</div>' in fcr and "2 of 2" in fcr
+    # a rise of a higher-is-better metric is good (green); against the night's later run, not its rerun
+    assert '<span class="good">+50.0 pp since 2026-11-29</span>' in fcr
+    assert fcr.count("<circle") == 2  # one point per night: the rerun of 2026-11-29 is not history
+    # one night only: no change to show
+    assert "first night" in _card(version, "repeat_contact_rate")
+    # hours to resolution: (2 + 6) / 2 cases; up from 2.0 h, and lower is better: bad (red)
+    hours = _card(version, "hours_to_resolution")
+    assert '<div class="value">4.0 h</div>' in hours and '<span class="bad">+2.0 h since 2026-11-29</span>' in hours
+    # the table of every overall figure, titles with the metric's name beside them
+    assert ("<td>consistency</td><td>First contact resolution rate <code>first_contact_resolution_rate</code></td>"
+            "<td class=n>100.0%</td><td class=n>50.0%</td><td class='n good'>+50.0 pp</td>") in version
+    assert ("<td>consistency</td><td>Repeat contact rate <code>repeat_contact_rate</code></td><td class=n>"
+            in version)
+
+
+def test_metric_titles_and_directions():
+    assert metric_title("price_mismatch_sku_share") == "Price mismatch SKU share"
+    defs = metric_definitions()
+    assert (defs["no_identifier_share"]["direction"], defs["linked_share"]["direction"],
+            defs["system_overlap"]["direction"]) == ("lower", "higher", None)
+    assert (defs["hours_to_resolution"]["unit"], defs["hours_to_resolution"]["direction"]) == ("hours", "lower")
+
+
+def test_orders_and_revenue_by_channel_and_the_sources_changed(version):
+    # shop web: order O1 of two lines (100 + 2 x 100); store: R1 paid 90 with a promo code
+    assert ("<tr><td>web</td><td>TWD</td><td class=n>1</td><td class=n>300.00</td><td>2026-11-02</td>"
+            "<td>2026-11-02</td></tr><tr><td>store</td><td>TWD</td><td class=n>1</td><td class=n>90.00</td>"
+            "<td>2026-11-03</td><td>2026-11-03</td></tr>") in version
+    assert "<p class='note'>Sources changed since the previous run (removed: crm__contacts)" in version
 
 
 def test_report_sections_from_the_version_tables(version):

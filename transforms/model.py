@@ -16,7 +16,9 @@ METRICS_COLUMNS = ("run_id", "as_of_date", "metric_date", "family", "metric", "d
                    "numerator", "denominator", "value", "detail")
 # A metric's definition in its SQL file's header: "-- metric: <family>/<name> [(<unit>)]" then one
 # paragraph. The unit says what the value is; without one it is a share (numerator / denominator).
-_DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)(?:\s+\(([a-z ]+)\))?\s*$")
+_DEFINITION = re.compile(r"^metric:\s*([a-z]+)/([a-z0-9_]+)(?:\s+\(([a-z ,]+)\))?\s*$")
+# how a metric's change reads: a rise is good ("higher is better"), bad ("lower is better"), or neither
+DIRECTIONS = {"higher is better": "higher", "lower is better": "lower"}
 UNITS = ("share", "per case", "hours", "minutes", "days")
 
 
@@ -54,9 +56,10 @@ def metric_names() -> list[str]:
 def metric_definitions() -> dict[str, dict]:
     """Every metric's definition from the header comments of the metric SQL files.
 
-    Returns {metric: {"family", "unit", "file", "definition"}} in file order; the header of a metric
-    file is its leading `--` lines, where each "-- metric: <family>/<name> [(<unit>)]" line starts that
-    metric's paragraph.
+    Returns {metric: {"family", "unit", "direction", "file", "definition"}} in file order; the header of a
+    metric file is its leading `--` lines, where each "-- metric: <family>/<name> [(<unit>, <direction>)]"
+    line starts that metric's paragraph (unit default share; direction "higher is better" or "lower is
+    better", none for metrics whose change is neither good nor bad).
     """
     out: dict[str, dict] = {}
     for name in metric_names():
@@ -67,10 +70,17 @@ def metric_definitions() -> dict[str, dict]:
             text = line[2:].strip()
             m = _DEFINITION.match(text)
             if m:
-                unit = m.group(3) or "share"
-                if unit not in UNITS:
-                    raise ValueError(f"{name}.sql: metric {m.group(2)} has unit {unit!r}, not one of {UNITS}")
-                current = {"family": m.group(1), "unit": unit, "file": f"{name}.sql", "definition": ""}
+                unit, direction = "share", None
+                for part in filter(None, (p.strip() for p in (m.group(3) or "").split(","))):
+                    if part in DIRECTIONS:
+                        direction = DIRECTIONS[part]
+                    elif part in UNITS:
+                        unit = part
+                    else:
+                        raise ValueError(f"{name}.sql: metric {m.group(2)}: {part!r} is neither a unit {UNITS} "
+                                         f"nor a direction {tuple(DIRECTIONS)}")
+                current = {"family": m.group(1), "unit": unit, "direction": direction, "file": f"{name}.sql",
+                           "definition": ""}
                 if m.group(2) in out:
                     raise ValueError(f"metric {m.group(2)} is defined twice ({out[m.group(2)]['file']}, {name}.sql)")
                 out[m.group(2)] = current

@@ -16,7 +16,6 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 
 import pandas as pd
 
@@ -290,32 +289,6 @@ def _without_values(res, source: SourceConfig):
                 {"value": masked(str(c["value"]), personal), "count": c["count"]}
                 for c in r.result["partial_unexpected_counts"]]
     return res
-
-
-def build_data_docs(ctx, results: list[tuple[str, object]], site_dir: Path, run_name: str) -> Path:
-    """Render GX Data Docs for (source name, result) pairs into `site_dir`; return its index.html."""
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    site_dir.mkdir(parents=True, exist_ok=True)
-    for site in list(ctx.get_site_names()):
-        ctx.delete_data_docs_site(site)  # the ephemeral default site would write into a new temp dir
-    ctx.add_data_docs_site(site_name="silobridge", site_config={
-        "class_name": "SiteBuilder", "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir.resolve())},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
-    run_time = datetime.now(timezone.utc)
-    for i, (source_name, res) in enumerate(results):
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"{source_name}_suite"),
-            run_id=RunIdentifier(run_name=run_name, run_time=run_time),
-            batch_identifier=f"{source_name}-part{i + 1:03d}")
-        ctx.validation_results_store.set(key, res)
-    ctx.build_data_docs(site_names=["silobridge"])
-    return site_dir / "index.html"
 
 
 def quarantine_record(row: dict, source: SourceConfig) -> str:

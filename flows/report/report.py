@@ -47,11 +47,17 @@ def report_data(db: Database, run_id: str) -> dict:
     dims = lambda metric: q(f"dimensions.{metric}", "select dimension, numerator, denominator, value, "  # noqa: E731
                             "detail from metrics where run_id = $r and metric = $m and metric_date is null "
                             "order by dimension", r | {"m": metric})
+    as_of = q("as_of", "select min(as_of_date) from metrics where run_id = $r", r)[0][0]
     return {
         "run_id": run_id,
-        "as_of_date": q("as_of", "select min(as_of_date) from metrics where run_id = $r", r)[0][0],
-        "history": _history(db),
+        "as_of_date": as_of,
+        "history": _history(db, as_of),
         "runs": q("runs", "select run_id, run_date, status from pipeline_runs order by run_id"),
+        "sources_changed": _sources_changed(db, run_id),
+        "sales": q("sales", """
+            select channel, currency, count(distinct (system, order_id)), sum(line_amount),
+                   min(ordered_at)::date, max(ordered_at)::date
+            from fct_orders group by all order by sum(line_amount) desc nulls last, channel, currency"""),
         "overlap": [(d.split("|")[0], d.split("|")[1], v) for d, _, _, v, _ in dims("system_overlap")],
         "system_customers": q("system_customers", "select system, count(distinct customer_id) "
                                                   "from customer_identities group by 1 order by 1"),
@@ -80,9 +86,10 @@ def report_data(db: Database, run_id: str) -> dict:
     }
 
 
-def _history(db: Database) -> dict[str, list[dict]]:
-    """Metric -> its overall figure per run, oldest first: dimension 'all', the whole-window row when there
-    is one, else the as-of day's; metrics in SUMMED summed over their dimensions."""
+def _history(db: Database, as_of_date) -> dict[str, list[dict]]:
+    """Metric -> its overall figure per night, oldest first, up to `as_of_date`: dimension 'all', the
+    whole-window row when there is one, else the as-of day's; metrics in SUMMED summed over their
+    dimensions. A night run again counts once, by its latest run: reruns are not history."""
     overall = db.rows("report.overall", """
         with base as (
             select run_id, as_of_date, family, metric, numerator, denominator, value, metric_date
@@ -93,13 +100,39 @@ def _history(db: Database) -> dict[str, list[dict]]:
                    sum(numerator) / nullif(sum(denominator), 0), null
             from metrics where list_contains($summed, metric) group by run_id, metric
         )
-        select run_id, as_of_date, family, metric, numerator, denominator, value from base order by run_id
-        """, {"summed": sorted(SUMMED)})
+        select run_id, as_of_date, family, metric, numerator, denominator, value from base
+        where as_of_date <= $as_of
+        qualify row_number() over (partition by metric, as_of_date order by run_id desc) = 1
+        order by as_of_date, metric
+        """, {"summed": sorted(SUMMED), "as_of": as_of_date})
     history: dict[str, list] = {}
     for run, day, family, metric, num, den, value in overall:
         history.setdefault(metric, []).append({"run_id": run, "as_of_date": day, "family": family,
                                                "numerator": num, "denominator": den, "value": value})
     return history
+
+
+def _sources_changed(db: Database, run_id: str) -> tuple[list[str], list[str]]:
+    """(sources added, sources removed) since the previous successful run of all sources; none when either
+    run is missing or this run loaded only some sources (--source: the others kept their rows)."""
+    rows = db.rows("report.sources_changed", """
+        with full_runs as (
+            select run_id from pipeline_runs where status = 'success' and sources_requested is null
+        ),
+        now_sources as (
+            select source from pipeline_run_sources where run_id = $r and $r in (select run_id from full_runs)
+        ),
+        previous_sources as (
+            select source from pipeline_run_sources
+            where run_id = (select max(run_id) from full_runs where run_id < $r)
+              and exists (select 1 from now_sources)
+        )
+        select 'added', source from now_sources
+        where source not in (select source from previous_sources) and exists (select 1 from previous_sources)
+        union all
+        select 'removed', source from previous_sources where source not in (select source from now_sources)
+        order by 1, 2""", {"r": run_id})
+    return [s for k, s in rows if k == "added"], [s for k, s in rows if k == "removed"]
 
 
 def _identity_data(db: Database, run_id: str) -> dict:
@@ -135,7 +168,8 @@ h3{font-size:15px;margin:16px 0 6px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:10px 12px}
 .card .name{font-size:12px;color:#4a5568}.card .value{font-size:26px;font-weight:600}
-.card .sub{font-size:12px;color:#4a5568}.up{color:#2f855a}.down{color:#c53030}
+.card .sub{font-size:12px;color:#4a5568}.good{color:#2f855a}.bad{color:#c53030}
+.card .name code,td code{font-size:11px;color:#718096}.note{background:#fffbea;border:1px solid #f6e05e;padding:6px 10px;border-radius:4px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}
 table{border-collapse:collapse;background:#fff;font-size:13px}th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left}
 th{background:#edf2f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -149,6 +183,28 @@ dl dt{font-weight:600;margin-top:8px}dl dd{margin:2px 0 0 0;color:#2d3748;font-s
 def _fmt(metric: str, defs: dict):
     unit = defs.get(metric, {}).get("unit", "share")
     return lambda v: charts.format_value(v, unit)
+
+
+# words kept as written in titles made from metric names
+_TITLE_WORDS = {"sku": "SKU", "pp": "pp"}
+
+
+def metric_title(metric: str) -> str:
+    """A readable title from a metric's name: `price_mismatch_sku_share` -> "Price mismatch SKU share"."""
+    words = [_TITLE_WORDS.get(w, w) for w in metric.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def _named(metric: str) -> str:
+    """A metric's title with its name beside it (HTML)."""
+    return f"{escape(metric_title(metric))} <code>{escape(metric)}</code>"
+
+
+def _judged(delta: float, direction: str | None) -> str:
+    """The CSS class of a change: good or bad by the metric's declared direction, none when undeclared."""
+    if not delta or direction is None:
+        return ""
+    return "good" if (delta > 0) == (direction == "higher") else "bad"
 
 
 def _change(delta: float, unit: str) -> str:
@@ -171,13 +227,14 @@ def _card(metric: str, points: list[dict], defs: dict) -> str:
     if len(points) > 1 and now["value"] is not None and points[-2]["value"] is not None:
         delta = now["value"] - points[-2]["value"]
         shown = _change(delta, unit)
-        change = f' <span class="{"up" if delta > 0 else "down" if delta < 0 else ""}">{escape(shown)} since previous run</span>'
+        css = _judged(delta, defs.get(metric, {}).get("direction"))
+        change = f' <span class="{css}">{escape(shown)} since {points[-2]["as_of_date"]}</span>'
     elif len(points) <= 1:
-        change = ' <span class="muted">first run</span>'
-    spark = charts.trend([(str(p["as_of_date"]), p["value"]) for p in points], f"{metric} over runs",
+        change = ' <span class="muted">first night</span>'
+    spark = charts.trend([(str(p["as_of_date"]), p["value"]) for p in points], f"{metric} by night",
                          _fmt(metric, defs))
     title = escape(defs.get(metric, {}).get("definition", ""))
-    return (f'<div class="card" title="{title}"><div class="name">{escape(metric)}</div>'
+    return (f'<div class="card" title="{title}"><div class="name">{_named(metric)}</div>'
             f'<div class="value">{escape(value)}</div><div class="sub">{escape(sub)}{change}</div>{spark}</div>')
 
 
@@ -200,8 +257,7 @@ def _headline_cards(data: dict, definitions: dict) -> list[str]:
 
 
 def _overall_table(data: dict, definitions: dict) -> list[str]:
-    """Every overall figure, this run against the previous one."""
-    parts: list[str] = []
+    """Every overall figure, this night against the previous one (a change coloured by the metric's direction)."""
     rows = []
     for metric, points in sorted(data["history"].items(), key=lambda kv: (kv[1][-1].get("family") or "", kv[0])):
         unit = definitions.get(metric, {}).get("unit", "share")
@@ -212,11 +268,36 @@ def _overall_table(data: dict, definitions: dict) -> list[str]:
         delta = (None if before is None or now["value"] is None or before["value"] is None
                  else now["value"] - before["value"])
         change = "" if delta is None else _change(delta, unit)
-        rows.append([now.get("family") or "", metric, charts.format_value(now["value"], unit),
-                     "" if before is None else charts.format_value(before["value"], unit), change])
-    parts.append("<h3>Every overall figure: this run, the previous run, the change</h3>"
-                 + _table(["family", "metric", "this run", "previous run", "change"], rows, {2, 3, 4}))
-    return parts
+        css = "" if delta is None else _judged(delta, definitions.get(metric, {}).get("direction"))
+        rows.append(f"<tr><td>{escape(now.get('family') or '')}</td><td>{_named(metric)}</td>"
+                    f"<td class=n>{escape(charts.format_value(now['value'], unit))}</td>"
+                    f"<td class=n>{'' if before is None else escape(charts.format_value(before['value'], unit))}</td>"
+                    f"<td class='n {css}'>{escape(change)}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("family", "metric", "this night", "previous night", "change"))
+    return ["<h3>Every overall figure: this night, the previous night, the change</h3>"
+            f"<table><tr>{head}</tr>{''.join(rows)}</table>"]
+
+
+def _sales_section(data: dict, definitions: dict) -> list[str]:
+    """Orders and revenue per channel (and currency) over the orders in the warehouse."""
+    if not data["sales"]:
+        return ["<h2>Orders and revenue by channel</h2><p class='muted'>No orders in the warehouse.</p>"]
+    first = min(r[4] for r in data["sales"])
+    last = max(r[5] for r in data["sales"])
+    several = len({r[1] for r in data["sales"]}) > 1
+    label = lambda ch, cur: f"{ch} ({cur})" if several else ch  # noqa: E731
+    return ["<h2>Orders and revenue by channel</h2>",
+            f"<p class='muted'>Order lines of every channel in the warehouse, {first} to {last}: revenue is "
+            "quantity &times; price paid, per currency; an order counts once per channel.</p><div class='grid2'><div>",
+            "<h3>Revenue</h3>" + charts.bars([(label(ch, cur), rev) for ch, cur, _, rev, _, _ in data["sales"]],
+                                             "revenue by channel", fmt=lambda v: f"{v:,.0f}"),
+            "</div><div><h3>Orders</h3>" + charts.bars(
+                [(label(ch, cur), float(n)) for ch, cur, n, _, _, _ in data["sales"]], "orders by channel",
+                fmt=lambda v: f"{v:,.0f}"),
+            "</div></div>",
+            _table(["channel", "currency", "orders", "revenue", "first day", "last day"],
+                   [[ch or "", cur or "", f"{n:,}", "" if rev is None else f"{rev:,.2f}", d0, d1]
+                    for ch, cur, n, rev, d0, d1 in data["sales"]], {2, 3})]
 
 
 def _overlap_section(data: dict, definitions: dict) -> list[str]:
@@ -352,7 +433,7 @@ def _definitions_section(data: dict, definitions: dict) -> list[str]:
     return parts
 
 
-SECTIONS = (_headline_cards, _overall_table, _overlap_section, _offenders_section, _quality_section,
+SECTIONS = (_headline_cards, _overall_table, _sales_section, _overlap_section, _offenders_section, _quality_section,
             _identity_section, _definitions_section)
 
 
@@ -364,6 +445,12 @@ def render_report(data: dict, definitions: dict, generated_at: datetime) -> str:
              f"<header><h1>Where the customer experience breaks between channels and systems</h1>"
              f"<p>silobridge run {escape(data['run_id'])} &middot; as of {escape(str(data['as_of_date']))} &middot; "
              f"{len(data['runs'])} runs in history &middot; generated {generated_at:%Y-%m-%d %H:%M} UTC</p></header><main>"]
+    added, removed = data["sources_changed"]
+    if added or removed:
+        changed = "; ".join(f"{what}: {', '.join(names)}" for what, names in (("added", added), ("removed", removed))
+                            if names)
+        parts.append(f"<p class='note'>Sources changed since the previous run ({escape(changed)}): overall figures "
+                     "and their changes compare different sets of systems.</p>")
     for section in SECTIONS:
         parts += section(data, definitions)
     parts.append("</main></body></html>")
@@ -397,6 +484,7 @@ def definitions_markdown(definitions: dict | None = None) -> str:
         for name, d in definitions.items():
             if d["family"] == family:
                 unit = "" if d["unit"] == "share" else f", value in {d['unit']}"
-                lines.append(f"- **`{name}`** (`transforms/sql/{d['file']}`{unit}): {d['definition']}")
+                better = f", {d['direction']} is better" if d.get("direction") else ""
+                lines.append(f"- **`{name}`** (`transforms/sql/{d['file']}`{unit}{better}): {d['definition']}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

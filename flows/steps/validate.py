@@ -21,12 +21,13 @@ from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
 from transforms.stage import staged_columns, typed_sql
 from transforms.validate import (
-    ValidationOutcome, build_data_docs, ephemeral_context, merge_outcomes, suite_columns, validate_typed,
+    ValidationOutcome, ephemeral_context, merge_outcomes, suite_columns, validate_typed,
 )
+from transforms.data_docs import data_docs_html
 
 log = logging.getLogger("silobridge.pipeline")
 
-DATA_DOCS = "data_docs"  # GX Data Docs folder inside each warehouse version
+DATA_DOCS = "data_docs"  # the validation page (data_docs/index.html) inside each warehouse version
 VALIDATION_CHUNK_ROWS = 500_000  # rows per GX validation batch: bounds memory on large sources
 QUALITY_RULES_SCHEMA = pa.schema([("source", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
                                   ("failed", pa.int64()), ("rows_in", pa.int64())])
@@ -38,7 +39,8 @@ QUALITY_SOURCES_SCHEMA = pa.schema([
 
 def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
     """Type and validate each extracted source: accepted rows to staging/, rejected rows to quarantine/;
-    GX Data Docs of every source into out/data_docs/. Returns the validation counts per source.
+    the validation page of every source (GX results, offline, in the user's terms) into
+    out/data_docs/index.html. Returns the validation counts per source.
 
     Sources are validated after the sources their relations point to. Raises PipelineError when a
     critical source has a file set aside, a row failing a critical rule or too many rejected rows, or
@@ -49,8 +51,10 @@ def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
     out, results = {}, []
     for src in cfg.validation_order(cfg.select(spec.sources)):
         out[src.name], source_results = _validate_source(spec, src, ctx)
-        results += [(src.name, r) for r in source_results]
-    build_data_docs(ctx, results, spec.path("out", DATA_DOCS), spec.run_id)
+        results.append((src, source_results))
+    docs = spec.path("out", DATA_DOCS, "index.html")
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text(data_docs_html(spec.run_id, results), encoding="utf-8")
     _write_quality(spec, out)
     return out
 

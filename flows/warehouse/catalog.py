@@ -58,12 +58,20 @@ class Catalog:
             select source, rule, severity, count(*), count(distinct file), min(reason)
             from quarantine group by all order by source, rule""")
 
-    def quarantine_rows(self, source: str | None, rule: str | None, limit: int) -> list[tuple]:
-        """(source, file, row number, rule, reason, masked record) of quarantined rows, optionally filtered."""
+    def quarantine_rows(self, source: str | None, rule: str | None, limit: int, offset: int = 0) -> list[tuple]:
+        """(source, file, row number, rule, reason, masked record) of quarantined rows, optionally filtered;
+        one page of `limit` rows after the first `offset`."""
         return self.db.rows("catalog.quarantine_rows", """
             select source, file, row_number, rule, reason, record from quarantine
             where ($s is null or source = $s) and ($r is null or rule = $r)
-            order by source, file, row_number limit $n""", {"s": source, "r": rule, "n": limit})
+            order by source, file, row_number, rule limit $n offset $o""",
+                            {"s": source, "r": rule, "n": limit, "o": offset})
+
+    def quarantine_count(self, source: str | None, rule: str | None) -> int:
+        """How many quarantined rows match the filters of quarantine_rows."""
+        return self.db.scalar("catalog.quarantine_count", """
+            select count(*) from quarantine where ($s is null or source = $s) and ($r is null or rule = $r)""",
+                              {"s": source, "r": rule})
 
     def identity_scores(self) -> list[tuple]:
         """(metric, scope, value, detail) of the latest run's identity scores (metrics family 'identity')."""

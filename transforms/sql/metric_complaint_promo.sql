@@ -1,4 +1,4 @@
--- metric: consistency/complaint_promo_share
+-- metric: consistency/complaint_promo_share (lower is better)
 -- Dimension "all"; detail names the campaigns. A complaint is a support case of an identified customer
 -- (one with a usable identifier)
 -- about a product with a topic in $complaint_topics; it is open from its first contact until it is

@@ -1,4 +1,4 @@
--- metric: integration/complete_360_share
+-- metric: integration/complete_360_share (higher is better)
 -- Dimension "all"; detail names the required systems. Numerator: unified customers with at least one
 -- record in every system that the configured 360 definition names (metrics.complete_360_systems in
 -- data/sources.yaml). Denominator: unified customers with at least one usable identifier (email, phone,

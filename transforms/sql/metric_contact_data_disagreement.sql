@@ -1,4 +1,4 @@
--- metric: consistency/contact_data_disagreement_share
+-- metric: consistency/contact_data_disagreement_share (lower is better)
 -- Per attribute (dimension "email", "phone") and overall ("all"). Among unified customers whose records
 -- in at least two systems state a usable value of that attribute (normalised: email trimmed and
 -- lower-cased, phone in E.164; placeholders and values guarded as shared too widely do not count),

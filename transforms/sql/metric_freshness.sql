@@ -1,4 +1,4 @@
--- metric: integration/freshness_days (days)
+-- metric: integration/freshness_days (days, lower is better)
 -- Per system. Numerator: days from the (business-local) date of the system's newest timestamped record
 -- (touchpoint, or identity record's creation) to the as-of date; 0 = data up to the as-of date.
 -- Denominator: 1. Value: age of the system's data in days. Detail: the newest date. A system with no

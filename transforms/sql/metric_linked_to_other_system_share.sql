@@ -1,4 +1,4 @@
--- metric: integration/linked_to_other_system_share
+-- metric: integration/linked_to_other_system_share (higher is better)
 -- Per system and overall ("all"). Numerator: identity records of the system whose unified customer also
 -- has a record in at least one other system. Denominator: all identity records of the system.
 with identities as (

@@ -1,14 +1,14 @@
--- metric: consistency/policy_conflict
+-- metric: consistency/policy_conflict (lower is better)
 -- One row per service policy whose channels disagree (dimension = policy). Per channel the latest
 -- version in force on the as-of date counts (valid_from on or before it, or undated); the most common
 -- value is the reference. Numerator: channels whose value differs from it. Denominator: channels stating
 -- the policy. Detail lists every channel's value.
 --
--- metric: consistency/policy_conflict_share
+-- metric: consistency/policy_conflict_share (lower is better)
 -- Dimension "all". Numerator: policies whose channels state different values on the as-of date.
 -- Denominator: policies stated by any channel.
 --
--- metric: consistency/policy_conflict_contacts
+-- metric: consistency/policy_conflict_contacts (lower is better)
 -- The service events a conflicting policy causes, per policy in conflict that governs a support topic
 -- (policy_topics in data/sources.yaml, e.g. online_order_return_in_store -> return). Numerator: support
 -- contacts of identified customers on that topic about a product the same customer had bought (in any

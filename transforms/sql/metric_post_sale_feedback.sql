@@ -1,4 +1,4 @@
--- metric: consistency/post_sale_feedback_share
+-- metric: consistency/post_sale_feedback_share (higher is better)
 -- Per order channel and overall. Numerator: orders of identified customers followed, within
 -- $feedback_days days after the order, by a feedback touchpoint of the same customer (journey stage
 -- "feedback" in fct_touchpoints, e.g. a satisfaction survey, in any channel or system). Denominator:

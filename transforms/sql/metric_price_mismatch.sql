@@ -1,10 +1,10 @@
--- metric: consistency/price_mismatch_sku_share
+-- metric: consistency/price_mismatch_sku_share (lower is better)
 -- From the ERP channel price lists, per day of the $lookback_days days ending on the as-of date
 -- (dimension "all"). Numerator: SKUs whose active list price differs between channels that day.
 -- Denominator: SKUs with an active price that day. The row without a date covers the whole window:
 -- SKUs that differed on at least one day / SKUs priced on at least one day; its detail names the SKUs.
 --
--- metric: consistency/price_spread
+-- metric: consistency/price_spread (lower is better)
 -- Per day and SKU (dimension = SKU), only SKUs whose channel prices differ that day. Numerator: highest
 -- minus lowest channel price. Denominator: lowest price. Value: the relative spread. Detail lists every
 -- channel's price.

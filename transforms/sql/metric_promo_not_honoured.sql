@@ -1,4 +1,4 @@
--- metric: consistency/promo_not_honoured_share
+-- metric: consistency/promo_not_honoured_share (lower is better)
 -- Per campaign and channel (dimension "campaign|channel"). Eligible lines: order lines of the campaign's
 -- SKU, by a customer who was sent the campaign before ordering, in a channel the campaign lists as
 -- valid, on a (business-local) day inside its validity. Numerator: eligible lines where the campaign's

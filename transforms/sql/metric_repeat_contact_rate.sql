@@ -1,4 +1,4 @@
--- metric: consistency/repeat_contact_rate
+-- metric: consistency/repeat_contact_rate (lower is better)
 -- Per contact channel and overall. Numerator: support contacts of an identified customer that follow an
 -- earlier contact of the same customer about the same product and topic within $repeat_contact_days
 -- days. Denominator: support contacts of identified customers (a contact is identified when it carries a

@@ -1,24 +1,24 @@
--- metric: consistency/handoffs_per_case (per case)
+-- metric: consistency/handoffs_per_case (per case, lower is better)
 -- Per channel of the case's first contact and overall ("all"), over the cases of fct_support_cases
 -- (contacts about the same product and topic within the case window, across channels). Numerator:
 -- hand-offs, i.e. transfers between agents plus switches of contact channel within a case. Denominator:
 -- cases. Value: average hand-offs per case.
 --
--- metric: consistency/reidentifications_per_case (per case)
+-- metric: consistency/reidentifications_per_case (per case, lower is better)
 -- Per first-contact channel and overall. Numerator: times customers had to identify themselves again
 -- within a case (every contact after the first and every transfer between agents). Denominator: cases.
 -- Value: average re-identifications per case.
 --
--- metric: consistency/first_contact_resolution_rate
+-- metric: consistency/first_contact_resolution_rate (higher is better)
 -- Per first-contact channel and overall. Numerator: resolved (or closed) cases that needed a single
 -- contact. Denominator: resolved (or closed) cases.
 --
--- metric: consistency/hours_to_resolution (hours)
+-- metric: consistency/hours_to_resolution (hours, lower is better)
 -- Per first-contact channel and overall. Numerator: hours from a case's first contact to its
 -- resolution, summed over resolved (or closed) cases with a resolution time. Denominator: those cases.
 -- Value: mean hours to resolution.
 --
--- metric: consistency/wait_minutes_per_case (minutes)
+-- metric: consistency/wait_minutes_per_case (minutes, lower is better)
 -- Per first-contact channel and overall. Numerator: minutes customers waited in queues, summed over all
 -- contacts of all cases. Denominator: cases. Value: average total wait per case in minutes.
 with cases as (

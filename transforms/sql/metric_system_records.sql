@@ -3,11 +3,11 @@
 -- accounts, members, tickets, subscribers, analytics devices). Denominator: identity records of all
 -- systems. Value: the system's share of all records.
 --
--- metric: integration/linked_share
+-- metric: integration/linked_share (higher is better)
 -- Per system and overall. Numerator: records of the system resolved into a unified customer together
 -- with at least one other record (of any system). Denominator: records of the system.
 --
--- metric: integration/no_identifier_share
+-- metric: integration/no_identifier_share (lower is better)
 -- Per system and overall. Numerator: records of the system that carry no usable identifier (no email,
 -- phone, loyalty id or login id after normalisation and placeholder removal), so cannot be linked.
 -- Denominator: records of the system.

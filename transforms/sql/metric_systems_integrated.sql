@@ -1,4 +1,4 @@
--- metric: integration/systems_integrated_share
+-- metric: integration/systems_integrated_share (higher is better)
 -- Dimension "all"; detail names the integrated systems. A system holding customer records is integrated
 -- when at least $integrated_min_share of its identity records belong to a unified customer that also has
 -- a record in another system. Numerator: integrated systems. Denominator: systems holding customer
