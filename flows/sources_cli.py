@@ -7,6 +7,7 @@ import sys
 from datetime import date
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -71,6 +72,8 @@ def preview(
         raise typer.Exit(1)
     src = by_name[name]
     got = extract_source(src, settings.exports_path)
+    # the files are read as their tables are consumed (and only then are errors known)
+    table = pa.concat_tables([*got.tables, got.schema.empty_table()])
     for e in got.file_errors:
         err.print(f"[yellow]set aside:[/yellow] {e}")
     unmapped: dict[str, None] = {}
@@ -81,7 +84,7 @@ def preview(
             continue
         unmapped |= dict.fromkeys(c for c in cols if c not in LINEAGE and c not in set(src.columns.values()))
     with Database.connect() as db:
-        db.register("raw", got.table)
+        db.register("raw", table)
         sql, params = typed_sql(src)
         db.run("typed", f"create table typed as {sql}", params)
         df = db.df("typed rows", "select * from typed order by _row_id")
