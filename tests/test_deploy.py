@@ -5,6 +5,8 @@ minutes on a busy machine): deselected by default, run by `make test`."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import os
 import shlex
 import socket
@@ -63,11 +65,19 @@ def _hint(output: str, command: str) -> list[str]:
     return shlex.split(line)
 
 
-def _flow_runs(url: str, deployment: str) -> list:
-    os.environ["PREFECT_API_URL"] = url
+@contextmanager
+def _client(url: str):
+    """A Prefect client of the test's own server: a setting, not the environment, since the session's test
+    harness (other tests' flow runs) holds PREFECT_API_URL in Prefect's settings context."""
     from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with get_client(sync_client=True) as client:
+    with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+        yield client
+
+
+def _flow_runs(url: str, deployment: str) -> list:
+    with _client(url) as client:
         dep = client.read_deployment_by_name(f"{FLOW_NAME}/{deployment}")
         from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
@@ -84,10 +94,7 @@ def test_deploy_registers_the_pool_deployment_and_a_worker_runs_it(server, data_
     again = _silobridge([str(BIN / "silobridge"), "deploy", "--api-url", url], env)
     assert again.returncode == 0 and "work pool 'sb-test' (process): exists" in again.stdout
 
-    monkeypatch.setenv("PREFECT_API_URL", url)
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
+    with _client(url) as client:
         dep = client.read_deployment_by_name(f"{FLOW_NAME}/{POOL_DEPLOYMENT}")
         assert client.read_work_pool("sb-test").type == "process"
     assert dep.work_pool_name == "sb-test" and dep.entrypoint == "flows/nightly.py:nightly"
@@ -104,7 +111,7 @@ def test_deploy_registers_the_pool_deployment_and_a_worker_runs_it(server, data_
     hinted = printed.stdout.split("flow run '")[1].split("'")[0]
     from prefect.states import Cancelled
 
-    with get_client(sync_client=True) as client:  # as of today, not the demo's night: not to be run
+    with _client(url) as client:  # as of today, not the demo's night: not to be run
         (run,) = [r for r in _flow_runs(url, POOL_DEPLOYMENT) if r.name == hinted]
         client.set_flow_run_state(run.id, Cancelled(), force=True)
 

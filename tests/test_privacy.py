@@ -54,10 +54,9 @@ def test_planted_personal_values_appear_in_no_output(data_dir, prefect_api):
     assert result.exit_code == 0, result.output
     # the problems are reported, by shape
     text = " ".join(result.output.split())
-    assert ("file set aside shop/customers_headerless.csv, line 1: schema drift: expected column(s) 'account_id', "
-            "'email', 'phone', 'full_name', 'created_at', 'marketing_opt_in' are missing; found ['x9999999', "
-            "'xxxxxxx.xxxxxx@xxxxxxx.xxx', '9999-999-999', 'xxxxxxx xxxxxx', '9999-99-99x99:99:99+99:99', 'xxxxx']"
-            ) in text
+    # a file whose first line holds none of the mapped columns has no header row: its values are not shown
+    assert ("file set aside shop/customers_headerless.csv, line 1: has no header row: none of the 6 mapped columns "
+            "is in its first line (6 fields, not shown: they may be personal data)") in text
     wh = data_dir / "warehouse"
     outputs = {"stdout/stderr": result.output, **_texts(wh)}
     db = _prefect_database()
