@@ -67,6 +67,9 @@ class HouseholdRule(BaseModel):
     enabled: bool = True
     same: list[Field_] = ["family_name", "street"]
     different: list[Field_] = ["given_name", "birth_date"]
+    # a `different` field missing on either side counts as different, provided one of them is present and
+    # disagrees: Eric and Erin at one address, no birth dates, two SSNs, are two people until an id says not
+    missing_is_different: bool = True
 
 
 class SplinkConfig(BaseModel):
@@ -101,10 +104,11 @@ class SplinkConfig(BaseModel):
     # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
     deterministic: list[list[Field_]] = [["given_name", "family_name", "birth_date"], ["name", "birth_date"]]
     deterministic_recall: float = Field(0.6, gt=0, le=1)
-    # m by expectation maximisation, once per rule (the rule's own fields are not estimated by it)
-    training_blocking: list[list[Field_]] = [
-        ["given_name", "family_name"], ["birth_date"], ["street", "postcode_key"], ["name"],
-    ]
+    # m by expectation maximisation, once per rule (the rule's own fields are not estimated by it), then
+    # once per identifier (exact). No rule on the address alone: its pairs are mostly members of one
+    # household, and EM would learn "household" as the match class (given names disagreeing as usual).
+    training_blocking: list[list[Field_]] = [["given_name", "family_name"], ["birth_date"], ["name"]]
+    train_on_identifiers: bool = True
     em_max_pairs: int = Field(5_000_000, ge=1000)
     max_iterations: int = Field(25, ge=1)
     household: HouseholdRule = HouseholdRule()
@@ -356,10 +360,10 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
     # m
     trained_any = False
-    for rule in config.training_blocking:
-        columns = _field_columns(rule, fields)
-        if not columns:
-            continue
+    training_rules = [r for r in (_field_columns(rule, fields) for rule in config.training_blocking) if r]
+    if config.train_on_identifiers:
+        training_rules += [[c] for c in id_fields]
+    for columns in training_rules:
         try:
             session = training.estimate_parameters_using_expectation_maximisation(
                 block_on(*columns), max_pairs=config.em_max_pairs)
@@ -433,19 +437,23 @@ def _agree_condition(spec: _Spec, alias: str = "p") -> str:
     return f"{alias}.{_q('gamma_' + spec.name)} >= {max_gamma - spec.agree_levels + 1}"
 
 
-def _disagree_condition(spec: _Spec, alias: str = "p") -> str:
+def _disagree_condition(spec: _Spec, alias: str = "p", or_missing: bool = False) -> str:
     max_gamma = len(spec.creator.get_comparison("duckdb").comparison_levels) - 2
     g = f"{alias}.{_q('gamma_' + spec.name)}"
-    return f"({g} >= 0 and {g} < {max_gamma - spec.agree_levels + 1})"
+    return f"({g} >= {-1 if or_missing else 0} and {g} < {max_gamma - spec.agree_levels + 1})"
 
 
 def household_condition(specs: list[_Spec], rule: HouseholdRule) -> str | None:
     """SQL over a prediction row `p`: true when the household rule holds the pair back."""
     by_name = {s.name: s for s in specs}
-    if not rule.enabled or not all(f in by_name for f in rule.same + rule.different):
+    different_fields = [f for f in rule.different if f in by_name]
+    if not rule.enabled or not all(f in by_name for f in rule.same) or not different_fields or (
+            not rule.missing_is_different and len(different_fields) < len(rule.different)):
         return None
     same = [_agree_condition(by_name[f]) for f in rule.same]
-    different = [_disagree_condition(by_name[f]) for f in rule.different]
+    different = [_disagree_condition(by_name[f], or_missing=rule.missing_is_different) for f in different_fields]
+    if rule.missing_is_different:
+        different.append("(" + " or ".join(_disagree_condition(by_name[f]) for f in different_fields) + ")")
     ids = [_agree_condition(s) for s in specs if s.name.startswith("id_")]
     condition = " and ".join(same + different)
     if ids:
@@ -483,10 +491,11 @@ select * from scored where {{where}} order by rid_l, rid_r
     con.execute(sql.format(out=_q(result.possible_table + "_tmp"),
                            where=f"match_probability < {config.threshold!r} or held_by_household_rule"))
     con.execute(f"""create or replace table {_q(result.possible_table)} as
-        select *, case when held_by_household_rule then 'household rule: same family name and address, '
-                        || 'different given name and birth date, no identifier agrees'
+        select *, case when held_by_household_rule then 'household rule: agree on ' || $same
+                        || ', differ on ' || $different || ', no identifier agrees'
                        else 'review band' end as reason
-        from {_q(result.possible_table + '_tmp')} order by rid_l, rid_r""")
+        from {_q(result.possible_table + '_tmp')} order by rid_l, rid_r""",
+                {"same": "+".join(config.household.same), "different": "+".join(config.household.different)})
     con.execute(f"drop table {_q(result.possible_table + '_tmp')}")
     result.links = con.execute(f"select count(*) from {_q(result.links_table)}").fetchall()[0][0]
     result.possible = con.execute(f"select count(*) from {_q(result.possible_table)}").fetchall()[0][0]
