@@ -84,7 +84,7 @@ class SplinkConfig(BaseModel):
         ["birth_date", "postcode_key"], ["family_name", "postcode_key"], ["given_name", "postcode_key"],
         ["street", "postcode_key"], ["name"], ["street", "birth_date"],
     ]
-    max_block_size: int = Field(1000, ge=2)  # a rule's block larger than this (a very common name) is skipped
+    max_block_size: int = Field(100, ge=2)  # a rule's block larger than this (a very common name) is skipped
     comparisons: list[Field_] = ["given_name", "middle_name", "family_name", "name", "birth_date", "street",
                                  "city", "postcode"]
     identifiers: list[Identifier] = [
@@ -98,9 +98,9 @@ class SplinkConfig(BaseModel):
     threshold: float = Field(0.99, gt=0, lt=1)     # match probability at which a pair is linked
     review_threshold: float = Field(0.5, gt=0, lt=1)  # ... from which it goes to clerical review
     # u by random sampling: record pairs drawn, `u_pairs_per_record` x records within [u_pairs_min, u_pairs]
-    u_pairs: int = Field(10_000_000, ge=1000)
+    u_pairs: int = Field(5_000_000, ge=1000)
     u_pairs_min: int = Field(1_000_000, ge=1000)
-    u_pairs_per_record: int = Field(100, ge=1)
+    u_pairs_per_record: int = Field(10, ge=1)
     # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
     deterministic: list[list[Field_]] = [["given_name", "family_name", "birth_date"], ["name", "birth_date"]]
     deterministic_recall: float = Field(0.6, gt=0, le=1)
@@ -109,7 +109,7 @@ class SplinkConfig(BaseModel):
     # household, and EM would learn "household" as the match class (given names disagreeing as usual).
     training_blocking: list[list[Field_]] = [["given_name", "family_name"], ["birth_date"], ["name"]]
     train_on_identifiers: bool = True
-    em_max_pairs: int = Field(5_000_000, ge=1000)
+    em_max_pairs: int = Field(1_000_000, ge=1000)  # EM pairs per training rule (Splink samples records)
     max_iterations: int = Field(25, ge=1)
     household: HouseholdRule = HouseholdRule()
     # warn when links found < this share of the pairs the model itself expects to match
@@ -352,9 +352,10 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
         except ValueError as error:  # the rules found more pairs than the recall allows
             result.warnings.append(f"prior not estimated: {error}")
     if not prior_set:
-        result.warnings.append("prior not estimated: the deterministic rules found no pairs; "
-                               "using 1 / records (one duplicate per record) instead")
-        linker._settings_obj._probability_two_random_records_match = min(1.0 / n_records, 0.5)
+        # no pair is certain enough to anchor the model: scoring with a guessed prior links strangers
+        result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
+                               "cannot be estimated; no links made")
+        return result
     # u
     u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
@@ -365,8 +366,9 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
         training_rules += [[c] for c in id_fields]
     for columns in training_rules:
         try:
+            # EM iterates on counts of agreement patterns (no term frequencies): far faster, the same m
             session = training.estimate_parameters_using_expectation_maximisation(
-                block_on(*columns), max_pairs=config.em_max_pairs)
+                block_on(*columns), estimate_without_term_frequencies=True, max_pairs=config.em_max_pairs)
         except Exception as error:  # noqa: BLE001 - Splink raises several types when a rule yields no pairs
             result.warnings.append(f"EM on {'+'.join(columns)} failed: {error}")
             continue
@@ -463,6 +465,9 @@ def household_condition(specs: list[_Spec], rule: HouseholdRule) -> str | None:
 
 def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list[str], config: SplinkConfig,
                  result: LinkResult) -> None:
+    # Splink leaves out of the scores a comparison whose m it could not estimate at all
+    scored = {r[0] for r in con.execute(f"describe {_q(predictions)}").fetchall()}
+    specs = [s for s in specs if "gamma_" + s.name in scored]
     held = household_condition(specs, config.household) or "false"
     levels = []
     for s in specs:
