@@ -98,7 +98,7 @@ class SplinkConfig(BaseModel):
     threshold: float = Field(0.99, gt=0, lt=1)     # match probability at which a pair is linked
     review_threshold: float = Field(0.5, gt=0, lt=1)  # ... from which it goes to clerical review
     # u by random sampling: record pairs drawn, `u_pairs_per_record` x records within [u_pairs_min, u_pairs]
-    u_pairs: int = Field(5_000_000, ge=1000)
+    u_pairs: int = Field(2_000_000, ge=1000)
     u_pairs_min: int = Field(1_000_000, ge=1000)
     u_pairs_per_record: int = Field(10, ge=1)
     # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
@@ -356,9 +356,11 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
         result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
                                "cannot be estimated; no links made")
         return result
+    log.info("splink linker: prior %.3g, estimating u", linker._settings_obj._probability_two_random_records_match)
     # u
     u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
+    log.info("splink linker: u estimated on %d sampled pairs, estimating m", u_pairs)
     # m
     trained_any = False
     training_rules = [r for r in (_field_columns(rule, fields) for rule in config.training_blocking) if r]
@@ -388,10 +390,12 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     result.expected_matching_pairs = prior * all_pairs
     _write_model(con, linker, specs, result)
 
+    log.info("splink linker: model trained, scoring candidate pairs")
     predictions = linker.inference.predict(threshold_match_probability=config.review_threshold,
                                            warning_mode="never")
     _write_pairs(con, predictions.physical_name, specs, id_fields, config, result)
     predictions.drop_table_from_database_and_remove_from_cache()
+    log.info("splink linker: %d links, %d possible matches", result.links, result.possible)
     expected = result.expected_matching_pairs or 0
     if expected >= 1 and result.links < config.min_expected_share * expected:
         result.warnings.append(

@@ -14,7 +14,10 @@ Datasets (truth from the data's own person ids):
 - pp_households: pseudopeople's American Community Survey and Current Population Survey, every year,
   default noise: names, birth dates and addresses only, whole households at one address;
 - pp_w2_2y / pp_w2_100k: pseudopeople's W2 and 1099 forms, 2 tax years (about 20k) and 10 tax years
-  (about 100k): names, mailing address and SSN (noised: a fuzzy identifier); no birth date.
+  (about 100k): names, mailing address and SSN (noised: a fuzzy identifier); no birth date;
+- scale_100k / scale_1m: pp_w2_2y copied into 5 / 50 disjoint towns (letters and digits of names,
+  addresses and SSNs permuted per town): 99k / 992k records at the density of customer data (about 2 records per person), for time and
+  memory. (pp_w2_100k is denser: ten forms per person.)
 Printed per dataset: records, true pairs, links, pairwise precision / recall / F1 on the linked pairs and
 after transitive closure (the clusters identity makes of them), household pairs wrongly merged (pseudopeople),
 warnings, seconds and the process's peak RSS. Run each dataset in its own process (--only) for a clean
@@ -95,6 +98,39 @@ def pseudopeople(directory: Path, names: list[str], years: int | None = None) ->
     df.insert(0, "rid", range(1, len(df) + 1))
     df.insert(2, "record_id", df.rid.astype(str))
     return df
+
+
+def _town_cipher(k: int):
+    """Town k's spelling: letters permuted (rotated by k, mirrored for k >= 26), digits rotated; town 0 as is.
+
+    Within a town, names keep their frequencies and their typos their edit distances; across towns two
+    spellings share almost nothing, as two people from different places would."""
+    import string
+    lower = string.ascii_lowercase
+    target = lower[::-1] if (k // 26) % 2 else lower
+    target = target[k % 26:] + target[:k % 26]
+    digits = "0123456789"
+    table = str.maketrans(lower + lower.upper() + digits,
+                          target + target.upper() + digits[k % 10:] + digits[:k % 10])
+    return lambda v: v.translate(table) if isinstance(v, str) else v
+
+
+def replicated(records: pd.DataFrame, copies: int) -> pd.DataFrame:
+    """`copies` disjoint towns made of one dataset (see `_town_cipher`), for a scale test at the same density."""
+    frames = []
+    for k in range(copies):
+        town = records.copy()
+        cipher = _town_cipher(k)
+        for column in ("given_name", "middle_name", "family_name", "street_key", "city", "postcode", "national_id"):
+            if column in town:
+                town[column] = town[column].map(cipher)
+        town["person"] = town.person + f"/{k}"
+        town["household"] = town.household + f"/{k}"
+        frames.append(town)
+    out = pd.concat(frames, ignore_index=True)
+    out["rid"] = range(1, len(out) + 1)
+    out["record_id"] = out.rid.astype(str)
+    return out
 
 
 def _closure(rids: list[int], pairs: list[tuple[int, int]]) -> dict[int, int]:
@@ -189,6 +225,9 @@ def main() -> None:
                                               ["american_community_survey", "current_population_survey"]),
         "pp_w2_2y": lambda: pseudopeople(args.pseudopeople_dir, ["taxes_w2_and_1099"], years=2),
         "pp_w2_100k": lambda: pseudopeople(args.pseudopeople_dir, ["taxes_w2_and_1099"], years=10),
+        # scale: pp_w2_2y (about 2 forms per person) in disjoint towns: about 100k and 1M records
+        "scale_100k": lambda: replicated(pseudopeople(args.pseudopeople_dir, ["taxes_w2_and_1099"], years=2), 5),
+        "scale_1m": lambda: replicated(pseudopeople(args.pseudopeople_dir, ["taxes_w2_and_1099"], years=2), 50),
     }
     for name, load in datasets.items():
         if args.only in (None, name):
