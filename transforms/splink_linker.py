@@ -81,10 +81,10 @@ class SplinkConfig(BaseModel):
     # candidate pairs: records equal on every field of at least one rule (plus one rule per identifier)
     blocking: list[list[Field_]] = [
         ["given_name", "family_name"], ["family_name", "birth_date"], ["given_name", "birth_date"],
-        ["birth_date", "postcode_key"], ["family_name", "postcode_key"], ["given_name", "postcode_key"],
-        ["street", "postcode_key"], ["name"], ["street", "birth_date"],
+        ["birth_date", "postcode_key"], ["family_name", "postcode_key"], ["street", "postcode_key"], ["name"],
+        ["street", "birth_date"],
     ]
-    max_block_size: int = Field(100, ge=2)  # a rule's block larger than this (a very common name) is skipped
+    max_block_size: int = Field(50, ge=2)  # a rule's block larger than this (a very common name) is skipped
     comparisons: list[Field_] = ["given_name", "middle_name", "family_name", "name", "birth_date", "street",
                                  "city", "postcode"]
     identifiers: list[Identifier] = [
@@ -98,7 +98,7 @@ class SplinkConfig(BaseModel):
     threshold: float = Field(0.99, gt=0, lt=1)     # match probability at which a pair is linked
     review_threshold: float = Field(0.5, gt=0, lt=1)  # ... from which it goes to clerical review
     # u by random sampling: record pairs drawn, `u_pairs_per_record` x records within [u_pairs_min, u_pairs]
-    u_pairs: int = Field(2_000_000, ge=1000)
+    u_pairs: int = Field(1_000_000, ge=1000)
     u_pairs_min: int = Field(1_000_000, ge=1000)
     u_pairs_per_record: int = Field(10, ge=1)
     # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
