@@ -121,9 +121,12 @@ def replicated(records: pd.DataFrame, copies: int) -> pd.DataFrame:
     for k in range(copies):
         town = records.copy()
         cipher = _town_cipher(k)
-        for column in ("given_name", "middle_name", "family_name", "street_key", "city", "postcode", "national_id"):
+        for column in ("given_name", "middle_name", "family_name", "street_key", "city", "postcode"):
             if column in town:
                 town[column] = town[column].map(cipher)
+        # ids: a town code 4+ edits from any other town's (a rotated digit alone repeats every 10 towns)
+        code = chr(65 + k % 26) * 4 + chr(65 + k // 26) * 4
+        town["national_id"] = town.national_id.where(town.national_id.isna(), code + town.national_id)
         town["person"] = town.person + f"/{k}"
         town["household"] = town.household + f"/{k}"
         frames.append(town)
