@@ -1,4 +1,4 @@
-"""The Splink linker (transforms.splink_linker) on small public samples and hand-made edge cases.
+"""The Splink linker (transforms.identity.splink) on small public samples and hand-made edge cases.
 
 Samples: tests/fixtures/linkage (FEBRL 4 and noised pseudopeople W2/1099; see make_fixtures.py there).
 Expected counts were read off the first run and checked by hand against the truth columns; the model is
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from transforms.normalize import normalize_street
-from transforms.splink_linker import HouseholdRule, Identifier, SplinkConfig, link_records
+from transforms.identity.splink import HouseholdRule, Identifier, SplinkConfig, link_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkage"
 CONFIG = SplinkConfig(identifiers=SplinkConfig().identifiers + [Identifier(name="national_id", column="national_id")])

