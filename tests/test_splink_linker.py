@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from transforms.normalize import normalize_street
-from transforms.identity.splink import HouseholdRule, Identifier, SplinkConfig, link_records
+from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig as SplinkConfig
+from transforms.identity.splink import link_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkage"
 CONFIG = SplinkConfig(identifiers=SplinkConfig().identifiers + [Identifier(name="national_id", column="national_id")])

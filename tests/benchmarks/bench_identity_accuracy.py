@@ -41,7 +41,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from transforms.normalize import normalize_street  # noqa: E402
-from transforms.identity.splink import Identifier, SplinkConfig, link_records  # noqa: E402
+from transforms.config import Identifier, ProbabilisticConfig as SplinkConfig  # noqa: E402
+from transforms.identity.splink import link_records  # noqa: E402
 
 # The one default configuration; only the input mapping declares that a national id column exists.
 CONFIG = SplinkConfig(identifiers=SplinkConfig().identifiers + [Identifier(name="national_id", column="national_id")])

@@ -12,9 +12,9 @@ left out of the model, a null value is "no evidence", never a disagreement):
   name key) is compared only when given and family names are absent;
 - `birth_date` (DATE), `street_key`, `city`, `postcode` (full; `postcode_key` is used when it is absent);
 - identifiers, each a fuzzy comparison (exact / one edit / two edits): `email_norm`, `phone_norm`,
-  `loyalty_norm`, `login_norm` and any extra column declared in `SplinkConfig.identifiers`.
+  `loyalty_norm`, `login_norm` and any extra column declared in `ProbabilisticConfig.identifiers`.
 
-Output tables (prefix `SplinkConfig.output_prefix`, default `int_identity__splink_`):
+Output tables (prefix `ProbabilisticConfig.output_prefix`, default `int_identity__splink_`):
 - `<prefix>links`: pairs at or above the threshold that the household rule lets through
   (rid_l, rid_r, match_weight, match_probability, and per comparison `level_<c>` (label) and `mw_<c>`
   (its weight, term frequency included): the rows of an `explain` waterfall);
@@ -30,11 +30,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from transforms.config import HouseholdRule, ProbabilisticConfig
 from transforms.normalize import NICKNAMES
 
 log = logging.getLogger(__name__)
@@ -45,77 +44,6 @@ FIELD_COLUMNS = {
     "name": "name_key", "birth_date": "birth_date", "street": "street_key", "city": "city",
     "postcode": "postcode",
 }
-Field_ = Literal["given_name", "middle_name", "family_name", "name", "birth_date", "street", "city", "postcode",
-                 "postcode_key"]
-
-
-class Identifier(BaseModel):
-    """An identifier compared fuzzily: exact, one edit, two edits apart (a typo in an id is strong evidence)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    column: str
-
-
-class HouseholdRule(BaseModel):
-    """Pairs that agree on every `same` field and disagree on every `different` field are held for review,
-    not linked, unless some identifier agrees (two members of one household are not one person)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    same: list[Field_] = ["family_name", "street"]
-    different: list[Field_] = ["given_name", "birth_date"]
-    # a `different` field missing on either side counts as different, provided one of them is present and
-    # disagrees: Eric and Erin at one address, no birth dates, two SSNs, are two people until an id says not
-    missing_is_different: bool = True
-
-
-class SplinkConfig(BaseModel):
-    """Probabilistic linking on Splink; to be merged into transforms.config.ProbabilisticConfig."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    # candidate pairs: records equal on every field of at least one rule (plus one rule per identifier)
-    blocking: list[list[Field_]] = [
-        ["given_name", "family_name"], ["family_name", "birth_date"], ["given_name", "birth_date"],
-        ["birth_date", "postcode_key"], ["family_name", "postcode_key"], ["street", "postcode_key"], ["name"],
-        ["street", "birth_date"],
-    ]
-    max_block_size: int = Field(50, ge=2)  # a rule's block larger than this (a very common name) is skipped
-    comparisons: list[Field_] = ["given_name", "middle_name", "family_name", "name", "birth_date", "street",
-                                 "city", "postcode"]
-    identifiers: list[Identifier] = [
-        Identifier(name="email", column="email_norm"), Identifier(name="phone", column="phone_norm"),
-        Identifier(name="loyalty_id", column="loyalty_norm"), Identifier(name="login_id", column="login_norm"),
-    ]
-    term_frequencies: list[Field_] = ["given_name", "family_name", "name", "street", "city", "postcode"]
-    name_close: float = Field(0.88, gt=0, le=1)    # Jaro-Winkler similarity for "close" names
-    street_close: float = Field(0.90, gt=0, le=1)  # ... and streets
-    postcode_key_length: int = Field(3, ge=1)      # digits of the postcode that make its area key
-    threshold: float = Field(0.99, gt=0, lt=1)     # match probability at which a pair is linked
-    review_threshold: float = Field(0.5, gt=0, lt=1)  # ... from which it goes to clerical review
-    # u by random sampling: record pairs drawn, `u_pairs_per_record` x records within [u_pairs_min, u_pairs]
-    u_pairs: int = Field(1_000_000, ge=1000)
-    u_pairs_min: int = Field(1_000_000, ge=1000)
-    u_pairs_per_record: int = Field(10, ge=1)
-    # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
-    deterministic: list[list[Field_]] = [["given_name", "family_name", "birth_date"], ["name", "birth_date"]]
-    deterministic_recall: float = Field(0.6, gt=0, le=1)
-    # m by expectation maximisation, once per rule (the rule's own fields are not estimated by it), then
-    # once per identifier (exact). No rule on the address alone: its pairs are mostly members of one
-    # household, and EM would learn "household" as the match class (given names disagreeing as usual).
-    training_blocking: list[list[Field_]] = [["given_name", "family_name"], ["birth_date"], ["name"]]
-    train_on_identifiers: bool = True
-    em_max_pairs: int = Field(1_000_000, ge=1000)  # EM pairs per training rule (Splink samples records)
-    max_iterations: int = Field(25, ge=1)
-    household: HouseholdRule = HouseholdRule()
-    # warn when links found < this share of the pairs the model itself expects to match
-    min_expected_share: float = Field(0.25, ge=0, le=1)
-    seed: int = Field(42, ge=0)
-    output_prefix: str = Field("int_identity__splink_", pattern=r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass
@@ -149,24 +77,36 @@ def _present_columns(con: Any, table: str) -> set[str]:
     return {c for c, n in zip(columns, counts) if n}
 
 
-def prepare_input_sql(table: str, present: set[str], config: SplinkConfig, prepared: str) -> str:
+def prepare_input_sql(table: str, present: set[str], config: ProbabilisticConfig, prepared: str) -> str:
     """SQL that builds the model's input: one row per record, logical field names, derived keys."""
     def col(name: str, expr: str | None = None) -> str:
         return f"{expr or _q(name)}" if name in present else "null"
 
-    postcode = col("postcode") if "postcode" in present else col("postcode_key")
+    def field(name: str, expr: str) -> str:
+        """`expr`, null when it is one of the field's placeholder values (compared trimmed, lowercase)."""
+        if not config.placeholders.get(name):
+            return expr
+        return f"case when list_contains($placeholder_{name}, lower(trim(cast({expr} as varchar)))) then null else {expr} end"
+
+    def text(name: str, column: str) -> str:
+        return field(name, f"nullif(trim(lower(cast({col(column)} as varchar))), '')")
+
+    def raw(name: str, column: str, cast: str = "cast") -> str:
+        return field(name, f"{cast}({col(column)} as {'date' if name == 'birth_date' else 'varchar'})")
+
     selects = [
         "cast(rid as bigint) as unique_id",
-        f"nullif(trim(lower(cast({col('given_name')} as varchar))), '') as given_name",
-        f"nullif(trim(lower(cast({col('middle_name')} as varchar))), '') as middle_name",
-        f"nullif(trim(lower(cast({col('family_name')} as varchar))), '') as family_name",
-        f"cast({col('name_key')} as varchar) as name",
-        f"try_cast({col('birth_date')} as date) as birth_date",
-        f"cast({col('street_key')} as varchar) as street",
-        f"nullif(trim(lower(cast({col('city')} as varchar))), '') as city",
-        f"cast({postcode} as varchar) as postcode",
+        f"{text('given_name', 'given_name')} as given_name",
+        f"{text('middle_name', 'middle_name')} as middle_name",
+        f"{text('family_name', 'family_name')} as family_name",
+        f"{raw('name', 'name_key')} as name",
+        f"{raw('birth_date', 'birth_date', 'try_cast')} as birth_date",
+        f"{raw('street', 'street_key')} as street",
+        f"{text('city', 'city')} as city",
+        f"{raw('postcode', 'postcode' if 'postcode' in present else 'postcode_key')} as postcode",
     ]
-    selects += [f"cast({col(i.column)} as varchar) as {_q('id_' + i.name)}" for i in config.identifiers]
+    selects += [f"cast({col(i.column)} as varchar) as {_q('id_' + i.name)}" for i in config.identifiers
+                if config.compares_identifier(i)]
     return f"""
 create or replace table {_q(prepared)} as
 with source as (
@@ -192,7 +132,7 @@ class _Spec:
     agree_levels: int
 
 
-def _name_levels(column: str, config: SplinkConfig, tf: bool, formal: str | None = None) -> list:
+def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str | None = None) -> list:
     exact = cll.ExactMatchLevel(column)
     if tf:
         exact = exact.configure(tf_adjustment_column=column)
@@ -204,7 +144,7 @@ def _name_levels(column: str, config: SplinkConfig, tf: bool, formal: str | None
     return levels
 
 
-def build_comparisons(present: set[str], config: SplinkConfig) -> list[_Spec]:
+def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_Spec]:
     """The comparisons the data can support, each graded from exact down to 'else' (a learned weight)."""
     want = set(config.comparisons)
     tf = set(config.term_frequencies)
@@ -255,14 +195,20 @@ def build_comparisons(present: set[str], config: SplinkConfig) -> list[_Spec]:
             cll.ExactMatchLevel("postcode_key").configure(label_for_charts="Same postcode area"),
             cll.ElseLevel()], output_column_name="postcode"), 1))
     for ident in config.identifiers:
-        if ident.column in present:
+        if ident.column in present and config.compares_identifier(ident):
             column = "id_" + ident.name
             specs.append(_Spec(column, cl.DamerauLevenshteinAtThresholds(column, [1, 2]), 3))
     return specs
 
 
-def _field_columns(rule: list[str], present_fields: set[str]) -> list[str] | None:
-    return list(rule) if all(f in present_fields for f in rule) else None
+def _field_columns(rule: list[str], present_fields: set[str], expand_name: bool = False) -> list[str] | None:
+    """The rule's columns, or None when the data lacks one; with `expand_name` (blocking rules written for
+    the first model, whose one name field was the full-name key) `name` means given + family name when
+    the records carry split names (the full-name key is then not compared)."""
+    if expand_name and "name" in rule and "name" not in present_fields and {"given_name", "family_name"} <= present_fields:
+        rule = [c for f in rule for c in (["given_name", "family_name"] if f == "name" else [f])]
+    columns = list(dict.fromkeys(rule))
+    return columns if all(f in present_fields for f in columns) else None
 
 
 def _present_fields(specs: list[_Spec], present: set[str]) -> set[str]:
@@ -283,7 +229,7 @@ def _training_rule_sql(rule: list[str]) -> str:
     return " and ".join(f"l.{_q(c)} = r.{_q(c)}" for c in rule)
 
 
-def link_records(con: Any, table: str, config: SplinkConfig = SplinkConfig()) -> LinkResult:
+def link_records(con: Any, table: str, config: ProbabilisticConfig = ProbabilisticConfig()) -> LinkResult:
     """Train a Splink model on `table` without labels, score candidate pairs, apply the household rule.
 
     Writes the links, possible-match and model tables into `con` (see the module docstring) and returns
@@ -302,7 +248,9 @@ def link_records(con: Any, table: str, config: SplinkConfig = SplinkConfig()) ->
     con.execute(f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
     con.executemany(f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
     con.execute(prepare_input_sql(table, present, config, prepared),
-                {"postcode_key_length": config.postcode_key_length})
+                {"postcode_key_length": config.postcode_key_length,
+                 **{f"placeholder_{f}": [v.strip().lower() for v in values]
+                    for f, values in config.placeholders.items() if values}})
     n_records = con.execute(f"select count(*) from {_q(prepared)}").fetchall()[0][0]
     specs = build_comparisons(present, config)
     result.comparisons = [s.name for s in specs]
@@ -314,8 +262,10 @@ def link_records(con: Any, table: str, config: SplinkConfig = SplinkConfig()) ->
         return result
     fields = _present_fields(specs, present)
     id_fields = [s.name for s in specs if s.name.startswith("id_")]
-    rules = [r for r in (_field_columns(rule, fields) for rule in config.blocking) if r]
-    rules += [[c] for c in id_fields]
+    rules: list[list[str]] = []
+    for rule in [*(_field_columns(r, fields, expand_name=True) for r in config.blocking), *([c] for c in id_fields)]:
+        if rule and rule not in rules:
+            rules.append(rule)
     con.execute(_block_size_sql(prepared, rules))
     blocking = [f"{_training_rule_sql(rule)} and l.{_q(f'__bs_{i}')} <= {config.max_block_size}"
                 for i, rule in enumerate(rules)]
@@ -338,7 +288,7 @@ def link_records(con: Any, table: str, config: SplinkConfig = SplinkConfig()) ->
 
 
 def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[str], id_fields: list[str],
-                       n_records: int, config: SplinkConfig, result: LinkResult) -> LinkResult:
+                       n_records: int, config: ProbabilisticConfig, result: LinkResult) -> LinkResult:
     training = linker.training
     all_pairs = n_records * (n_records - 1) / 2
     # prior
@@ -467,7 +417,7 @@ def household_condition(specs: list[_Spec], rule: HouseholdRule) -> str | None:
     return condition
 
 
-def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list[str], config: SplinkConfig,
+def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
                  result: LinkResult) -> None:
     # Splink leaves out of the scores a comparison whose m it could not estimate at all
     scored = {r[0] for r in con.execute(f"describe {_q(predictions)}").fetchall()}
