@@ -152,7 +152,8 @@ def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_S
     if "postcode_key" in present:
         have.add("postcode")
     specs: list[_Spec] = []
-    split_names = {"given_name", "family_name"} <= have
+    # the full-name key is compared when some records carry no split name (a Latin full name alone)
+    split_names = {"given_name", "family_name"} <= have and "unsplit_names" not in present
     if "given_name" in want and "given_name" in have:
         specs.append(_Spec("given_name", cl.CustomComparison(
             comparison_levels=_name_levels("given_name", config, "given_name" in tf, "given_formal"),
@@ -243,7 +244,7 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
     if not config.enabled:
         return result
     present = _present_columns(con, table)
-    if "rid" not in present:
+    if "rid" not in {r[0] for r in con.execute(f"describe {_q(table)}").fetchall()}:
         raise ValueError(f"{table} has no rid column")
     con.execute(f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
     con.executemany(f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
@@ -251,7 +252,11 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
                 {"postcode_key_length": config.postcode_key_length,
                  **{f"placeholder_{f}": [v.strip().lower() for v in values]
                     for f, values in config.placeholders.items() if values}})
-    n_records = con.execute(f"select count(*) from {_q(prepared)}").fetchall()[0][0]
+    n_records, unsplit = con.execute(
+        f"select count(*), count(*) filter (where name is not null and given_name is null and family_name is null) "
+        f"from {_q(prepared)}").fetchall()[0]
+    if unsplit:
+        present = present | {"unsplit_names"}
     specs = build_comparisons(present, config)
     result.comparisons = [s.name for s in specs]
     if n_records < 2:
