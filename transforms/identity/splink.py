@@ -311,7 +311,8 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
         result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
                                "cannot be estimated; no links made")
         return result
-    log.info("splink linker: prior %.3g, estimating u", linker._settings_obj._probability_two_random_records_match)
+    estimated_prior = linker._settings_obj._probability_two_random_records_match
+    log.info("splink linker: prior %.3g, estimating u", estimated_prior)
     # u
     u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
@@ -327,7 +328,11 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
             session = training.estimate_parameters_using_expectation_maximisation(
                 block_on(*columns), estimate_without_term_frequencies=True, max_pairs=config.em_max_pairs)
         except Exception as error:  # noqa: BLE001 - Splink raises several types when a rule yields no pairs
-            result.warnings.append(f"EM on {'+'.join(columns)} failed: {error}")
+            message = f"EM on {'+'.join(columns)} failed: {str(error).splitlines()[0] if str(error) else error!r}"
+            if columns[0] in id_fields:  # an identifier no two records share: nothing to learn, nothing wrong
+                log.info("splink linker: %s", message)
+            else:
+                result.warnings.append(message)
             continue
         trained_any = True
         # the session keeps its parameter history (private in Splink 5: no public accessor)
@@ -340,6 +345,9 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     if untrained:
         result.warnings.append("m not estimated for: " + ", ".join(untrained) + " (Splink's defaults used)")
 
+    # an EM session leaves the match rate of its own blocked pairs (most of them matches) as the model's
+    # prior: put back the one estimated over all pairs, which scoring needs
+    linker._settings_obj._probability_two_random_records_match = estimated_prior
     prior = linker._settings_obj._probability_two_random_records_match
     result.probability_two_random_records_match = prior
     result.expected_matching_pairs = prior * all_pairs
