@@ -257,6 +257,10 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
         f"from {_q(prepared)}").fetchall()[0]
     if unsplit:
         present = present | {"unsplit_names"}
+    for f in [f for f, values in config.placeholders.items() if values and f in FIELD_COLUMNS]:
+        # a field whose every value was a placeholder is absent, like a column nobody filled
+        if not con.execute(f"select count({_q(f)}) from {_q(prepared)}").fetchall()[0][0]:
+            present = present - {FIELD_COLUMNS[f], "postcode_key" if f == "postcode" else FIELD_COLUMNS[f]}
     specs = build_comparisons(present, config)
     result.comparisons = [s.name for s in specs]
     if n_records < 2:
