@@ -163,8 +163,15 @@ def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_S
             comparison_levels=_name_levels("family_name", config, "family_name" in tf),
             output_column_name="family_name"), 2))
     if "name" in want and "name" in have and not split_names:
-        specs.append(_Spec("name", cl.CustomComparison(
-            comparison_levels=_name_levels("name", config, "name" in tf), output_column_name="name"), 2))
+        levels = _name_levels("name", config, "name" in tf)
+        if {"given_name", "family_name"} <= have:
+            # records with split names on both sides are compared on them: the full-name key would count
+            # the same evidence twice, so it is "no evidence" for that pair
+            levels[0] = cll.CustomLevel(
+                "name_l is null or name_r is null or (given_name_l is not null and family_name_l is not null "
+                "and given_name_r is not null and family_name_r is not null)",
+                label_for_charts="Null or compared on split names").configure(is_null_level=True)
+        specs.append(_Spec("name", cl.CustomComparison(comparison_levels=levels, output_column_name="name"), 2))
     if "middle_name" in want and "middle_name" in have:
         specs.append(_Spec("middle_name", cl.CustomComparison(comparison_levels=[
             cll.NullLevel("middle_name"), cll.ExactMatchLevel("middle_name"),
