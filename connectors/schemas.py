@@ -22,6 +22,7 @@ def _f(type_: FieldType = "string", required: bool = False, personal: bool = Fal
 _PERSON = {
     "full_name": _f(personal=True),
     "first_name": _f(personal=True),
+    "middle_name": _f(personal=True),  # or an initial
     "last_name": _f(personal=True),
     "email": _f(personal=True),
     "phone": _f(personal=True),

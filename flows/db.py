@@ -141,6 +141,11 @@ class Database:
         self.run(f"view {name}", f"create or replace view {quote(name)} as select * from "
                                  f"{parquet_source(paths, union_by_name)}")
 
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The raw DuckDB connection, for a library that drives DuckDB itself (Splink's `DuckDBAPI`, which
+        runs the identity model in this process and connection); nothing else should need it."""
+        return self._con
+
     def count(self, relation: str) -> int:
         """Rows of a table or view."""
         return self.scalar(f"count {relation}", f"select count(*) from {quote(relation)}")

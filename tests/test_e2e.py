@@ -380,7 +380,8 @@ def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_ex
     assert len(masked["records"]) == _q(data, "select count(*) from customer_identities where customer_id = $c",
                                         {"c": cid})[0][0]
     (fuzzy,) = [link for link in masked["links"] if link[2] == "probabilistic"][:1]
-    assert fuzzy[4] >= 0.99 and fuzzy[5].startswith("name=")
+    # Splink's evidence: each comparison's level and weight, then the pair's total weight
+    assert fuzzy[4] >= 0.99 and fuzzy[5].startswith("given_name: ") and "(weight " in fuzzy[5]
     assert [e[2] for e in masked["events"]] == ["new"]
     clear = explain_customer(data / "warehouse", data / "state", cid, show_personal=True)
     names = {r["attributes"]["full_name"] for r in clear["records"] if r["attributes"].get("full_name")}

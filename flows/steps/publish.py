@@ -48,6 +48,11 @@ def publish_step(spec: RunSpec, summary: RunSummary) -> PublishResult:
             "data_docs": record["data_docs"]}
 
 
+def run_warnings(summary: RunSummary) -> list[str]:
+    """The run's warnings, each prefixed with its step (the identity model's: cannot train, too few links)."""
+    return [f"identity: {w}" for w in summary.get("identity", {}).get("warnings", [])]
+
+
 def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | None = None) -> dict:
     """One row of pipeline_runs as a dict (also the ledger file's content)."""
     validated = summary.get("validate", {})
@@ -69,6 +74,7 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "customers": identity.get("customers"),
         "identity_records": identity.get("identity_records"),
         **{f"customers_{k}": (identity.get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
+        "warnings": run_warnings(summary),
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
             | {"note": v.get("note"),

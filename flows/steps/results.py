@@ -78,7 +78,10 @@ class IdentityResult(TypedDict):
     guards_fired: int
     deterministic_links: int
     probabilistic_links: int
-    candidate_pairs: int
+    candidate_pairs: int  # pairs Splink scored at or above the review band
+    possible_matches: int  # ... below the threshold, or held back by the household rule
+    held_by_household_rule: int
+    warnings: list[str]  # the probabilistic model's (cannot train, far fewer links than expected)
     iterations: int
     seconds: dict[str, float]
     changes: dict[str, int]  # new, merged, split, moved, removed, unchanged, customers

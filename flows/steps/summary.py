@@ -50,7 +50,8 @@ def describe(stage: str, result: dict) -> str:
                 f"({result['deterministic_links']:,} deterministic + {result['probabilistic_links']:,} probabilistic "
                 f"links, {result['guards_fired']} key values guarded; ids: {ch.get('new', 0):,} new, "
                 f"{ch.get('merged', 0)} merged, {ch.get('split', 0)} split, {ch.get('moved', 0)} moved, "
-                f"{ch.get('unchanged', 0):,} unchanged)")
+                f"{ch.get('unchanged', 0):,} unchanged)"
+                + "".join(f"; WARNING: {w}" for w in result.get("warnings", [])))
     if stage == "model":
         return ", ".join(f"{k} {v:,}" for k, v in result.items())
     if stage == "metrics":
@@ -84,6 +85,7 @@ def summary_markdown(summary: RunSummary) -> str:
     ident = summary.get("identity", {})
     lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}",
               *([f"Identity vs ground truth: {evaluation_text(ident['evaluation'])}"] if ident.get("evaluation") else []),
+              *(["", "Identity warnings:", "", *(f"- {w}" for w in ident["warnings"])] if ident.get("warnings") else []),
               "",
               "| family | metric | overall | notable |", "|---|---|---|---|"]
     for line in summary.get("metrics", {}).get("headline", []):

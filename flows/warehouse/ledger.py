@@ -21,7 +21,9 @@ RUNS_SCHEMA = pa.schema([
     ("full_refresh", pa.bool_()), ("rows_in", pa.int64()), ("rows_accepted", pa.int64()),
     ("rows_quarantined", pa.int64()), ("rows_held_back", pa.int64()), ("files_set_aside", pa.int64()),
     ("customers", pa.int64()), ("identity_records", pa.int64()),
-    *((f"customers_{k}", pa.int64()) for k in IDENTITY_CHANGES), ("sources_requested", pa.string()),
+    *((f"customers_{k}", pa.int64()) for k in IDENTITY_CHANGES),
+    ("warnings", pa.list_(pa.string())),  # what the run could not do as it should (e.g. identity model untrained)
+    ("sources_requested", pa.string()),
     ("sources", pa.list_(pa.struct([("source", pa.string()), ("status", pa.string()),
                                     *((c, pa.int64()) for c in _COUNTS)])))])
 RUN_SOURCES_SCHEMA = pa.schema([
@@ -31,7 +33,7 @@ RUN_FILES_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("source", pa.string()), ("file", pa.string()), *((c, pa.int64()) for c in _COUNTS)])
 _RUN_COLUMNS = ("run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
                 "rows_accepted", "rows_quarantined", "rows_held_back", "files_set_aside", "customers",
-                "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES))
+                "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES), "warnings")
 
 
 def write_run_record(warehouse_dir: Path, record: dict) -> Path:

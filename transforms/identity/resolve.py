@@ -62,6 +62,9 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
         "deterministic_links": db.count("int_identity__det_links"),
         "probabilistic_links": fs["probabilistic_links"],
         "candidate_pairs": fs["candidate_pairs"],
+        "possible_matches": fs["possible_matches"],
+        "held_by_household_rule": fs["held_by_household_rule"],
+        "warnings": fs["warnings"],
         "iterations": iterations,
         "seconds": lap.seconds,
     }

@@ -7,8 +7,8 @@ import pyarrow as pa
 from transforms.config import IdentityConfig
 from transforms.database import Database
 from transforms.normalize import (
-    family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_phone,
-    normalize_postcode, normalize_street,
+    family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_name,
+    normalize_phone, normalize_postcode, normalize_street,
 )
 from transforms.privacy import keyed_hash
 
@@ -40,8 +40,9 @@ def register_udfs(db: Database, hash_key: str, identity: IdentityConfig) -> None
     def email(value: str | None) -> str | None:
         return normalize_email(value, extra_emails, provider_rules)
 
-    one = {"sb_email": email, "sb_id": normalize_id, "sb_mask_name": mask_name, "sb_name_key": name_key,
-           "sb_family": family_name, "sb_street": normalize_street, "sb_postcode": normalize_postcode,
+    one = {"sb_email": email, "sb_id": normalize_id, "sb_mask_name": mask_name, "sb_name": normalize_name,
+           "sb_name_key": name_key, "sb_family": family_name, "sb_street": normalize_street,
+           "sb_postcode": normalize_postcode,
            "sb_hash": lambda v: keyed_hash(v, hash_key)}
     for name, fn in one.items():
         db.create_function(name, _arrow_udf(fn), ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False,

@@ -1,29 +1,13 @@
--- m/u probabilities and weight log2(m/u) of each comparison level; Laplace smoothing over the levels of
--- each comparison keeps unseen levels finite
-with counts as (
-    select * from int_identity__model_counts
-),
-levels as (
-    select distinct comparison, level from counts
-),
-totals as (
-    select l.comparison, s.side, count(distinct l.level) as levels,
-           coalesce((select sum(n) from counts as c
-                     where c.comparison = l.comparison and c.side = s.side), 0) as total
-    from levels as l cross join (values ('m'), ('u')) as s(side) group by l.comparison, s.side
-),
-probs as (
-    select l.comparison, l.level,
-           (coalesce(m.n, 0) + 1.0) / (tm.total + tm.levels) as m_probability,
-           (coalesce(u.n, 0) + 1.0) / (tu.total + tu.levels) as u_probability
-    from levels as l
-    join totals as tm on tm.comparison = l.comparison and tm.side = 'm'
-    join totals as tu on tu.comparison = l.comparison and tu.side = 'u'
-    left join counts as m on m.side = 'm' and m.comparison = l.comparison and m.level = l.level
-    left join counts as u on u.side = 'u' and u.comparison = l.comparison and u.level = l.level
+-- The probabilistic model Splink fitted on this run (no labels): the prior first (the probability that two
+-- random records match, and its weight), then for each comparison level its m and u probabilities, Bayes
+-- factor m/u and weight log2(m/u). A level with a term-frequency adjustment names its column: its weight
+-- in a pair then also depends on how common the shared value is (a rare surname weighs more).
+with model as (
+    select * from int_identity__splink_model
 ),
 final as (
-    select comparison, level, m_probability, u_probability, log2(m_probability / u_probability) as weight
-    from probs
+    select comparison, gamma, level, m_probability, u_probability, bayes_factor, match_weight as weight,
+           tf_adjustment_column, tf_adjustment_weight
+    from model
 )
-select * from final order by comparison, level
+select * from final order by comparison <> 'prior', comparison, gamma desc

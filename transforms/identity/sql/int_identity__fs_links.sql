@@ -4,11 +4,10 @@
 -- on name or birth date, so that two different people are not joined through a record that lacks the
 -- attribute telling them apart.
 with accepted as (
-    -- a clear disagreement on name or birth date vetoes a fuzzy link whatever else agrees (a father
-    -- and son of one name at one address are two customers)
+    -- Splink's links (the household rule already held its pairs back); no veto: a disagreeing name or birth
+    -- date is evidence with a learned weight
     select * from int_identity__scored
     where match_probability >= $threshold
-      and coalesce(name, '') <> 'different' and coalesce(birth_date, '') <> 'different'
 ),
 cluster_pairs as (
     -- one representative record pair per pair of clusters: the best-weighted one, ties broken by record

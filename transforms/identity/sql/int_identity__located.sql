@@ -5,6 +5,7 @@ with customers as (
                          then concat(last_name, first_name)
                          else nullif(trim(concat_ws(' ', first_name, last_name)), '') end) as full_name,
            (full_name is null and last_name is null and first_name is not null) as name_partial,
+           first_name, middle_name, last_name,
            email, phone, loyalty_id, login_id, birth_date, street, postcode, city, account_type,
            coalesce(updated_at, created_at) as seen_at
     from kind_customers

@@ -1,6 +1,6 @@
 with normalised as (
     select l.*, e.email_norm, p.phone_norm, y.id_norm as loyalty_norm, g.id_norm as login_norm,
-           n.name_key, n.family_key, s.street_key, c.postcode_key
+           n.name_key, n.family_key, s.street_key, c.postcode_key, c.postcode_norm
     from int_identity__located as l
     left join int_identity__norm_email as e on e.email = l.email
     left join int_identity__norm_phone as p on p.phone = l.phone and p.region = l.region
@@ -10,12 +10,26 @@ with normalised as (
     left join int_identity__norm_street as s on s.street = l.street
     left join int_identity__norm_postcode as c on c.postcode = l.postcode
 ),
-final as (
+split_names as (
+    -- what the probabilistic model compares: given and family names from the source's own fields, else
+    -- from a Chinese full name (family name first); a Latin full name alone is not split (its word order
+    -- varies between systems): its records are compared on the order-insensitive name_key
     select *,
+           case when first_name is not null or last_name is not null then sb_name(first_name)
+                when family_key is not null then nullif(substr(name_key, length(family_key) + 1), '')
+           end as given_name,
+           case when first_name is not null or last_name is not null then sb_name(last_name)
+                else family_key end as family_name,
+           sb_name(middle_name) as middle_name_norm
+    from normalised
+),
+final as (
+    select * exclude (middle_name_norm, middle_name),
+           middle_name_norm as middle_name,
            split_part(email_norm, '@', 1) as email_local,
            split_part(email_norm, '@', 2) as email_domain,
            left(split_part(email_norm, '@', 1), 4) as email_prefix,
            right(phone_norm, 4) as phone_suffix
-    from normalised
+    from split_names
 )
 select * from final order by rid

@@ -1,0 +1,486 @@
+"""Identity v3: probabilistic linking of identity records with Splink 5 (issue 11).
+
+Pure: a DuckDB connection and the name of a table of identity records in, tables in the same connection
+out; no files, no clock, no Prefect. Splink does the modelling (prior, u by sampling, m by EM, term
+frequencies, graded comparisons, scoring); this module only maps our record columns onto a Splink model,
+applies the household rule over the scored evidence and reports when the model cannot be trusted.
+
+Input table (`int_identity__records` plus optional columns; a column that is absent or entirely null is
+left out of the model, a null value is "no evidence", never a disagreement):
+- `rid` (unique id), `system`;
+- names: `given_name`, `middle_name` (or an initial), `family_name`; `name_key` (the order-insensitive full
+  name key) is compared only when given and family names are absent;
+- `birth_date` (DATE), `street_key`, `city`, `postcode` (full; `postcode_key` is used when it is absent);
+- identifiers, each a fuzzy comparison (exact / one edit / two edits): `email_norm`, `phone_norm`,
+  `loyalty_norm`, `login_norm` and any extra column declared in `ProbabilisticConfig.identifiers`.
+
+Output tables (prefix `ProbabilisticConfig.output_prefix`, default `int_identity__splink_`):
+- `<prefix>links`: pairs at or above the threshold that the household rule lets through
+  (rid_l, rid_r, match_weight, match_probability, and per comparison `level_<c>` (label) and `mw_<c>`
+  (its weight, term frequency included): the rows of an `explain` waterfall);
+- `<prefix>possible`: pairs in the clerical-review band [review_threshold, threshold) plus the pairs held
+  by the household rule, with `reason`;
+- `<prefix>model`: the parameters (comparison, level, m, u, Bayes factor, weight, term frequencies).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from transforms.config import HouseholdRule, ProbabilisticConfig
+from transforms.normalize import NICKNAMES
+
+log = logging.getLogger(__name__)
+
+# Logical fields the model knows -> the column of the input table that carries them.
+FIELD_COLUMNS = {
+    "given_name": "given_name", "middle_name": "middle_name", "family_name": "family_name",
+    "name": "name_key", "birth_date": "birth_date", "street": "street_key", "city": "city",
+    "postcode": "postcode",
+}
+
+
+@dataclass
+class LinkResult:
+    """What `link_records` made: output table names, counts, the fitted prior and warnings (never silent)."""
+
+    links_table: str
+    possible_table: str
+    model_table: str
+    links: int = 0
+    possible: int = 0
+    held_by_household_rule: int = 0
+    expected_matching_pairs: float | None = None
+    probability_two_random_records_match: float | None = None
+    comparisons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+# ---- input preparation -------------------------------------------------------------------------------
+
+def _present_columns(con: Any, table: str) -> set[str]:
+    """Columns of `table` that hold at least one non-null value."""
+    columns = [r[0] for r in con.execute(f"describe {_q(table)}").fetchall()]
+    if not columns:
+        return set()
+    counts = con.execute("select " + ", ".join(f"count({_q(c)})" for c in columns) + f" from {_q(table)}").fetchall()[0]
+    return {c for c, n in zip(columns, counts) if n}
+
+
+def prepare_input_sql(table: str, present: set[str], config: ProbabilisticConfig, prepared: str) -> str:
+    """SQL that builds the model's input: one row per record, logical field names, derived keys."""
+    def col(name: str, expr: str | None = None) -> str:
+        return f"{expr or _q(name)}" if name in present else "null"
+
+    def field(name: str, expr: str) -> str:
+        """`expr`, null when it is one of the field's placeholder values (compared trimmed, lowercase)."""
+        if not config.placeholders.get(name):
+            return expr
+        return f"case when list_contains($placeholder_{name}, lower(trim(cast({expr} as varchar)))) then null else {expr} end"
+
+    def text(name: str, column: str) -> str:
+        return field(name, f"nullif(trim(lower(cast({col(column)} as varchar))), '')")
+
+    def raw(name: str, column: str, cast: str = "cast") -> str:
+        return field(name, f"{cast}({col(column)} as {'date' if name == 'birth_date' else 'varchar'})")
+
+    selects = [
+        "cast(rid as bigint) as unique_id",
+        f"{text('given_name', 'given_name')} as given_name",
+        f"{text('middle_name', 'middle_name')} as middle_name",
+        f"{text('family_name', 'family_name')} as family_name",
+        f"{raw('name', 'name_key')} as name",
+        f"{raw('birth_date', 'birth_date', 'try_cast')} as birth_date",
+        f"{raw('street', 'street_key')} as street",
+        f"{text('city', 'city')} as city",
+        f"{raw('postcode', 'postcode' if 'postcode' in present else 'postcode_key')} as postcode",
+    ]
+    selects += [f"cast({col(i.column)} as varchar) as {_q('id_' + i.name)}" for i in config.identifiers
+                if config.compares_identifier(i)]
+    return f"""
+create or replace table {_q(prepared)} as
+with source as (
+    select {", ".join(selects)} from {_q(table)}
+),
+final as (
+    select s.*, coalesce(n.formal, s.given_name) as given_formal,
+           left(s.postcode, $postcode_key_length) as postcode_key
+    from source as s left join {_q(prepared + '_nicknames')} as n on n.nickname = s.given_name
+)
+select * from final order by unique_id
+"""
+
+
+# ---- the model ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Spec:
+    """One comparison: its Splink creator and how many of its top levels count as agreement."""
+
+    name: str
+    creator: Any
+    agree_levels: int
+
+
+def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str | None = None) -> list:
+    exact = cll.ExactMatchLevel(column)
+    if tf:
+        exact = exact.configure(tf_adjustment_column=column)
+    levels = [cll.NullLevel(column), exact]
+    if formal:
+        levels.append(cll.ExactMatchLevel(formal).configure(label_for_charts="Same formal name (nickname)"))
+    levels += [cll.JaroWinklerLevel(column, 0.92), cll.JaroWinklerLevel(column, config.name_close),
+               cll.JaroWinklerLevel(column, 0.7), cll.ElseLevel()]
+    return levels
+
+
+def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_Spec]:
+    """The comparisons the data can support, each graded from exact down to 'else' (a learned weight)."""
+    want = set(config.comparisons)
+    tf = set(config.term_frequencies)
+    have = {f for f in FIELD_COLUMNS if FIELD_COLUMNS[f] in present}
+    if "postcode_key" in present:
+        have.add("postcode")
+    specs: list[_Spec] = []
+    # the full-name key is compared when some records carry no split name (a Latin full name alone)
+    split_names = {"given_name", "family_name"} <= have and "unsplit_names" not in present
+    if "given_name" in want and "given_name" in have:
+        specs.append(_Spec("given_name", cl.CustomComparison(
+            comparison_levels=_name_levels("given_name", config, "given_name" in tf, "given_formal"),
+            output_column_name="given_name"), 3))
+    if "family_name" in want and "family_name" in have:
+        specs.append(_Spec("family_name", cl.CustomComparison(
+            comparison_levels=_name_levels("family_name", config, "family_name" in tf),
+            output_column_name="family_name"), 2))
+    if "name" in want and "name" in have and not split_names:
+        levels = _name_levels("name", config, "name" in tf)
+        if {"given_name", "family_name"} <= have:
+            # records with split names on both sides are compared on them: the full-name key would count
+            # the same evidence twice, so it is "no evidence" for that pair
+            levels[0] = cll.CustomLevel(
+                "name_l is null or name_r is null or (given_name_l is not null and family_name_l is not null "
+                "and given_name_r is not null and family_name_r is not null)",
+                label_for_charts="Null or compared on split names").configure(is_null_level=True)
+        specs.append(_Spec("name", cl.CustomComparison(comparison_levels=levels, output_column_name="name"), 2))
+    if "middle_name" in want and "middle_name" in have:
+        specs.append(_Spec("middle_name", cl.CustomComparison(comparison_levels=[
+            cll.NullLevel("middle_name"), cll.ExactMatchLevel("middle_name"),
+            cll.CustomLevel("left(middle_name_l, 1) = left(middle_name_r, 1)", label_for_charts="Same initial"),
+            cll.ElseLevel()], output_column_name="middle_name"), 2))
+    if "birth_date" in want and "birth_date" in have:
+        # exact, one character apart, within a month: agreement; within a year or ten: weaker, learned
+        specs.append(_Spec("birth_date", cl.DateOfBirthComparison("birth_date", input_is_string=False), 3))
+    if "street" in want and "street" in have:
+        exact = cll.ExactMatchLevel("street")
+        if "street" in tf:
+            exact = exact.configure(tf_adjustment_column="street")
+        specs.append(_Spec("street", cl.CustomComparison(comparison_levels=[
+            cll.NullLevel("street"), exact, cll.JaroWinklerLevel("street", config.street_close),
+            cll.JaroWinklerLevel("street", 0.7), cll.ElseLevel()], output_column_name="street"), 2))
+    if "city" in want and "city" in have:
+        exact = cll.ExactMatchLevel("city")
+        if "city" in tf:
+            exact = exact.configure(tf_adjustment_column="city")
+        specs.append(_Spec("city", cl.CustomComparison(comparison_levels=[
+            cll.NullLevel("city"), exact, cll.JaroWinklerLevel("city", config.name_close), cll.ElseLevel()],
+            output_column_name="city"), 2))
+    if "postcode" in want and "postcode" in have:
+        exact = cll.ExactMatchLevel("postcode")
+        if "postcode" in tf:
+            exact = exact.configure(tf_adjustment_column="postcode")
+        specs.append(_Spec("postcode", cl.CustomComparison(comparison_levels=[
+            cll.NullLevel("postcode"), exact,
+            cll.ExactMatchLevel("postcode_key").configure(label_for_charts="Same postcode area"),
+            cll.ElseLevel()], output_column_name="postcode"), 1))
+    for ident in config.identifiers:
+        if ident.column in present and config.compares_identifier(ident):
+            column = "id_" + ident.name
+            specs.append(_Spec(column, cl.DamerauLevenshteinAtThresholds(column, [1, 2]), 3))
+    return specs
+
+
+def _field_columns(rule: list[str], present_fields: set[str], expand_name: bool = False) -> list[str] | None:
+    """The rule's columns, or None when the data lacks one; with `expand_name` (blocking rules written for
+    the first model, whose one name field was the full-name key) `name` means given + family name when
+    the records carry split names (the full-name key is then not compared)."""
+    if expand_name and "name" in rule and "name" not in present_fields and {"given_name", "family_name"} <= present_fields:
+        rule = [c for f in rule for c in (["given_name", "family_name"] if f == "name" else [f])]
+    columns = list(dict.fromkeys(rule))
+    return columns if all(f in present_fields for f in columns) else None
+
+
+def _present_fields(specs: list[_Spec], present: set[str]) -> set[str]:
+    fields = {s.name for s in specs}
+    if "postcode" in fields:
+        fields.add("postcode_key")
+    return fields
+
+
+def _block_size_sql(prepared: str, rules: list[list[str]]) -> str:
+    """Per record and blocking rule, the size of its block: rules skip blocks above max_block_size."""
+    sizes = ", ".join(f"count(*) over (partition by {', '.join(_q(c) for c in rule)}) as {_q(f'__bs_{i}')}"
+                      for i, rule in enumerate(rules))
+    return f"create or replace table {_q(prepared)} as select *, {sizes} from {_q(prepared)} order by unique_id"
+
+
+def _training_rule_sql(rule: list[str]) -> str:
+    return " and ".join(f"l.{_q(c)} = r.{_q(c)}" for c in rule)
+
+
+def link_records(con: Any, table: str, config: ProbabilisticConfig = ProbabilisticConfig()) -> LinkResult:
+    """Train a Splink model on `table` without labels, score candidate pairs, apply the household rule.
+
+    Writes the links, possible-match and model tables into `con` (see the module docstring) and returns
+    their names, counts and warnings.
+    """
+    prefix = config.output_prefix
+    result = LinkResult(links_table=prefix + "links", possible_table=prefix + "possible",
+                        model_table=prefix + "model")
+    prepared = prefix + "input"
+    _empty_outputs(con, result)
+    if not config.enabled:
+        return result
+    present = _present_columns(con, table)
+    if "rid" not in {r[0] for r in con.execute(f"describe {_q(table)}").fetchall()}:
+        raise ValueError(f"{table} has no rid column")
+    con.execute(f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
+    con.executemany(f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
+    con.execute(prepare_input_sql(table, present, config, prepared),
+                {"postcode_key_length": config.postcode_key_length,
+                 **{f"placeholder_{f}": [v.strip().lower() for v in values]
+                    for f, values in config.placeholders.items() if values}})
+    n_records, unsplit = con.execute(
+        f"select count(*), count(*) filter (where name is not null and given_name is null and family_name is null) "
+        f"from {_q(prepared)}").fetchall()[0]
+    if unsplit:
+        present = present | {"unsplit_names"}
+    for f in [f for f, values in config.placeholders.items() if values and f in FIELD_COLUMNS]:
+        # a field whose every value was a placeholder is absent, like a column nobody filled
+        if not con.execute(f"select count({_q(f)}) from {_q(prepared)}").fetchall()[0][0]:
+            present = present - {FIELD_COLUMNS[f], "postcode_key" if f == "postcode" else FIELD_COLUMNS[f]}
+    specs = build_comparisons(present, config)
+    result.comparisons = [s.name for s in specs]
+    if n_records < 2:
+        result.warnings.append(f"no candidate pairs: {n_records} record(s)")
+        return result
+    if len(specs) < 2:
+        result.warnings.append(f"cannot train: the records carry too few attributes to compare ({result.comparisons})")
+        return result
+    fields = _present_fields(specs, present)
+    id_fields = [s.name for s in specs if s.name.startswith("id_")]
+    rules: list[list[str]] = []
+    for rule in [*(_field_columns(r, fields, expand_name=True) for r in config.blocking), *([c] for c in id_fields)]:
+        if rule and rule not in rules:
+            rules.append(rule)
+    con.execute(_block_size_sql(prepared, rules))
+    blocking = [f"{_training_rule_sql(rule)} and l.{_q(f'__bs_{i}')} <= {config.max_block_size}"
+                for i, rule in enumerate(rules)]
+
+    db_api = DuckDBAPI(connection=con)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[s.creator for s in specs],
+        blocking_rules_to_generate_predictions=blocking,
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,  # Splink 5 keeps the gamma (level) columns only with them
+        max_iterations=config.max_iterations,
+    )
+    linker = Linker(db_api.register(prepared), settings)
+    try:
+        return _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
+    finally:
+        linker.table_management.delete_tables_created_by_splink_from_db()
+
+
+def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[str], id_fields: list[str],
+                       n_records: int, config: ProbabilisticConfig, result: LinkResult) -> LinkResult:
+    training = linker.training
+    all_pairs = n_records * (n_records - 1) / 2
+    # prior
+    deterministic = [block_on(*r) for r in config.deterministic if _field_columns(r, fields)]
+    deterministic += [block_on(c) for c in id_fields]
+    prior_set = False
+    if deterministic:
+        try:
+            training.estimate_probability_two_random_records_match(deterministic, recall=config.deterministic_recall)
+            prior_set = linker._settings_obj._probability_two_random_records_match > 0
+        except ValueError as error:  # the rules found more pairs than the recall allows
+            result.warnings.append(f"prior not estimated: {error}")
+    if not prior_set:
+        # no pair is certain enough to anchor the model: scoring with a guessed prior links strangers
+        result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
+                               "cannot be estimated; no links made")
+        return result
+    estimated_prior = linker._settings_obj._probability_two_random_records_match
+    log.info("splink linker: prior %.3g, estimating u", estimated_prior)
+    # u
+    u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
+    log.info("splink linker: u estimated on %d sampled pairs, estimating m", u_pairs)
+    # m
+    trained_any = False
+    training_rules = [r for r in (_field_columns(rule, fields) for rule in config.training_blocking) if r]
+    if config.train_on_identifiers:
+        training_rules += [[c] for c in id_fields]
+    for columns in training_rules:
+        try:
+            # EM iterates on counts of agreement patterns (no term frequencies): far faster, the same m
+            session = training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns), estimate_without_term_frequencies=True, max_pairs=config.em_max_pairs)
+        except Exception as error:  # noqa: BLE001 - Splink raises several types when a rule yields no pairs
+            message = f"EM on {'+'.join(columns)} failed: {str(error).splitlines()[0] if str(error) else error!r}"
+            if columns[0] in id_fields:  # an identifier no two records share: nothing to learn, nothing wrong
+                log.info("splink linker: %s", message)
+            else:
+                result.warnings.append(message)
+            continue
+        trained_any = True
+        # the session keeps its parameter history (private in Splink 5: no public accessor)
+        iterations = len(session._core_model_settings_history) - 1
+        if iterations >= config.max_iterations:
+            result.warnings.append(f"EM on {'+'.join(columns)} did not converge in {iterations} iterations")
+    if not trained_any:
+        result.warnings.append("cannot train: no EM training rule produced candidate pairs")
+    untrained = _untrained_comparisons(linker)
+    if untrained:
+        result.warnings.append("m not estimated for: " + ", ".join(untrained) + " (Splink's defaults used)")
+
+    # an EM session leaves the match rate of its own blocked pairs (most of them matches) as the model's
+    # prior: put back the one estimated over all pairs, which scoring needs
+    linker._settings_obj._probability_two_random_records_match = estimated_prior
+    prior = linker._settings_obj._probability_two_random_records_match
+    result.probability_two_random_records_match = prior
+    result.expected_matching_pairs = prior * all_pairs
+    _write_model(con, linker, specs, result)
+
+    log.info("splink linker: model trained, scoring candidate pairs")
+    predictions = linker.inference.predict(threshold_match_probability=config.review_threshold,
+                                           warning_mode="never")
+    _write_pairs(con, predictions.physical_name, specs, id_fields, config, result)
+    predictions.drop_table_from_database_and_remove_from_cache()
+    log.info("splink linker: %d links, %d possible matches", result.links, result.possible)
+    expected = result.expected_matching_pairs or 0
+    if expected >= 1 and result.links < config.min_expected_share * expected:
+        result.warnings.append(
+            f"links found ({result.links}) are far fewer than the model's own expected matching pairs "
+            f"({expected:.0f}): check the blocking rules and the input columns")
+    for warning in result.warnings:
+        log.warning("splink linker: %s", warning)
+    return result
+
+
+def _untrained_comparisons(linker: Any) -> list[str]:
+    """Comparisons with no trained m value at all (a level never observed keeps Splink's default quietly)."""
+    return [c.output_column_name for c in linker._settings_obj.comparisons if not c._some_m_are_trained]
+
+
+def _empty_outputs(con: Any, result: LinkResult) -> None:
+    con.execute(f"create or replace table {_q(result.links_table)} (rid_l bigint, rid_r bigint, "
+                "match_weight double, match_probability double)")
+    con.execute(f"create or replace table {_q(result.possible_table)} (rid_l bigint, rid_r bigint, "
+                "match_weight double, match_probability double, reason varchar)")
+    con.execute(f"create or replace table {_q(result.model_table)} (comparison varchar, gamma integer, "
+                "level varchar, m_probability double, u_probability double, bayes_factor double, "
+                "match_weight double, tf_adjustment_column varchar, tf_adjustment_weight double)")
+
+
+def _write_model(con: Any, linker: Any, specs: list[_Spec], result: LinkResult) -> None:
+    rows = []
+    prior = result.probability_two_random_records_match or 0
+    if 0 < prior < 1:
+        rows.append(("prior", None, "probability two random records match", prior, None, prior / (1 - prior),
+                     math.log2(prior / (1 - prior)), None, None))
+    for r in linker._settings_obj._parameters_as_detailed_records:
+        if r.comparison_name == "probability_two_random_records_match" or r.is_null_level:
+            continue
+        rows.append((r.comparison_name, r.comparison_vector_value, r.label_for_charts,
+                     r.m_probability, r.u_probability, r.bayes_factor, r.log2_bayes_factor,
+                     r.tf_adjustment_column if r.has_tf_adjustments else None,
+                     r.tf_adjustment_weight if r.has_tf_adjustments else None))
+    con.executemany(f"insert into {_q(result.model_table)} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _agree_condition(spec: _Spec, alias: str = "p") -> str:
+    """gamma of the comparison is one of its top `agree_levels` levels (Splink: null -1, else 0, exact max)."""
+    max_gamma = len(spec.creator.get_comparison("duckdb").comparison_levels) - 2
+    return f"{alias}.{_q('gamma_' + spec.name)} >= {max_gamma - spec.agree_levels + 1}"
+
+
+def _disagree_condition(spec: _Spec, alias: str = "p", or_missing: bool = False) -> str:
+    max_gamma = len(spec.creator.get_comparison("duckdb").comparison_levels) - 2
+    g = f"{alias}.{_q('gamma_' + spec.name)}"
+    return f"({g} >= {-1 if or_missing else 0} and {g} < {max_gamma - spec.agree_levels + 1})"
+
+
+def household_condition(specs: list[_Spec], rule: HouseholdRule) -> str | None:
+    """SQL over a prediction row `p`: true when the household rule holds the pair back."""
+    by_name = {s.name: s for s in specs}
+    different_fields = [f for f in rule.different if f in by_name]
+    if not rule.enabled or not all(f in by_name for f in rule.same) or not different_fields or (
+            not rule.missing_is_different and len(different_fields) < len(rule.different)):
+        return None
+    same = [_agree_condition(by_name[f]) for f in rule.same]
+    different = [_disagree_condition(by_name[f], or_missing=rule.missing_is_different) for f in different_fields]
+    if rule.missing_is_different:
+        different.append("(" + " or ".join(_disagree_condition(by_name[f]) for f in different_fields) + ")")
+    ids = [_agree_condition(s) for s in specs if s.name.startswith("id_")]
+    condition = " and ".join(same + different)
+    if ids:
+        condition += " and not (" + " or ".join(ids) + ")"
+    return condition
+
+
+def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
+                 result: LinkResult) -> None:
+    # Splink leaves out of the scores a comparison whose m it could not estimate at all
+    scored = {r[0] for r in con.execute(f"describe {_q(predictions)}").fetchall()}
+    specs = [s for s in specs if "gamma_" + s.name in scored]
+    held = household_condition(specs, config.household) or "false"
+    levels = []
+    for s in specs:
+        comparison = s.creator.get_comparison("duckdb")
+        cases = " ".join(
+            f"when {lvl.comparison_vector_value} then '{lvl.label_for_charts.replace(chr(39), chr(39) * 2)}'"
+            for lvl in comparison.comparison_levels)
+        g = _q("gamma_" + s.name)
+        has_tf = any(lvl._has_tf_adjustments for lvl in comparison.comparison_levels)
+        tf = f" + coalesce(p.{_q('mw_tf_adj_' + s.name)}, 0)" if has_tf else ""
+        levels.append(f"case p.{g} {cases} end as {_q('level_' + s.name)}")
+        levels.append(f"p.{g} as {_q('gamma_' + s.name)}")
+        levels.append(f"round(p.{_q('mw_' + s.name)}{tf}, 6) as {_q('mw_' + s.name)}")
+    sql = f"""
+create or replace table {{out}} as
+with scored as (
+    select p.unique_id_l as rid_l, p.unique_id_r as rid_r, round(p.match_weight, 9) as match_weight,
+           round(p.match_probability, 12) as match_probability, ({held}) as held_by_household_rule,
+           {", ".join(levels)}
+    from {_q(predictions)} as p
+)
+select * from scored where {{where}} order by rid_l, rid_r
+"""
+    con.execute(sql.format(out=_q(result.links_table),
+                           where=f"match_probability >= {config.threshold!r} and not held_by_household_rule"))
+    con.execute(sql.format(out=_q(result.possible_table + "_tmp"),
+                           where=f"match_probability < {config.threshold!r} or held_by_household_rule"))
+    con.execute(f"""create or replace table {_q(result.possible_table)} as
+        select *, case when held_by_household_rule then 'household rule: agree on ' || $same
+                        || ', differ on ' || $different || ', no identifier agrees'
+                       else 'review band' end as reason
+        from {_q(result.possible_table + '_tmp')} order by rid_l, rid_r""",
+                {"same": "+".join(config.household.same), "different": "+".join(config.household.different)})
+    con.execute(f"drop table {_q(result.possible_table + '_tmp')}")
+    result.links = con.execute(f"select count(*) from {_q(result.links_table)}").fetchall()[0][0]
+    result.possible = con.execute(f"select count(*) from {_q(result.possible_table)}").fetchall()[0][0]
+    result.held_by_household_rule = con.execute(
+        f"select count(*) from {_q(result.possible_table)} where held_by_household_rule").fetchall()[0][0]
