@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.expressions import parse_expression, referenced_columns
 from connectors.schemas import KINDS, MODEL_GRAIN, UNIQUE_KEYS
 
 Format = Literal["csv", "json", "jsonl", "excel", "parquet", "sqlite"]
@@ -122,6 +123,8 @@ class SourceConfig(BaseModel):
     max_row_drop: float = Field(0.5, ge=0, le=1)
     on_row_drop: Literal["warn", "hold_back", "fail"] = "warn"
     columns: dict[str, str]           # canonical field -> source column (dotted path for nested JSON)
+    expressions: dict[str, str] = {}  # canonical field -> DuckDB SQL expression over the export's columns
+    filter: str | None = None         # DuckDB SQL condition over the export's columns: rows where it is not true are filtered
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
     formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_ms | epoch_s | roc
     number_format: NumberFormat | None = None  # None: detected per value when unambiguous
@@ -163,12 +166,39 @@ class SourceConfig(BaseModel):
             raise ValueError(f"delimiter {value!r} must be exactly one character")
         return value
 
+    @property
+    def export_columns(self) -> list[str]:
+        """The export columns the expressions and the filter reference (kept by the extract, prefixed)."""
+        texts = [*self.expressions.values(), *([self.filter] if self.filter else [])]
+        return list(dict.fromkeys(c for t in texts for c in referenced_columns(t)))
+
+    @field_validator("filter")
+    @classmethod
+    def _one_condition(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_expression(text)  # ValueError names the text and why
+        return text
+
+    @field_validator("expressions")
+    @classmethod
+    def _one_expression_each(cls, exprs: dict[str, str]) -> dict[str, str]:
+        for field, text in exprs.items():
+            try:
+                parse_expression(text)
+            except ValueError as exc:
+                raise ValueError(f"field {field!r}: {exc}") from None
+        return exprs
+
     @model_validator(mode="after")
     def _kind_fields(self) -> "SourceConfig":
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r} is not one of {sorted(KINDS)}")
         schema = KINDS[self.kind]
-        mapped = set(self.columns) | set(self.constants)
+        twice = (set(self.columns) | set(self.constants)) & set(self.expressions) | set(self.columns) & set(self.constants)
+        if twice:
+            raise ValueError(f"fields {sorted(twice)} are given twice (in more than one of columns, expressions, "
+                             "constants)")
+        mapped = set(self.columns) | set(self.constants) | set(self.expressions)
         unknown = mapped - set(schema)
         if unknown:
             raise ValueError(f"fields {sorted(unknown)} are not canonical fields of kind {self.kind!r}; "
@@ -176,7 +206,7 @@ class SourceConfig(BaseModel):
         missing = {f for f, spec in schema.items() if spec.required} - mapped
         if missing:
             raise ValueError(f"required fields {sorted(missing)} of kind {self.kind!r} are not mapped (map them in "
-                             "`columns` or give them in `constants`)")
+                             "`columns` or `expressions`, or give them in `constants`)")
         for field in (*self.formats, *self.value_maps, *self.contract.fields()):
             if field not in mapped:
                 raise ValueError(f"rule on {field!r}, which is not mapped")

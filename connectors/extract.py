@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.config import SourceConfig
+from connectors.expressions import EXPORT_PREFIX
 from connectors.masking import looks_personal, shape
 from connectors.readers import ExportError, read_export
 from connectors.schemas import LINEAGE, REPLAY_PREFIX
@@ -37,8 +38,9 @@ class Extracted:
 
 
 def mapped_schema(source: SourceConfig) -> pa.Schema:
-    """The schema `map_columns` gives every file of `source`: its fields and constants as text, lineage."""
-    names = [*source.columns, *source.constants]
+    """The schema `map_columns` gives every file of `source`: its fields and constants as text, the export
+    columns its expressions and filter reference (`_export__<column>`, text), lineage."""
+    names = [*source.columns, *source.constants, *(EXPORT_PREFIX + c for c in source.export_columns)]
     return pa.schema([*((c, pa.string()) for c in names),
                       *((c, pa.int64() if c == "_row_number" else pa.string()) for c in LINEAGE)])
 
@@ -60,9 +62,10 @@ def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
 
 
 def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
-    """Rename mapped source columns to canonical fields, add constants, keep lineage; drop the rest."""
+    """Rename mapped source columns to canonical fields, add constants, keep the columns the expressions and
+    the filter reference (as `_export__<column>`, evaluated by the validate step) and lineage; drop the rest."""
     present = [c for c in table.column_names if c not in LINEAGE]
-    wanted = list(dict.fromkeys(source.columns.values()))
+    wanted = list(dict.fromkeys([*source.columns.values(), *source.export_columns]))
     missing = [col for col in wanted if col not in present]
     if (len(missing) == len(wanted) > 1
             and not any(difflib.get_close_matches(col, present, n=1, cutoff=0.5) for col in wanted)):
@@ -92,6 +95,9 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
     for canonical, value in source.constants.items():
         arrays.append(pa.array([value] * n, pa.string()))
         names.append(canonical)
+    for col in source.export_columns:
+        arrays.append(table.column(col).cast(pa.string()))
+        names.append(EXPORT_PREFIX + col)
     for col in LINEAGE:
         arrays.append(table.column(col))
         names.append(col)

@@ -59,9 +59,9 @@ def preview(
     from connectors.extract import extract_source, source_files
     from connectors.readers import read_export
     from connectors.schemas import KINDS, LINEAGE
-    from flows.db import Database, quote
+    from flows.db import Database, StatementError, quote
     from transforms.privacy import shape
-    from transforms.stage import typed_sql
+    from transforms.stage import prepared_sql, typed_sql
     from transforms.validate import validate_typed
 
     settings = Settings()
@@ -82,18 +82,29 @@ def preview(
             cols = read_export(path, src, path.name).column_names
         except Exception:  # noqa: BLE001 - already reported by the extract above
             continue
-        unmapped |= dict.fromkeys(c for c in cols if c not in LINEAGE and c not in set(src.columns.values()))
+        used = {*src.columns.values(), *src.export_columns}
+        unmapped |= dict.fromkeys(c for c in cols if c not in LINEAGE and c not in used)
     with Database.connect() as db:
-        db.register("raw", table)
+        db.register("extracted", table)
+        try:
+            db.run("prepared", f"create table prepared as {prepared_sql(src, 'extracted')}")
+        except StatementError as exc:
+            err.print(f"[bold red]{name}: its expressions or filter cannot be evaluated on the export's values:"
+                      f"[/bold red] {str(exc.__cause__).split(':')[0]} (use try_cast / try_strptime)")
+            raise typer.Exit(1) from None
+        db.run("raw", "create view raw as select * exclude (_kept) from prepared where _kept")
+        filtered = db.scalar("filtered", "select count(*) from prepared where not _kept")
         sql, params = typed_sql(src)
         db.run("typed", f"create table typed as {sql}", params)
         df = db.df("typed rows", "select * from typed order by _row_id")
-        fields = [f for f in KINDS[src.kind] if f in src.columns or f in src.constants]
+        fields = [f for f in KINDS[src.kind] if f in src.columns or f in src.expressions or f in src.constants]
         shown = db.rows("shown rows", "select _source_file || ':' || _row_number, "
                         + ", ".join(f"cast({quote(f)} as varchar)" for f in fields)
                         + " from typed order by _row_id limit $n", {"n": rows})
     outcome = validate_typed(df, src, date.today())
-    console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {len(df):,} rows read, "
+    if src.filter:
+        console.print(f"filtered by {src.filter!r}: {filtered:,} row(s) (counted as filtered, not loaded)")
+    console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {len(df) + filtered:,} rows read, "
                   f"{len(outcome.rejected):,} would be quarantined, warnings {outcome.warnings or 'none'}")
     failed = {r.rule: r.failed for r in outcome.rules if r.failed}
     if failed:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from connectors.config import SourceConfig
-from connectors.schemas import KINDS, REPLAY_PREFIX, FieldSpec
+from connectors.expressions import export_sql
+from connectors.schemas import KINDS, LINEAGE, REPLAY_PREFIX, FieldSpec
 from transforms.sqltext import quote
 
-__all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "quote", "staged_columns", "typed_sql"]
+__all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "prepared_sql", "quote", "staged_columns", "typed_sql"]
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -115,7 +116,7 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
 
 def _typed_columns(source: SourceConfig, params: dict) -> tuple[list[str], list[str], list[str]]:
     """SELECT items of the typed fields, their `<field>__raw` texts and their `_unparsed__<field>` flags."""
-    mapped = set(source.columns) | set(source.constants)
+    mapped = set(source.columns) | set(source.constants) | set(source.expressions)
     typed, raws, flags = [], [], []
     for name, spec in KINDS[source.kind].items():
         duck = DUCK_TYPES[spec.type]
@@ -139,9 +140,10 @@ def _typed_columns(source: SourceConfig, params: dict) -> tuple[list[str], list[
 def _row_flags(source: SourceConfig, relations: dict[str, str] | None, params: dict) -> list[str]:
     """SELECT items of `_formula_field`, `_long_field` and the `_orphan__<field>` relation flags."""
     flags = []
-    texts = [n for n in [*source.columns] if KINDS[source.kind][n].type in ("string", "list")]
+    computed = [*source.columns, *source.expressions]
+    texts = [n for n in computed if KINDS[source.kind][n].type in ("string", "list")]
     formula = ", ".join(f"case when regexp_matches({quote(n + '__raw')}, $formula_re) then '{n}' end" for n in texts)
-    long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in source.columns)
+    long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in computed)
     # a header row repeated in the middle of a file (files concatenated with their headers): every mapped
     # column holds its own name; with one mapped column a value could be its name by chance
     header = ([f"lower({quote(n + '__raw')}) = lower($hdr_{i})" for i, n in enumerate(source.columns)]
@@ -159,6 +161,17 @@ def _row_flags(source: SourceConfig, relations: dict[str, str] | None, params: d
                  if table else "CAST(NULL AS BOOLEAN)")
         flags.append(f"{check} AS {quote('_orphan__' + name)},")
     return flags
+
+
+def prepared_sql(source: SourceConfig, extracted: str) -> str:
+    """SELECT over the extracted rows: mapped and constant fields as they are, each expression field computed
+    (as text) from the export columns it references, lineage, and `_kept`: whether the row passes the
+    source's filter (no filter: every row; a filter that is NULL or false for a row filters it out)."""
+    items = [quote(c) for c in [*source.columns, *source.constants]]
+    items += [f"CAST(({export_sql(text)}) AS VARCHAR) AS {quote(name)}" for name, text in source.expressions.items()]
+    items += [quote(c) for c in LINEAGE]
+    kept = f"coalesce(({export_sql(source.filter)}), false)" if source.filter else "true"
+    return f"select {', '.join(items)}, {kept} AS _kept from {quote(extracted)}"
 
 
 def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:

@@ -76,7 +76,7 @@ def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]
     """(GX expectation class name, its arguments, meta without severity) for every rule of the source."""
     out = []
     schema = KINDS[source.kind]
-    mapped = set(source.columns) | set(source.constants)
+    mapped = set(source.columns) | set(source.constants) | set(source.expressions)
     c = source.contract
 
     def add(cls: str, kwargs: dict, rule: str, default: str, name: str | None = None) -> None:
@@ -295,7 +295,7 @@ def quarantine_record(row: dict, source: SourceConfig) -> str:
     """The original values of a row as JSON, personal fields (and values that look personal) reduced to their shape."""
     schema = KINDS[source.kind]
     out = {}
-    for name in [*source.columns, *source.constants]:
+    for name in [*source.columns, *source.expressions, *source.constants]:
         value = row.get(f"{name}__raw")
         if value is not None and not (isinstance(value, float) and pd.isna(value)):
             out[source.columns.get(name, name)] = masked(str(value), schema[name].personal)

@@ -80,15 +80,19 @@ def decide_status(src: SourceConfig, set_aside: list[SetAside], critical: dict[s
 
 
 def check_reconciles(source: str, rows_in: int, accepted: int, quarantined: int, held_back: int,
-                     per_file: dict[str, FileCounts]) -> None:
-    """Raise PipelineError unless rows read = accepted + quarantined + held back, for the source and each file."""
-    if rows_in != accepted + quarantined + held_back:
+                     per_file: dict[str, FileCounts], filtered: int = 0, filter_text: str | None = None) -> None:
+    """Raise PipelineError unless rows read = accepted + quarantined + held back + filtered (by the source's
+    filter `filter_text`), for the source and each file."""
+    by = f" by filter {filter_text!r}" if filter_text else ""
+    if rows_in != accepted + quarantined + held_back + filtered:
         raise PipelineError(f"source {source} does not reconcile: {rows_in} rows read, {accepted} accepted, "
-                            f"{quarantined} quarantined, {held_back} held back")
+                            f"{quarantined} quarantined, {held_back} held back, {filtered} filtered{by}")
     for name, c in per_file.items():
-        if c["rows_in"] != c["accepted"] + c["quarantined"] + c["held_back"]:
+        f = c.get("filtered", 0)
+        if c["rows_in"] != c["accepted"] + c["quarantined"] + c["held_back"] + f:
             raise PipelineError(f"source {source}, file {name} does not reconcile: {c['rows_in']} rows read, "
-                                f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back")
+                                f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back, "
+                                f"{f} filtered{by}")
 
 
 def check_models_reconcile(counts: list[dict]) -> None:

@@ -70,6 +70,7 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "rows_accepted": sum(v["accepted"] for v in validated.values()),
         "rows_quarantined": sum(v["quarantined"] for v in validated.values()),
         "rows_held_back": sum(v["held_back"] for v in validated.values()),
+        "rows_filtered": sum(v.get("filtered", 0) for v in validated.values()),
         "files_set_aside": sum(len(v["files_set_aside"]) for v in validated.values()),
         "customers": identity.get("customers"),
         "identity_records": identity.get("identity_records"),

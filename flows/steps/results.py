@@ -30,12 +30,13 @@ class SetAside(TypedDict):
 
 
 class FileCounts(TypedDict):
-    """One file's rows: read, accepted, quarantined, held back (they reconcile)."""
+    """One file's rows: read, accepted, quarantined, held back, filtered (they reconcile)."""
 
     rows_in: int
     accepted: int
     quarantined: int
     held_back: int
+    filtered: NotRequired[int]  # excluded by the source's filter (absent in runs before filters existed)
 
 
 class Freshness(TypedDict):
@@ -57,6 +58,8 @@ class SourceValidation(TypedDict):
     accepted: int
     quarantined: int
     held_back: int
+    filtered: NotRequired[int]  # rows the source's filter excludes (absent in runs before filters existed)
+    filter: NotRequired[str | None]  # the filter's text
     files: dict[str, int]  # file -> rows read
     file_counts: dict[str, FileCounts]
     checksums: dict[str, str]  # file -> content checksum

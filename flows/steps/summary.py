@@ -41,7 +41,9 @@ def describe(stage: str, result: dict) -> str:
         acc = sum(v["accepted"] for v in result.values())
         q = sum(v["quarantined"] for v in result.values())
         held = [k for k, v in result.items() if v["status"] == "held_back"]
-        return f"{acc:,} rows accepted, {q:,} quarantined" + (f", held back: {held}" if held else "")
+        filtered = [f"{k} {v['filtered']:,} by {v['filter']!r}" for k, v in sorted(result.items()) if v.get("filtered")]
+        return (f"{acc:,} rows accepted, {q:,} quarantined" + (f", held back: {held}" if held else "")
+                + (f", filtered: {', '.join(filtered)}" if filtered else ""))
     if stage == "stage":
         return f"{len(result)} staged sources, {sum(result.values()):,} rows"
     if stage == "identity":
@@ -74,6 +76,11 @@ def summary_markdown(summary: RunSummary) -> str:
              "| source | status | rows in | accepted | quarantined | held back |", "|---|---|---|---|---|---|"]
     for name, v in sorted(summary.get("validate", {}).items()):
         lines.append(f"| {name} | {v['status']} | {v['rows_in']} | {v['accepted']} | {v['quarantined']} | {v['held_back']} |")
+    filtered = [(name, v) for name, v in sorted(summary.get("validate", {}).items()) if v.get("filtered")]
+    if filtered:
+        lines += ["", "Filtered rows (excluded by the source's filter, counted, not lost):", "",
+                  "| source | filtered | filter |", "|---|---|---|"]
+        lines += [f"| {name} | {v['filtered']} | `{v['filter'].replace('|', chr(92) + '|')}` |" for name, v in filtered]
     failing = failing_rules(summary)
     if failing:
         lines += ["", "Failing rules:", "", "| source | rule | severity | rows |", "|---|---|---|---|"]

@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 
 from connectors.config import SourceConfig
 from flows import warehouse
-from flows.db import Database, parquet_source, quote
-from flows.steps.policy import check_reconciles, decide_status, row_drop
+from flows.db import Database, StatementError, parquet_source, quote
+from flows.steps.policy import PipelineError, check_reconciles, decide_status, row_drop
 from flows.steps.quarantine import write_quarantine
 from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
-from transforms.stage import staged_columns, typed_sql
+from transforms.stage import prepared_sql, staged_columns, typed_sql
 from transforms.validate import (
     ValidationOutcome, ephemeral_context, merge_outcomes, suite_columns, validate_typed,
 )
@@ -33,7 +33,8 @@ QUALITY_RULES_SCHEMA = pa.schema([("source", pa.string()), ("rule", pa.string())
                                   ("failed", pa.int64()), ("rows_in", pa.int64())])
 QUALITY_SOURCES_SCHEMA = pa.schema([
     ("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()), ("accepted", pa.int64()),
-    ("quarantined", pa.int64()), ("held_back", pa.int64()), ("freshness_field", pa.string()),
+    ("quarantined", pa.int64()), ("held_back", pa.int64()), ("filtered", pa.int64()), ("filter", pa.string()),
+    ("freshness_field", pa.string()),
     ("lag_days", pa.float64()), ("max_lag_days", pa.float64()), ("stale", pa.bool_())])
 
 
@@ -44,7 +45,8 @@ def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
 
     Sources are validated after the sources their relations point to. Raises PipelineError when a
     critical source has a file set aside, a row failing a critical rule or too many rejected rows, or
-    when a source or one of its files does not reconcile (rows read != accepted + quarantined + held back).
+    when a source or one of its files does not reconcile (rows read != accepted + quarantined + held back
+    + filtered: rows the source's `filter` excludes).
     """
     cfg = spec.config()
     ctx = ephemeral_context()
@@ -63,29 +65,33 @@ def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValid
     """One source: its validation counts and its GX results (for the Data Docs)."""
     files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
     with spec.connect(f"validate {src.name}") as db:
-        rows_in = _type_rows(db, spec, src)
-        outcome = _run_suite(db, spec, src, ctx, rows_in)
+        rows_in, filtered = _prepare_rows(db, spec, src)
+        typed = _type_rows(db, spec, src)
+        outcome = _run_suite(db, spec, src, ctx, typed)
         quarantined = len(outcome.rejected)
         db.register("rejected", outcome.rejected)
         drop = row_drop(src, rows_in, _recent_rows(spec, src.name))
         status = decide_status(src, files["set_aside"], outcome.critical,
-                               _first_critical_row(db) if outcome.critical else None, rows_in, quarantined,
+                               _first_critical_row(db) if outcome.critical else None, typed, quarantined,
                                outcome.rejected["rule"].value_counts().head(3).to_dict() if quarantined else {},
                                files_read=len(files["files"]), drop=drop)
         staged = spec.path("staging", f"{src.name}.parquet") if status == "loaded" else None
         accepted = _stage_accepted(db, src, staged) if staged else 0
-        held_back = rows_in - accepted - quarantined if status == "held_back" else 0
+        held_back = typed - accepted - quarantined if status == "held_back" else 0
         per_file = _file_counts(db, files["files"], staged, status)
         freshness = _freshness(db, src, spec.run_date) if staged else None
         write_quarantine(db, spec, src, files["set_aside"])
-    check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file)
+    check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file, filtered, src.filter)
+    if filtered:
+        log.info("%s: %d row(s) filtered by %r", src.name, filtered, src.filter)
     if freshness and freshness["stale"]:
         log.warning("%s: stale: %s", src.name, "no accepted rows" if freshness["newest"] is None else
                     f"newest {freshness['field']} is {freshness['newest']}, {freshness['lag_days']:.1f} days before "
                     f"the end of the run date (max {freshness['max_lag_days']:g})")
     return {
         "kind": src.kind, "status": status, "rows_in": rows_in, "accepted": accepted,
-        "quarantined": quarantined, "held_back": held_back, "files": files["files"], "file_counts": per_file,
+        "quarantined": quarantined, "held_back": held_back, "filtered": filtered, "filter": src.filter,
+        "files": files["files"], "file_counts": per_file,
         "checksums": files.get("checksums", {}),
         "files_set_aside": files["set_aside"], "warnings": outcome.warnings,
         "rules": {r.rule: r.failed for r in outcome.rules if r.failed},
@@ -131,9 +137,27 @@ def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, 
     return out
 
 
+def _prepare_rows(db: Database, spec: RunSpec, src: SourceConfig) -> tuple[int, int]:
+    """Table `prepared` (the extracted rows, expression fields computed, `_kept` by the filter) and view `raw`
+    (its kept rows); returns (rows read, rows filtered). An expression or filter DuckDB cannot evaluate on
+    the export's values fails the run naming the source (DuckDB's message may quote a value: not repeated)."""
+    db.view_over_parquet("extracted", spec.path("raw", f"{src.name}.parquet"))
+    try:
+        db.run("prepared", f"create table prepared as {prepared_sql(src, 'extracted')}")
+    except StatementError as exc:
+        kind = str(exc.__cause__).split(":")[0] if exc.__cause__ else "error"
+        raise PipelineError(
+            f"source {src.name}: its expressions {dict(src.expressions)} or filter {src.filter!r} cannot be "
+            f"evaluated on the export's values ({kind}); use try_cast / try_strptime where a value may not "
+            f"convert, and check them with `silobridge sources preview {src.name}`") from None
+    db.run("raw", "create view raw as select * exclude (_kept) from prepared where _kept")
+    rows_in, kept = db.one("prepared counts", "select count(*), count(*) filter (where _kept) from prepared")
+    return rows_in, rows_in - kept
+
+
 def _type_rows(db: Database, spec: RunSpec, src: SourceConfig) -> int:
-    """Table `typed`: the raw text typed by the source's contract, with relation flags; returns its rows."""
-    db.view_over_parquet("raw", spec.path("raw", f"{src.name}.parquet"))
+    """Table `typed`: the raw text (view `raw`) typed by the source's contract, with relation flags; returns
+    its rows."""
     relations = {}
     for name, (field, path) in _relation_targets(spec, src).items():
         db.run(f"relation {name}", f"create view {quote('rel_' + name)} as select distinct "
@@ -181,17 +205,20 @@ def _stage_accepted(db: Database, src: SourceConfig, staged: Path) -> int:
 
 
 def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status: str) -> dict[str, FileCounts]:
-    """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back."""
+    """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back, filtered."""
     quarantined = dict(db.rows("quarantined per file", "select t._source_file, count(*) from rejected r "
                                                       "join typed t using (_row_id) group by all"))
     typed = dict(db.rows("typed per file", "select _source_file, count(*) from typed group by all"))
+    filtered = dict(db.rows("filtered per file", "select _source_file, count(*) from prepared where not _kept "
+                                                 "group by all"))
     accepted = dict(db.rows("accepted per file", f"select _source_file, count(*) from {parquet_source(staged)} "
                                                  "group by all")) if staged is not None else {}
     out = {}
     for name in sorted(set(read) | set(typed)):
         q = quarantined.get(name, 0)
         out[name] = {"rows_in": read.get(name, 0), "accepted": accepted.get(name, 0), "quarantined": q,
-                     "held_back": typed.get(name, 0) - q if status == "held_back" else 0}
+                     "held_back": typed.get(name, 0) - q if status == "held_back" else 0,
+                     "filtered": filtered.get(name, 0)}
     return out
 
 
@@ -215,6 +242,7 @@ def _write_quality(spec: RunSpec, validated: dict[str, SourceValidation]) -> Non
              for name, v in validated.items() for rule, n in v["rules"].items()]
     sources = [{"source": name, "status": v["status"], "rows_in": v["rows_in"], "accepted": v["accepted"],
                 "quarantined": v["quarantined"], "held_back": v["held_back"],
+                "filtered": v.get("filtered", 0), "filter": v.get("filter"),
                 "freshness_field": (v["freshness"] or {}).get("field"),
                 "lag_days": (v["freshness"] or {}).get("lag_days"),
                 "max_lag_days": (v["freshness"] or {}).get("max_lag_days"),
