@@ -162,7 +162,7 @@ def test_row_level_problems_each_quarantined_with_rule_and_reason(tmp_path):
         (f, 16): ("required:ordered_at", "ordered_at '20/11/2026 10:00' is not a valid timestamp (expected iso8601)"),
     }
     assert (v["rows_in"], v["accepted"], v["quarantined"], v["status"]) == (16, 2, 14, "loaded")
-    assert v["file_counts"] == {f: {"rows_in": 16, "accepted": 2, "quarantined": 14, "held_back": 0}}
+    assert v["file_counts"] == {f: {"rows_in": 16, "accepted": 2, "quarantined": 14, "held_back": 0, "filtered": 0}}
     # newest accepted order 2026-11-20T02:00Z, 22 hours before the end of the run date: stale
     assert v["freshness"] == {"field": "ordered_at", "newest": "2026-11-20T02:00:00+00:00", "lag_days": 0.917,
                               "max_lag_days": 0.5, "stale": True}
