@@ -3,15 +3,12 @@ syntax over the export's columns. Checked at config load (sqlglot, dialect duckd
 no statement, subquery, table or table function; its column references are the export columns it needs.
 
 sqlglot rather than a regex or DuckDB itself: it parses DuckDB's dialect without a connection (connectors
-never talk to DuckDB) and gives the tree, so references can be listed and rewritten exactly."""
+never talk to DuckDB) and gives the tree, so references can be listed and rewritten exactly. Imported on
+first use: a configuration without expressions does not pay its import."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 # an export column an expression or the filter references is kept by the extract under this prefix
 EXPORT_PREFIX = "_export__"
@@ -20,16 +17,23 @@ _TABLE_FUNCTIONS = ("read_", "glob", "query", "query_table", "getenv", "current_
                     "parquet_", "duckdb_", "pragma_", "iceberg_", "delta_scan", "sqlite_", "postgres_", "mysql_")
 
 
-def _name(node: exp.Expression) -> str:
+def _name(node) -> str:
     """A function's name as written, lower case."""
+    from sqlglot import exp
+
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     return node.sql_name().lower() if isinstance(node, exp.Func) else ""
 
 
 @lru_cache(maxsize=512)
-def parse_expression(text: str) -> exp.Expression:
-    """The one expression of `text`; raises ValueError saying why it is not one (or not allowed)."""
+def parse_expression(text: str):
+    """The one expression of `text` (a sqlglot tree); raises ValueError saying why it is not one (or not
+    allowed)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
     try:
         trees = [t for t in sqlglot.parse(text, read="duckdb") if t is not None]
     except SqlglotError as exc:
@@ -57,12 +61,16 @@ def parse_expression(text: str) -> exp.Expression:
 
 def referenced_columns(text: str) -> list[str]:
     """The export columns an expression references, in order of first appearance."""
+    from sqlglot import exp
+
     return list(dict.fromkeys(c.name for c in parse_expression(text).find_all(exp.Column)))
 
 
 def export_sql(text: str) -> str:
     """The expression as DuckDB SQL over the extract's kept columns (each reference `c` -> `"_export__c"`)."""
-    def rename(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    def rename(node):
         if isinstance(node, exp.Column):
             return exp.column(EXPORT_PREFIX + node.name, quoted=True)
         return node

@@ -44,7 +44,7 @@ def check() -> None:
     t = Table("source", "kind", "format", "fields mapped", "files matched", title=f"{settings.sources_path}: valid")
     for s in cfg.sources:
         files = source_files(s, settings.exports_path) if settings.exports_path.is_dir() else []
-        t.add_row(s.name, s.kind, s.format, str(len(s.columns) + len(s.constants)),
+        t.add_row(s.name, s.kind, s.format, str(len(s.columns) + len(s.expressions) + len(s.constants)),
                   str(len(files)) if files else f"[yellow]0 under {settings.exports_path}[/yellow]")
     console.print(t)
 
