@@ -36,7 +36,7 @@ RUN_FILES_SCHEMA = pa.schema([
     ("filter", pa.string())])
 _RUN_COLUMNS = ("run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
                 "rows_accepted", "rows_quarantined", "rows_held_back", "rows_filtered", "files_set_aside",
-                "customers",                "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES), "warnings")
+                "customers", "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES), "warnings")
 
 
 def write_run_record(warehouse_dir: Path, record: dict) -> Path:
