@@ -3,6 +3,7 @@ worker and trigger in production), look at the quarantine and the report, evalua
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import subprocess
@@ -544,5 +545,25 @@ def _start_local_server(port: int = 4200) -> subprocess.Popen:
     raise typer.Exit(1)
 
 
+def entry() -> None:
+    """The `silobridge` console script: the typer app, then exit without tearing the interpreter down.
+
+    Output is flushed first. Skipping teardown keeps DuckDB's bindings (nanobind) from printing dozens of
+    'leaked instance' lines at exit for objects that imported libraries (Splink) still reference.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            err.print(str(exc.code))
+    atexit._run_exitfuncs()  # Prefect stops its embedded server here; only the interpreter's teardown is skipped
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    entry()

@@ -29,6 +29,8 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
     """Resolve identities, write the identity tables; returns the resolution's counts and the scores against
     ground truth (None without). Fails (PipelineError) when the stability gate trips."""
     cfg = spec.config()
+    # Splink narrates its training at INFO (hundreds of lines a run): shown only with silobridge's debug logs
+    logging.getLogger("splink").setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
     with open_analysis(spec, cfg, hash_key, "identity") as db:
         previous = warehouse.current_version(spec.warehouse_dir)
         has_previous = previous is not None and (previous / "customer_identities.parquet").exists()

@@ -296,7 +296,8 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
         retain_matching_columns=True,  # Splink 5 keeps the gamma (level) columns only with them
         max_iterations=config.max_iterations,
     )
-    linker = Linker(db_api.register(prepared), settings)
+    # log_level None: Splink leaves the "splink" logger as the caller set it (its default, INFO, narrates training)
+    linker = Linker(db_api.register(prepared), settings, log_level=None)
     try:
         return _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
     finally:
