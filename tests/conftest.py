@@ -32,10 +32,7 @@ def demo_exports(tmp_path_factory) -> Path:
 @pytest.fixture
 def data_dir(tmp_path, demo_exports, monkeypatch) -> Path:
     """A data directory in tmp_path with the repo's sources.yaml and a copy of the demo exports."""
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
-    shutil.copytree(demo_exports, data / "demo")
+    data = demo_data_dir(tmp_path / "data", demo_exports)
     monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(data))
     return data
 
@@ -55,14 +52,19 @@ def first_night(tmp_path_factory, demo_exports, prefect_api) -> tuple[Path, dict
     (data dir, the flow's summary). Tests that go on from there copy it with `copy_data_dir` first."""
     from flows.nightly import nightly
 
-    data = tmp_path_factory.mktemp("first_night") / "data"
-    data.mkdir()
-    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
-    shutil.copytree(demo_exports, data / "demo")
+    data = demo_data_dir(tmp_path_factory.mktemp("first_night") / "data", demo_exports)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
         summary = nightly(run_date=DEMO_END)
     return data, summary
+
+
+def demo_data_dir(data: Path, demo_exports: Path) -> Path:
+    """A new data directory at `data`: the repo's sources.yaml and a copy of the demo exports."""
+    data.mkdir(parents=True)
+    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
+    shutil.copytree(demo_exports, data / "demo")
+    return data
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

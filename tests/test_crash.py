@@ -23,7 +23,7 @@ from flows.settings import Settings
 from flows.steps.run import STEPS, recover, run_night, run_step
 from flows.steps.spec import make_spec
 from flows.warehouse.catalog import Catalog
-from tests.conftest import REPO
+from tests.conftest import REPO, demo_data_dir
 from tests.crashing import KILLED, PUBLISH_POINTS
 
 pytestmark = pytest.mark.e2e
@@ -68,10 +68,7 @@ def _leftovers(data: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def crm_night(tmp_path_factory, demo_exports) -> Path:
     """A data directory whose warehouse holds one published night (crm only)."""
-    data = tmp_path_factory.mktemp("crash") / "data"
-    data.mkdir()
-    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
-    shutil.copytree(demo_exports, data / "demo")
+    data = demo_data_dir(tmp_path_factory.mktemp("crash") / "data", demo_exports)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
         run_night(_spec(20), "test-key")
