@@ -19,6 +19,8 @@ from typing import Any
 
 import duckdb
 
+from transforms.sqltext import quote  # noqa: F401  (re-exported: one quoting rule for transforms and the seam)
+
 log = logging.getLogger("silobridge.db")
 
 
@@ -29,10 +31,6 @@ class StatementError(RuntimeError):
         self.step, self.statement = step, statement
         super().__init__(f"{step or 'database'}: statement {statement!r} failed: {message}")
 
-
-def quote(identifier: str) -> str:
-    """A DuckDB identifier in double quotes (embedded quotes doubled)."""
-    return '"' + str(identifier).replace('"', '""') + '"'
 
 
 def sql_string(value: str | Path) -> str:
