@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.config import SourceConfig
+from connectors.config import NumberFormat, SourceConfig
 from tests.helpers import connect
 from tests.test_stage_validate import POS, line, raw_table
 from transforms.stage import typed_sql
@@ -33,7 +33,7 @@ def test_undeclared_numbers_are_read_only_when_one_reading_fits(text, expected):
 
 
 def test_a_declared_number_format_reads_its_own_convention_and_nothing_else():
-    eu = POS.model_copy(update={"number_format": {"decimal": ",", "thousands": "."}})
+    eu = POS.model_copy(update={"number_format": NumberFormat(decimal=",", thousands=".")})
     eu = SourceConfig.model_validate(eu.model_dump())
     texts = ["801,00", "1.234,56", "1.234", "€ 12", "1,234.56", "12.5"]
     got = typed_rows(eu, [line(unit_list_price=t) for t in texts], "unit_list_price")
