@@ -29,6 +29,7 @@ class Extracted:
     files: list[str] = field(default_factory=list)
     rows_per_file: dict[str, int] = field(default_factory=dict)
     file_errors: list[ExportError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # read but not taken (e.g. a workbook's other sheets)
     checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
 
     @property
@@ -142,7 +143,7 @@ def _read_files(paths: list[tuple[Path, SourceConfig, str, Path]], source: Sourc
                 digest = file_checksum(path)
             except FileNotFoundError:
                 raise ExportError(display, "was removed before it could be read") from None
-            table = map_columns(read_export(path, how, display), source, display)
+            table = map_columns(read_export(path, how, display, out.notes), source, display)
             # files without rows are alike (a header, `[]`) without being the same delivery
             if table.num_rows:
                 if digest in seen:

@@ -76,6 +76,8 @@ def preview(
     table = pa.concat_tables([*got.tables, got.schema.empty_table()])
     for e in got.file_errors:
         err.print(f"[yellow]set aside:[/yellow] {e}")
+    for note in got.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
     unmapped: dict[str, None] = {}
     for path in source_files(src, settings.exports_path):
         try:
