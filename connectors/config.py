@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 from datetime import date
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -240,6 +240,11 @@ class SourceConfig(BaseModel):
                 f"and {model} holds one row per ({', '.join(grain)}): a second row would be lost. Use a key "
                 f"within [{', '.join(grain)}] (rows repeating it are then quarantined as duplicates), or map "
                 f"{' and '.join(grain)} to columns that are unique together")
+
+
+def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
+    """The files a source's glob matches, in a stable order."""
+    return sorted(p for p in exports_dir.glob(source.path) if p.is_file())
 
 
 class ConfigError(ValueError):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.config import SourceConfig
+from connectors.config import SourceConfig, source_files
 from connectors.expressions import EXPORT_PREFIX
 from connectors.masking import looks_personal, shape
 from connectors.readers import ExportError, read_export
@@ -55,11 +55,6 @@ def file_checksum(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
-    """The files a source's glob matches, in a stable order."""
-    return sorted(p for p in exports_dir.glob(source.path) if p.is_file())
 
 
 def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:

@@ -7,7 +7,6 @@ import sys
 from datetime import date
 from typing import Annotated
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -37,7 +36,7 @@ def _config(settings: Settings):
 @sources_app.command()
 def check() -> None:
     """Validate the whole sources file; list each source with its kind, mapped fields and matching files."""
-    from connectors.extract import source_files
+    from connectors.config import source_files
 
     settings = Settings()
     cfg = _config(settings)
@@ -56,7 +55,10 @@ def preview(
     show_personal: Annotated[bool, typer.Option(help="show personal values in clear (default: their shape)")] = False,
 ) -> None:
     """Read the source's real files: its mapped and typed rows, the rules they fail, the unmapped columns."""
-    from connectors.extract import extract_source, source_files
+    import pyarrow as pa
+
+    from connectors.config import source_files
+    from connectors.extract import extract_source
     from connectors.readers import read_export
     from connectors.schemas import KINDS, LINEAGE
     from flows.db import Database, StatementError, quote
