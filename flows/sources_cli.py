@@ -3,9 +3,11 @@ seconds and without Prefect."""
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -124,3 +126,45 @@ def preview(
                            for f, v in zip(fields, values)))
     console.print(t)
     console.print(f"unmapped columns (not loaded): {list(unmapped) or 'none'}")
+
+
+@sources_app.command()
+def draft(
+    file: Annotated[Path, typer.Argument(help="an export file (csv, tsv, json, jsonl, xlsx, parquet, sqlite)")],
+    kind: Annotated[Optional[str], typer.Option(help="the kind it feeds (default: proposed from its columns)")] = None,
+    system: Annotated[Optional[str], typer.Option(help="the silo's name (default: the file's folder)")] = None,
+    entity: Annotated[Optional[str], typer.Option(help="what the export holds (default: from the file name)")] = None,
+) -> None:
+    """Sniff an export and print a sources.yaml entry for it (shapes only, never values), to check and edit."""
+    from connectors.draft import draft as draft_entry, to_yaml
+
+    settings = Settings()
+    if not file.is_file():
+        err.print(f"[bold red]{file}: no such file[/bold red]")
+        raise typer.Exit(1)
+    try:
+        d = draft_entry(file, kind)
+    except ValueError as exc:
+        err.print(f"[bold red]cannot draft {file.name}:[/bold red] {exc}")
+        raise typer.Exit(1) from None
+    exports = settings.exports_path.resolve()
+    try:
+        rel = file.resolve().relative_to(exports)
+        inside = True
+    except ValueError:
+        rel, inside = None, False
+    system = _name(system or (rel.parts[0] if rel is not None and len(rel.parts) > 1 else file.stem.split("_")[0]))
+    entity = _name(entity or re.sub(r"[\d_-]+$", "", file.name.split(".")[0]).removeprefix(system) or "records")
+    glob_name = re.sub(r"\*+", "*", re.sub(r"\d+", "*", file.name))
+    glob = (rel.parent / glob_name).as_posix() if inside else f"{system}/{glob_name}"
+    typer.echo(f"# drafted from {file.name}: {d.rows:,} rows, {len(d.columns)} columns; append under `sources:` in "
+               f"{settings.sources_path}, then `silobridge sources check` and `sources preview {system}__{entity}`")
+    if not inside:
+        typer.echo(f"# the file is outside the exports directory: copy it to {exports}/{system}/")
+    typer.echo(to_yaml(d, system, entity, glob), nl=False)
+
+
+def _name(text: str) -> str:
+    """A system or entity name as the configuration takes it: lower case letters, digits and underscores."""
+    name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return name if re.match(r"^[a-z]", name) else f"s_{name}" if name else "source"

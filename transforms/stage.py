@@ -117,6 +117,8 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
             f"ELSE timezone($tz, try_cast({raw} AS TIMESTAMP)) END"
         )
     params[param] = fmt
+    if "%z" in fmt or "%Z" in fmt:  # the text states its offset: strptime gives the instant, no zone to apply
+        return f"try_strptime({raw}, ${param})"
     return f"timezone($tz, try_strptime({raw}, ${param}))"
 
 
