@@ -32,7 +32,8 @@ SAMPLE_ROWS = 2_000
 # Simplified Chinese. A field's own name always counts.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "record id", "customer id", "customer no", "customer number", "contact id", "member id",
-                  "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number",
+                  "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number", "unique email id",
+                  "euid",
                   "客戶編號", "客戶代號", "會員編號", "顧客編號", "編號", "客户编号", "会员编号", "工單編號", "案件編號"),
     "email": ("email", "e mail", "email address", "mail", "e mail address", "電子郵件", "電子信箱", "電郵", "信箱",
               "email信箱", "電子郵件地址", "邮箱", "电子邮件", "电子邮箱"),
@@ -70,9 +71,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "交易序號", "订单号", "订单编号"),
     "line_no": ("line", "line no", "line number", "line item", "item no", "seq", "項次", "序號", "行號", "明细行号"),
     "ordered_at": ("order date", "ordered at", "purchase date", "purchased at", "transaction date", "sale date",
-                   "date", "order time", "訂購日期", "訂單日期", "購買日期", "交易日期", "交易時間", "下單時間",
+                   "date", "order time", "created at", "created", "訂購日期", "訂單日期", "購買日期", "交易日期", "交易時間", "下單時間",
                    "下单时间", "订单日期"),
-    "channel": ("channel", "source", "sales channel", "order source", "via", "通路", "銷售通路", "渠道", "来源"),
+    "channel": ("channel", "source", "sales channel", "order source", "via", "platform", "通路", "銷售通路", "渠道", "来源"),
     "store_id": ("store", "store id", "shop id", "location", "store code", "branch", "門市", "門市代號", "店號",
                  "门店"),
     "sku": ("sku", "product id", "item id", "product code", "item code", "article number", "商品編號", "商品代號",
@@ -124,6 +125,7 @@ FITS = {
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_RE = re.compile(r"^\+?[\d\s().\-/]{6,24}$")
 ID_RE = re.compile(r"^[\w\-.:#/]{1,64}$")
+IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 BOOLEANS = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1", "是", "否", "有", "無", "on", "off"}
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$")
 ROC_RE = re.compile(r"^(\d{2,3})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -285,7 +287,7 @@ def classify(name: str, values: list[str]) -> Column:
             fmt == "roc" and any(":" in v for v in values))
         col.shape = "roc" if fmt == "roc" else "timestamp" if has_time else "date"
         col.fmt = fmt
-    elif share(lambda v: PHONE_RE.match(v) and 7 <= sum(c.isdigit() for c in v) <= 15
+    elif share(lambda v: PHONE_RE.match(v) and 7 <= sum(c.isdigit() for c in v) <= 15 and not IPV4_RE.match(v)
                and (v.startswith(("+", "0", "(")) or re.search(r"[\s\-.()]", v))) >= 0.8:
         col.shape = "phone"
     elif all(re.fullmatch(r"[+-]?\d+", v) for v in values):
@@ -294,7 +296,8 @@ def classify(name: str, values: list[str]) -> Column:
         col.shape, col.fmt = "decimal", style
         if style == "ambiguous":
             col.note = "values like 1,234 could be 1234 or 1.234: declare number_format"
-    elif col.distinct >= 0.9 * len(values) and all(ID_RE.match(v) and any(c.isdigit() for c in v) for v in values):
+    elif col.distinct >= 0.9 * len(values) and all(ID_RE.match(v) and any(c.isdigit() for c in v)
+                                                   and "://" not in v for v in values):
         col.shape = "id"
     else:
         col.shape = "text"
@@ -355,13 +358,17 @@ def _propose(columns: list[Column], kind: str) -> tuple[dict[str, tuple[str, str
     email and phone columns by their values alone."""
     candidates = []
     for col in columns:
+        if col.shape == "empty":  # nothing in the sample says what it holds
+            continue
         for fld in KINDS[kind]:
             score = _name_score(col.name, fld)
             if score and _shape_fits(col, fld, kind):
-                candidates.append((score, -columns.index(col), fld, col))
+                # between names as good, a timestamp field prefers a column with the time of day
+                exact = KINDS[kind][fld].type == "timestamp" and col.shape != "date"
+                candidates.append((score, exact, -columns.index(col), fld, col))
     mapping: dict[str, tuple[str, str]] = {}
     used: set[str] = set()
-    for score, _, fld, col in sorted(candidates, key=lambda c: (-c[0], -c[1])):
+    for score, _, _, fld, col in sorted(candidates, key=lambda c: (-c[0], not c[1], -c[2])):
         if fld in mapping or col.name in used:
             continue
         why = "by name" if score == 3 else "by name (guessed: check)" if score == 2 else "by name (Chinese)"
@@ -482,7 +489,7 @@ def _complete(d: Draft) -> None:
         d.number_format = {"decimal": ",", "thousands": "."}
     row_cols = [_ident(c.name) for c in d.columns if c.shape != "empty"]
     for fld, spec in schema.items():
-        if not spec.required or fld in d.mapping:
+        if not spec.required or fld in d.mapping or fld in d.expressions:
             continue
         if fld in ("order_id", "event_id", "record_id") and row_cols:
             d.expressions[fld] = (f"md5(cast(list_value({', '.join(row_cols)}) as varchar))",
@@ -558,7 +565,7 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
     if shapes:
         lines.append(f"{pad}contract:")
         lines.append(f"{pad}  shapes: {{{', '.join(f'{f}: {f}' for f in shapes)}}}")
-        lines.append(f"{pad}  severity: {{{', '.join(_scalar('shape:' + f) + ': warn' for f in shapes)}}}"
+        lines.append(f"{pad}  severity: {{{', '.join(f'{chr(34)}shape:{f}{chr(34)}: warn' for f in shapes)}}}"
                      "  # a malformed one is counted, the row kept")
     # a column only hashed into a synthetic key is still not loaded as a field of its own
     used = {c for c, _ in d.mapping.values()} | {c for t, why in d.expressions.values() if not t.startswith("md5(")

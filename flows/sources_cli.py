@@ -155,7 +155,10 @@ def draft(
         rel, inside = None, False
     system = _name(system or (rel.parts[0] if rel is not None and len(rel.parts) > 1 else file.stem.split("_")[0]))
     entity = _name(entity or re.sub(r"[\d_-]+$", "", file.name.split(".")[0]).removeprefix(system) or "records")
-    glob_name = re.sub(r"\*+", "*", re.sub(r"\d+", "*", file.name))
+    # a glob for the next deliveries too: a trailing number, date or hex id in the name becomes `*`
+    stem, dot, suffixes = file.name.partition(".")
+    stem = re.sub(r"(?<=[_\-.\s])(\d+|[0-9a-f]*\d[0-9a-f]*)$", "*", stem)
+    glob_name = stem + dot + suffixes
     glob = (rel.parent / glob_name).as_posix() if inside else f"{system}/{glob_name}"
     typer.echo(f"# drafted from {file.name}: {d.rows:,} rows, {len(d.columns)} columns; append under `sources:` in "
                f"{settings.sources_path}, then `silobridge sources check` and `sources preview {system}__{entity}`")
