@@ -64,7 +64,7 @@ def preview(
     from connectors.readers import read_export
     from connectors.schemas import KINDS, LINEAGE
     from flows.db import Database, StatementError, quote
-    from transforms.privacy import shape
+    from transforms.privacy import masked
     from transforms.stage import prepared_sql, typed_sql
     from transforms.validate import validate_typed
 
@@ -122,7 +122,8 @@ def preview(
         console.print(t)
     t = Table("row", *fields, title=f"first {len(shown)} typed rows")
     for where, *values in shown:
-        t.add_row(where, *("" if v is None else v if show_personal or not KINDS[src.kind][f].personal else shape(v)
+        # a value is shown by its shape when its field is personal or it looks personal (an email as login id)
+        t.add_row(where, *("" if v is None else v if show_personal else masked(v, KINDS[src.kind][f].personal)
                            for f, v in zip(fields, values)))
     console.print(t)
     console.print(f"unmapped columns (not loaded): {list(unmapped) or 'none'}")

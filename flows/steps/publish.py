@@ -81,7 +81,7 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "warnings": run_warnings(summary),
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
-            | {"note": v.get("note"),
+            | {"note": v.get("note"), "filtered": v.get("filtered", 0), "filter": v.get("filter"),
                "files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
                "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
             for name, v in validated.items()
