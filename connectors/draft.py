@@ -32,8 +32,8 @@ SAMPLE_ROWS = 2_000
 # Simplified Chinese. A field's own name always counts.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "record id", "customer id", "customer no", "customer number", "contact id", "member id",
-                  "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number", "unique email id",
-                  "euid",
+                  "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number",
+                  "unique email id", "euid",
                   "客戶編號", "客戶代號", "會員編號", "顧客編號", "編號", "客户编号", "会员编号", "工單編號", "案件編號"),
     "email": ("email", "e mail", "email address", "mail", "e mail address", "電子郵件", "電子信箱", "電郵", "信箱",
               "email信箱", "電子郵件地址", "邮箱", "电子邮件", "电子邮箱"),
@@ -509,7 +509,8 @@ def _complete(d: Draft) -> None:
                                 "REQUIRED and not found in the export: a placeholder, set it")
 
 
-_PLACEHOLDER = {"currency": "XXX", "channel": "unknown", "string": "unknown", "timestamp": "1970-01-01T00:00:00Z", "date": "1970-01-01", "decimal": "0",
+_PLACEHOLDER = {"currency": "XXX", "channel": "unknown", "string": "unknown", "timestamp": "1970-01-01T00:00:00Z",
+                "date": "1970-01-01", "decimal": "0",
                 "integer": "0"}
 
 
