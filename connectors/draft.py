@@ -476,11 +476,7 @@ def _complete(d: Draft) -> None:
     for fld, (col_name, _) in list(d.mapping.items()):
         col = by_name[col_name]
         if schema[fld].type in ("date", "timestamp"):
-            if col.shape == "epoch_us":
-                del d.mapping[fld]
-                d.expressions[fld] = (f"make_timestamp(cast({_ident(col_name)} as bigint))",
-                                      "epoch microseconds -> a UTC timestamp")
-            elif col.shape in ("epoch_s", "epoch_ms"):
+            if col.shape in ("epoch_s", "epoch_ms", "epoch_us"):
                 d.formats[fld] = col.shape
             elif col.fmt and col.fmt != "iso8601":
                 d.formats[fld] = col.fmt
