@@ -77,7 +77,7 @@ def test_check_loads_neither_prefect_nor_pandas_nor_gx(data):
 
     code = ("import sys; from typer.testing import CliRunner; from flows.cli import app; "
             "res = CliRunner().invoke(app, ['sources', 'check']); assert res.exit_code == 0, res.output; "
-            "print(sorted(m for m in ('prefect', 'pandas', 'great_expectations', 'duckdb', 'pyarrow') "
+            "print(sorted(m for m in ('prefect', 'pandas', 'great_expectations', 'duckdb', 'splink') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1],
                          check=True)
