@@ -76,7 +76,7 @@ def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]
     """(GX expectation class name, its arguments, meta without severity) for every rule of the source."""
     out = []
     schema = KINDS[source.kind]
-    mapped = set(source.columns) | set(source.constants) | set(source.expressions)
+    mapped = set(source.mapped_fields)
     c = source.contract
 
     def add(cls: str, kwargs: dict, rule: str, default: str, name: str | None = None) -> None:
@@ -95,7 +95,8 @@ def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]
     for name in c.not_null:
         if not schema[name].required:
             add("ExpectColumnValuesToNotBeNull", {"column": name}, f"not_null:{name}", "reject", name)
-    for name, values in c.accepted_values.items():
+    for name, values in {**{n: list(spec.values) for n, spec in schema.items() if spec.values and n in mapped},
+                         **c.accepted_values}.items():
         add("ExpectColumnValuesToBeInSet", {"column": name, "value_set": values},
             f"accepted_values:{name}", "reject", name)
     for name, bounds in c.ranges.items():
@@ -112,8 +113,9 @@ def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]
             f"relation:{name}", "reject", name)
     add("ExpectColumnValuesToBeNull", {"column": "_formula_field"}, "formula", "reject")
     add("ExpectColumnValuesToBeNull", {"column": "_long_field"}, "field_length", "reject")
-    add("ExpectColumnValuesToBeBetween", {"column": "_key_rank", "max_value": 1},
-        f"unique:{','.join(source.unique_keys)}", "reject")
+    if not source.merge:  # a merging source folds repeated keys into one entity after validation: not a defect
+        add("ExpectColumnValuesToBeBetween", {"column": "_key_rank", "max_value": 1},
+            f"unique:{','.join(source.unique_keys)}", "reject")
     return out
 
 
@@ -188,7 +190,10 @@ def _reason(meta: dict, row: pd.Series, source: SourceConfig, run_date: date) ->
         fmt = field_format(source, name, spec)
         return f"{name} {shown!r} is not a valid {spec.type}" + (f" (expected {fmt})" if fmt else "")
     if rule.startswith("accepted_values:"):
-        return f"{name} {shown!r} is not one of {c.accepted_values[name]}"
+        if name in c.accepted_values:
+            return f"{name} {shown!r} is not one of {c.accepted_values[name]}"
+        return (f"{name} {shown!r} is not one of the canonical values {list(spec.values)}: map the export's value "
+                f"under value_maps ({name}: {{{shown!r}: ...}})")
     if rule.startswith("range:"):
         b = c.ranges[name]
         lo, hi = b.min, b.max
@@ -295,7 +300,7 @@ def quarantine_record(row: dict, source: SourceConfig) -> str:
     """The original values of a row as JSON, personal fields (and values that look personal) reduced to their shape."""
     schema = KINDS[source.kind]
     out = {}
-    for name in [*source.columns, *source.expressions, *source.constants]:
+    for name in source.mapped_fields:
         value = row.get(f"{name}__raw")
         if value is not None and not (isinstance(value, float) and pd.isna(value)):
             out[source.columns.get(name, name)] = masked(str(value), schema[name].personal)

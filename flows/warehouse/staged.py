@@ -12,7 +12,7 @@ from transforms.stage import DUCK_TYPES
 def empty_kind_sql(kind: str) -> str:
     """A typed, empty SELECT with the columns of a staged table of `kind`."""
     cols = [f"CAST(NULL AS {DUCK_TYPES[spec.type]}) AS {quote(name)}" for name, spec in KINDS[kind].items()]
-    cols += ["NULL::VARCHAR AS _source_system", "NULL::VARCHAR AS _source_entity",
+    cols += ["NULL::VARCHAR AS attributes", "NULL::VARCHAR AS _source_system", "NULL::VARCHAR AS _source_entity",
              "NULL::VARCHAR AS _source_file", "NULL::BIGINT AS _row_number"]
     return f"select {', '.join(cols)} where false"
 
