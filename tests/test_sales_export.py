@@ -207,3 +207,32 @@ def test_preview_shows_merged_rows_and_the_unmapped_columns(tmp_path, monkeypatc
     assert ("merged: 27 row(s) repeat an earlier row's record_id and would be kept once; differing values: "
             "{'attributes.Age': 2}") in text
     assert "unmapped columns (kept in attributes, values masked): ['Age', 'Gender', 'Loyalty Member']" in text
+
+
+def test_a_night_loads_the_file_into_the_models_with_every_row_accounted_for(tmp_path):
+    from flows.steps.run import run_night
+    from flows.warehouse.catalog import Catalog
+
+    spec = make(tmp_path)
+    summary = run_night(spec, "sales-test-key-0123456789abcdef")
+    with Catalog.open(spec.warehouse_dir) as catalog:
+        db = catalog.db
+        orders = db.rows("t", "select count(*), count(*) filter (where not is_sale), "
+                              "count(*) filter (where attributes is not null), count(distinct customer_id), "
+                              "sum(line_amount) filter (where is_sale) from fct_orders")
+        identities = db.rows("t", "select entity, count(*), count(attributes) from customer_identities group by 1")
+        merged = db.rows("t", "select source, count(*) from merged_rows group by 1 order by 1")
+        ledger = db.rows("t", "select source, rows_in, accepted, quarantined, filtered, merged "
+                              "from pipeline_run_sources order by source")
+        touch = db.rows("t", "select touchpoint_type, count(*) from fct_touchpoints where touchpoint_type like 'order%' "
+                             "group by 1 order by 1")
+    # 39 lines in (one quarantined), 5 cancelled kept and flagged, each line tied to its customer by login id
+    assert orders == [(39, 5, 39, 13, Decimal("13944.00"))]  # the 34 sale lines' Total Price
+    assert identities == [("sales_customers", 13, 13)]
+    assert merged == [("shop__sales_customers", 27), ("shop__sales_products", 35)]
+    # rows in = accepted + quarantined + filtered + merged, per source, in the published ledger
+    assert ledger == [("shop__sales_customers", 40, 13, 0, 0, 27), ("shop__sales_orders", 40, 39, 1, 0, 0),
+                      ("shop__sales_products", 40, 5, 0, 0, 35)]
+    # 25 orders loaded: 21 with a sale, 4 whose every line was cancelled
+    assert touch == [("order", 21), ("order_cancelled", 4)]
+    assert summary["model"]["fct_orders"] == 39
