@@ -16,7 +16,7 @@ from connectors.config import SourceConfig
 from connectors.expressions import EXPORT_PREFIX
 from connectors.masking import looks_personal, masked, shape
 from connectors.readers import ExportError, read_export
-from connectors.schemas import ATTRIBUTES, LINEAGE, REPLAY_PREFIX
+from connectors.schemas import ATTRIBUTES, LINEAGE, REPLAY_PREFIX, REPLAYED_KEY
 
 
 @dataclass
@@ -45,7 +45,8 @@ class Extracted:
 def mapped_schema(source: SourceConfig) -> pa.Schema:
     """The schema `map_columns` gives every file of `source`: its fields and constants as text, the export
     columns its expressions and filter reference (`_export__<column>`, text), lineage."""
-    names = [*source.columns, *source.constants, *(EXPORT_PREFIX + c for c in source.export_columns), ATTRIBUTES]
+    names = [*source.columns, *source.constants, *(EXPORT_PREFIX + c for c in source.export_columns),
+             *(REPLAYED_KEY + k for k in source.keys), ATTRIBUTES]
     return pa.schema([*((c, pa.string()) for c in names),
                       *((c, pa.int64() if c == "_row_number" else pa.string()) for c in LINEAGE)])
 
@@ -137,8 +138,14 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
     for col in source.export_columns:
         arrays.append(table.column(col).cast(pa.string()))
         names.append(EXPORT_PREFIX + col)
-    # a replay file (corrected quarantined rows) holds the mapped columns and the quarantine's own notes only
+    # a replay file (corrected quarantined rows) holds the mapped columns and the quarantine's own notes only,
+    # with the synthetic keys its rows had (`_key__<field>`): a replayed row keeps them
     replayed = display_name.startswith(f"{REPLAY_PREFIX}/")
+    for key in source.keys:
+        col = f"_key__{key}"
+        arrays.append(table.column(col).cast(pa.string()) if replayed and col in table.column_names
+                      else pa.nulls(n, pa.string()))
+        names.append(REPLAYED_KEY + key)
     arrays.append(attributes_column(table, [] if replayed else unmapped_columns(table, source)[0]))
     names.append(ATTRIBUTES)
     for col in LINEAGE:

@@ -164,6 +164,8 @@ MODEL_GRAIN: dict[str, tuple[tuple[str, ...], str]] = {
 
 # replayed (corrected) quarantined rows are read from files named <REPLAY_PREFIX>/<source>/<file>
 REPLAY_PREFIX = "replay"
+# a replayed row's synthetic key as the quarantine exported it (column `_key__<field>` of the replay file)
+REPLAYED_KEY = "_replayed_key__"
 # the columns of an export no field uses, kept on the staged and model rows as one JSON object (values masked)
 ATTRIBUTES = "attributes"
 LINEAGE = ("_source_system", "_source_entity", "_source_file", "_row_number")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -236,3 +237,33 @@ def test_a_night_loads_the_file_into_the_models_with_every_row_accounted_for(tmp
     # 25 orders loaded: 21 with a sale, 4 whose every line was cancelled
     assert touch == [("order", 21), ("order_cancelled", 4)]
     assert summary["model"]["fct_orders"] == 39
+
+
+def test_a_replayed_row_of_a_source_with_keys_and_expressions_computes_them_again(tmp_path):
+    spec = make(tmp_path)
+    extract_step(spec)
+    validate_step(spec)
+    # the rejected row's original text keeps the columns the keys and expressions read ("Total Price")
+    original = pq.read_table(spec.path("staging", "shop__sales_orders.rejected.parquet")).to_pylist()
+    assert [(r["Customer ID"], r["Purchase Date"], r["Total Price"], r["Order Status"]) for r in original] == [
+        ("1005", "2026-11-13", "299.00", "Refunded")]
+    assert (original[0]["_key__order_id"], original[0]["_key__line_no"]) == (order_id("1005", "2026-11-13"), "1")
+    fixed = {k: v for k, v in original[0].items() if not k.startswith("_") or k.startswith("_key__")} | {
+        "Order Status": "Returned"}
+    (spec.replay_dir / "shop__sales_orders").mkdir(parents=True)
+    pacsv.write_csv(pa.Table.from_pylist([fixed]), spec.replay_dir / "shop__sales_orders" / "fix.csv")
+    night2 = spec.model_copy(update={"run_id": "20261121T020000000000Z",
+                                     "run_dir": spec.run_dir.parent / "20261121T020000000000Z"})
+    extract_step(night2)
+    v = validate_step(night2)["shop__sales_orders"]
+    assert (v["rows_in"], v["accepted"], v["quarantined"]) == (41, 40, 1)  # the original is still wrong
+    rows = staged(night2, "shop__sales_orders", ["order_id", "line_no", "order_status", "unit_price_paid",
+                                                  "_source_file", "_row_number"])
+    got = [r for r in rows if r["_source_file"].startswith("replay/")]
+    assert got == [{"order_id": order_id("1005", "2026-11-13"), "line_no": 1, "order_status": "returned",
+                    "unit_price_paid": Decimal("299.00"), "_source_file": "replay/shop__sales_orders/fix.csv",
+                    "_row_number": 1}]
+    # the export's own lines keep their numbers: a replay renumbers nothing
+    first = staged(spec, "shop__sales_orders", ["order_id", "line_no", "_row_number"])
+    assert [{k: r[k] for k in ("order_id", "line_no", "_row_number")} for r in rows
+            if not r["_source_file"].startswith("replay/")] == first

@@ -6,7 +6,7 @@ import re
 
 from connectors.config import SourceConfig, SyntheticKey
 from connectors.expressions import EXPORT_PREFIX, export_sql
-from connectors.schemas import ATTRIBUTES, KINDS, LINEAGE, REPLAY_PREFIX, FieldSpec
+from connectors.schemas import ATTRIBUTES, KINDS, LINEAGE, REPLAY_PREFIX, REPLAYED_KEY, FieldSpec
 from transforms.sqltext import quote
 
 __all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "prepared_sql", "quote", "staged_columns", "typed_sql"]
@@ -180,8 +180,8 @@ def synthetic_key_sql(key: SyntheticKey) -> str:
     cols = [quote(EXPORT_PREFIX + c) for c in key.export_columns]
     if key.hash is not None:
         return f"left(sha256(to_json(list_value({', '.join(cols)}))), 16)"
-    within = f"partition by {', '.join(cols)} " if cols else "partition by _source_file "
-    return f"CAST(row_number() over ({within}order by _source_file, _row_number) AS VARCHAR)"
+    within = ", ".join([f"starts_with(_source_file, '{REPLAY_PREFIX}/')", *(cols or ["_source_file"])])
+    return f"CAST(row_number() over (partition by {within} order by _source_file, _row_number) AS VARCHAR)"
 
 
 def prepared_sql(source: SourceConfig, extracted: str) -> str:
@@ -191,7 +191,9 @@ def prepared_sql(source: SourceConfig, extracted: str) -> str:
     out)."""
     items = [quote(c) for c in [*source.columns, *source.constants]]
     items += [f"CAST(({export_sql(text)}) AS VARCHAR) AS {quote(name)}" for name, text in source.expressions.items()]
-    items += [f"{synthetic_key_sql(key)} AS {quote(name)}" for name, key in source.keys.items()]
+    # a replayed row keeps the key its original had (computed on the export's rows: replays never renumber them)
+    items += [f"coalesce({quote(REPLAYED_KEY + name)}, {synthetic_key_sql(key)}) AS {quote(name)}"
+              for name, key in source.keys.items()]
     items += [quote(c) for c in (ATTRIBUTES, *LINEAGE)]
     kept = f"coalesce(({export_sql(source.filter)}), false)" if source.filter else "true"
     return f"select {', '.join(items)}, {kept} AS _kept from {quote(extracted)}"

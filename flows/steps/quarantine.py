@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.config import SourceConfig
+from connectors.expressions import EXPORT_PREFIX
 from flows.db import Database, quote
 from flows.steps.results import SetAside
 from flows.steps.spec import RunSpec
@@ -42,11 +43,19 @@ def write_quarantine(db: Database, spec: RunSpec, src: SourceConfig, set_aside: 
                      "reason": p["problem"], "record": None})
     spec.path("quarantine").mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), spec.path("quarantine", f"{src.name}.parquet"))
-    originals = ", ".join(f"{quote(name + '__raw')} as {quote(col)}" for name, col in src.columns.items())
+    # the export's columns the expressions, keys and filter read (from the extracted rows, `extracted`): a
+    # corrected row replayed under the export's column names computes them again
+    exported = [c for c in src.export_columns if c not in src.columns.values()]
+    originals = ", ".join([*(f"t.{quote(name + '__raw')} as {quote(col)}" for name, col in src.columns.items()),
+                           *(f"e.{quote(EXPORT_PREFIX + c)} as {quote(c)}" for c in exported),
+                           # the synthetic keys the row had: a replayed row keeps them (connectors.extract)
+                           *(f"t.{quote(k + '__raw')} as {quote('_key__' + k)}" for k in src.keys)])
+    join = ("join extracted e on e._source_file = t._source_file and e._row_number = t._row_number "
+            if exported else "")
     db.run("rejected originals", f"create view rejected_originals as select {originals}, "
                                  "t._source_file as _quarantined_file, t._row_number as _quarantined_row, "
                                  "r.rule as _rule, r.reason as _reason "
-                                 "from rejected r join typed t using (_row_id) order by t._row_id")
+                                 f"from rejected r join typed t using (_row_id) {join}order by t._row_id")
     db.write_parquet("rejected_originals", spec.path("staging", f"{src.name}.rejected.parquet"))
 
 

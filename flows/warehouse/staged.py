@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.schemas import KINDS
+import pyarrow.parquet as pq
+
+from connectors.schemas import ATTRIBUTES, KINDS
 from flows.db import Database, parquet_source, quote
 from transforms.stage import DUCK_TYPES
 
@@ -24,5 +26,8 @@ def attach_kinds(db: Database, staged: dict[str, tuple[str, Path]]) -> None:
     """
     for kind in KINDS:
         paths = sorted(p for k, p in staged.values() if k == kind)
-        sql = f"select * from {parquet_source(paths, union_by_name=True)}" if paths else empty_kind_sql(kind)
+        # rows staged before `attributes` existed (reused from an earlier version) have none
+        extra = "" if not paths or any(ATTRIBUTES in pq.read_schema(p).names for p in paths) else \
+            f", NULL::VARCHAR AS {ATTRIBUTES}"
+        sql = f"select *{extra} from {parquet_source(paths, union_by_name=True)}" if paths else empty_kind_sql(kind)
         db.run(f"view kind_{kind}", f"create or replace view {quote('kind_' + kind)} as {sql}")
