@@ -100,6 +100,29 @@ class NumberFormat(BaseModel):
         return self
 
 
+class SyntheticKey(BaseModel):
+    """A key field made from the export's columns when it has none: `hash` (a stable hash of these columns'
+    values: the same values give the same key on every run) or `line_number` (rows numbered 1, 2, ...
+    within each group of equal values of these columns, in file order: file name, then row number)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hash: list[str] | None = Field(None, min_length=1)
+    line_number: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "SyntheticKey":
+        if (self.hash is None) == (self.line_number is None):
+            raise ValueError("give one of `hash: [columns]` or `line_number: [columns]` (`line_number: []` numbers "
+                             "the rows of each file)")
+        return self
+
+    @property
+    def export_columns(self) -> list[str]:
+        """The export columns the key is made from."""
+        return list(self.hash if self.hash is not None else self.line_number or [])
+
+
 class SourceConfig(BaseModel):
     """One export of one system: where its files are, how to read them, how columns map."""
 
@@ -126,6 +149,15 @@ class SourceConfig(BaseModel):
     expressions: dict[str, str] = {}  # canonical field -> DuckDB SQL expression over the export's columns
     filter: str | None = None         # DuckDB SQL condition over the export's columns: rows where it is not true are filtered
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
+    keys: dict[str, SyntheticKey] = {}  # canonical field -> a synthetic key (hash of columns, or line number)
+    # rows repeating the source's key (its kind's, or contract.unique) are one entity: the first in file order
+    # is kept, the later ones are counted as `merged` (not quarantined as duplicates) and their differing
+    # values reported; for an export that repeats entities on many lines (customers of a sales file)
+    merge: bool = False
+    # the unmapped columns kept in `attributes` (default: every column no field uses); the others are listed
+    # in the run summary as not kept, by name. For one of several entries over one file (its customers need
+    # Age and Gender, not the order columns)
+    attributes: list[str] | None = None
     formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_s | epoch_ms | epoch_us | epoch_days | roc
     number_format: NumberFormat | None = None  # None: detected per value when unambiguous
     value_maps: dict[str, dict[str, str]] = {}  # canonical field -> {export value: canonical value}
@@ -168,9 +200,16 @@ class SourceConfig(BaseModel):
 
     @property
     def export_columns(self) -> list[str]:
-        """The export columns the expressions and the filter reference (kept by the extract, prefixed)."""
+        """The export columns the expressions, the synthetic keys and the filter reference (kept by the
+        extract, prefixed)."""
         texts = [*self.expressions.values(), *([self.filter] if self.filter else [])]
-        return list(dict.fromkeys(c for t in texts for c in referenced_columns(t)))
+        return list(dict.fromkeys([*(c for t in texts for c in referenced_columns(t)),
+                                   *(c for k in self.keys.values() for c in k.export_columns)]))
+
+    @property
+    def mapped_fields(self) -> list[str]:
+        """Every canonical field the source gives: from columns, constants, expressions and synthetic keys."""
+        return [*self.columns, *self.constants, *self.expressions, *self.keys]
 
     @field_validator("filter")
     @classmethod
@@ -194,11 +233,12 @@ class SourceConfig(BaseModel):
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r} is not one of {sorted(KINDS)}")
         schema = KINDS[self.kind]
-        twice = (set(self.columns) | set(self.constants)) & set(self.expressions) | set(self.columns) & set(self.constants)
+        mapped_list = self.mapped_fields
+        twice = {f for f in mapped_list if mapped_list.count(f) > 1}
         if twice:
             raise ValueError(f"fields {sorted(twice)} are given twice (in more than one of columns, expressions, "
-                             "constants)")
-        mapped = set(self.columns) | set(self.constants) | set(self.expressions)
+                             "constants, keys)")
+        mapped = set(mapped_list)
         unknown = mapped - set(schema)
         if unknown:
             raise ValueError(f"fields {sorted(unknown)} are not canonical fields of kind {self.kind!r}; "
@@ -206,7 +246,12 @@ class SourceConfig(BaseModel):
         missing = {f for f, spec in schema.items() if spec.required} - mapped
         if missing:
             raise ValueError(f"required fields {sorted(missing)} of kind {self.kind!r} are not mapped (map them in "
-                             "`columns` or `expressions`, or give them in `constants`)")
+                             "`columns`, `expressions` or `keys`, or give them in `constants`)")
+        for field, key in self.keys.items():
+            wanted = "string" if key.hash is not None else "integer"
+            if schema[field].type != wanted:
+                raise ValueError(f"key {field!r} is a {schema[field].type}: `hash` makes text keys, `line_number` "
+                                 "integer ones")
         for field in (*self.formats, *self.value_maps, *self.contract.fields()):
             if field not in mapped:
                 raise ValueError(f"rule on {field!r}, which is not mapped")

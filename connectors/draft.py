@@ -86,6 +86,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "discount_code": ("discount code", "promo code", "coupon", "coupon code", "voucher", "折扣碼", "優惠碼",
                       "優惠券", "优惠码"),
     "currency": ("currency", "currency code", "幣別", "幣值", "币种", "货币"),
+    "order_status": ("order status", "status", "financial status", "fulfillment status", "訂單狀態", "狀態",
+                     "订单状态"),
+    "payment_method": ("payment method", "payment", "payment type", "payment gateway", "付款方式", "支付方式"),
+    "shipping_method": ("shipping method", "shipping type", "shipping", "delivery method", "delivery type",
+                        "配送方式", "運送方式", "物流方式"),
+    "rating": ("rating", "product rating", "review score", "stars", "評分", "评分"),
     "topic": ("topic", "category", "type", "issue type", "reason", "問題類型", "問題分類", "類別", "问题类型"),
     "agent_id": ("agent", "agent id", "assignee", "assignee id", "handled by", "客服人員", "專員", "客服"),
     "transfers": ("transfers", "transfer history", "轉接紀錄"),
@@ -569,7 +575,8 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
                                                  for c in _columns_in(t, d)}
     left = [c for c in d.columns if c.name not in used]
     if left:
-        lines.append(f"{pad}# not mapped (not loaded): add a field of kind {d.kind} where one fits")
+        lines.append(f"{pad}# not mapped (kept in `attributes`, personal-looking values by their shape): map a field "
+                     f"of kind {d.kind} where one fits")
         for c in left:
             hint = _other_field(c, d.kind)
             lines.append(f"{pad}#   {_scalar(c.name)}: {describe(c)}" + (f"; could be {hint}" if hint else ""))

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.config import SourceConfig, source_files
 from connectors.expressions import EXPORT_PREFIX
-from connectors.masking import looks_personal, shape
+from connectors.masking import looks_personal, masked, shape
 from connectors.readers import ExportError, read_export
-from connectors.schemas import LINEAGE, REPLAY_PREFIX
+from connectors.schemas import ATTRIBUTES, LINEAGE, REPLAY_PREFIX, REPLAYED_KEY
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Extracted:
     file_errors: list[ExportError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # read but not taken (e.g. a workbook's other sheets)
     checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
+    unmapped: dict[str, None] = field(default_factory=dict)  # the files' columns kept only in `attributes`
+    not_kept: dict[str, None] = field(default_factory=dict)  # unmapped columns left out by `attributes: [...]`
 
     @property
     def rows(self) -> int:
@@ -41,11 +45,45 @@ class Extracted:
 def mapped_schema(source: SourceConfig) -> pa.Schema:
     """The schema `map_columns` gives every file of `source`: its fields and constants as text, the export
     columns its expressions and filter reference (`_export__<column>`, text), lineage."""
-    names = [*source.columns, *source.constants, *(EXPORT_PREFIX + c for c in source.export_columns)]
+    names = [*source.columns, *source.constants, *(EXPORT_PREFIX + c for c in source.export_columns),
+             *(REPLAYED_KEY + k for k in source.keys), ATTRIBUTES]
     return pa.schema([*((c, pa.string()) for c in names),
                       *((c, pa.int64() if c == "_row_number" else pa.string()) for c in LINEAGE)])
 
 
+
+
+def unmapped_columns(table: pa.Table, source: SourceConfig) -> tuple[list[str], list[str]]:
+    """The columns of an export file that no field, expression, key or filter of `source` uses: (those kept in
+    `attributes`, those left out by the source's `attributes:` list)."""
+    used = {*source.columns.values(), *source.export_columns, *LINEAGE}
+    unmapped = [c for c in table.column_names if c not in used]
+    if source.attributes is None:
+        return unmapped, []
+    return [c for c in unmapped if c in source.attributes], [c for c in unmapped if c not in source.attributes]
+
+
+def attributes_column(table: pa.Table, columns: list[str]) -> pa.Array:
+    """One JSON object per row of `table`: the row's non-empty values of `columns` by column name, each value
+    masked as every value analysts see is (masking.masked: an email or phone-like number becomes its shape).
+    NULL when there are no such columns. Built per distinct value (exports repeat their values) and joined
+    by Arrow, so a large file costs no Python loop over its rows."""
+    if not columns:
+        return pa.nulls(table.num_rows, pa.string())
+    pieces = []
+    for col in columns:
+        try:
+            values = table.column(col).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # nested values: compact JSON text
+            values = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True, default=str)
+                               for v in table.column(col).to_pylist()], pa.string())
+        enc = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+        key = json.dumps(col, ensure_ascii=False)
+        texts = pa.array([f"{key}:{json.dumps(masked(v), ensure_ascii=False)}" for v in enc.dictionary.to_pylist()],
+                         pa.string())
+        pieces.append(texts.take(enc.indices))
+    body = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
+    return pc.binary_join_element_wise("{", body, "}", "")
 
 
 def file_checksum(path: Path) -> str:
@@ -58,8 +96,9 @@ def file_checksum(path: Path) -> str:
 
 
 def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
-    """Rename mapped source columns to canonical fields, add constants, keep the columns the expressions and
-    the filter reference (as `_export__<column>`, evaluated by the validate step) and lineage; drop the rest."""
+    """Rename mapped source columns to canonical fields, add constants, keep the columns the expressions, keys
+    and the filter reference (as `_export__<column>`, evaluated by the validate step), every other column in
+    `attributes` (JSON, values masked) and lineage."""
     present = [c for c in table.column_names if c not in LINEAGE]
     wanted = list(dict.fromkeys([*source.columns.values(), *source.export_columns]))
     missing = [col for col in wanted if col not in present]
@@ -94,6 +133,16 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
     for col in source.export_columns:
         arrays.append(table.column(col).cast(pa.string()))
         names.append(EXPORT_PREFIX + col)
+    # a replay file (corrected quarantined rows) holds the mapped columns and the quarantine's own notes only,
+    # with the synthetic keys its rows had (`_key__<field>`): a replayed row keeps them
+    replayed = display_name.startswith(f"{REPLAY_PREFIX}/")
+    for key in source.keys:
+        col = f"_key__{key}"
+        arrays.append(table.column(col).cast(pa.string()) if replayed and col in table.column_names
+                      else pa.nulls(n, pa.string()))
+        names.append(REPLAYED_KEY + key)
+    arrays.append(attributes_column(table, [] if replayed else unmapped_columns(table, source)[0]))
+    names.append(ATTRIBUTES)
     for col in LINEAGE:
         arrays.append(table.column(col))
         names.append(col)
@@ -138,7 +187,8 @@ def _read_files(paths: list[tuple[Path, SourceConfig, str, Path]], source: Sourc
                 digest = file_checksum(path)
             except FileNotFoundError:
                 raise ExportError(display, "was removed before it could be read") from None
-            table = map_columns(read_export(path, how, display, out.notes), source, display)
+            read = read_export(path, how, display, out.notes)
+            table = map_columns(read, source, display)
             # files without rows are alike (a header, `[]`) without being the same delivery
             if table.num_rows:
                 if digest in seen:
@@ -154,4 +204,8 @@ def _read_files(paths: list[tuple[Path, SourceConfig, str, Path]], source: Sourc
             continue
         out.files.append(display)
         out.rows_per_file[display] = table.num_rows
+        if not display.startswith(f"{REPLAY_PREFIX}/"):
+            kept, left = unmapped_columns(read, source)
+            out.unmapped |= dict.fromkeys(kept)
+            out.not_kept |= dict.fromkeys(left)
         yield table.cast(out.schema)

@@ -73,6 +73,22 @@ def read_export(path: Path, source: SourceConfig, display_name: str, notes: list
     return _with_lineage(table, source, display_name)
 
 
+def export_header(path: Path, source: SourceConfig, display_name: str) -> list[str]:
+    """The column names of one export file: a CSV's first line only (cheap on any size), other formats read."""
+    if source.format != "csv":
+        return [c for c in read_export(path, source, display_name).column_names if not c.startswith("_source_")
+                and c != "_row_number"]
+    with open_export(path) as fh:
+        start = fh.read(2)
+    encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else source.encoding
+    try:
+        with _open_text(path, encoding, newline="") as fh:
+            header = next(csv.reader(fh, delimiter=source.delimiter), None) or []
+    except (UnicodeDecodeError, csv.Error, OSError, ValueError) as exc:
+        raise ExportError(display_name, f"cannot read its header: {exc}", line=1) from None
+    return [h.lstrip("\ufeff").strip() for h in header]
+
+
 # Compressed exports are read as they stream (never unpacked to disk): by the file name's last suffix.
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 

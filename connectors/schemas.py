@@ -13,10 +13,19 @@ class FieldSpec:
     type: FieldType = "string"
     required: bool = False
     personal: bool = False  # personal data: masked in quarantine and never logged
+    # a closed set of canonical values: the value (after the source's value map) is lower-cased, and a value
+    # outside the set fails rule `accepted_values:<field>` (reject by default) naming the set
+    values: tuple[str, ...] = ()
 
 
-def _f(type_: FieldType = "string", required: bool = False, personal: bool = False) -> FieldSpec:
-    return FieldSpec(type_, required, personal)
+def _f(type_: FieldType = "string", required: bool = False, personal: bool = False,
+       values: tuple[str, ...] = ()) -> FieldSpec:
+    return FieldSpec(type_, required, personal, values)
+
+
+# an order line's status; cancelled and returned lines are kept in fct_orders but are not sales (metrics)
+ORDER_STATUSES = ("completed", "pending", "cancelled", "returned")
+NOT_SALES = ("cancelled", "returned")
 
 
 _PERSON = {
@@ -60,6 +69,10 @@ KINDS: dict[str, dict[str, FieldSpec]] = {
         "unit_price_paid": _f("decimal", required=True),
         "discount_code": _f(),
         "currency": _f(required=True),
+        "order_status": _f(values=ORDER_STATUSES),  # none: completed
+        "payment_method": _f(),
+        "shipping_method": _f(),
+        "rating": _f("decimal"),  # the customer's rating of the line's product, on the export's scale
     },
     # contact-centre tickets carry the contact details the customer gave on that contact
     "tickets": {
@@ -151,4 +164,8 @@ MODEL_GRAIN: dict[str, tuple[tuple[str, ...], str]] = {
 
 # replayed (corrected) quarantined rows are read from files named <REPLAY_PREFIX>/<source>/<file>
 REPLAY_PREFIX = "replay"
+# a replayed row's synthetic key as the quarantine exported it (column `_key__<field>` of the replay file)
+REPLAYED_KEY = "_replayed_key__"
+# the columns of an export no field uses, kept on the staged and model rows as one JSON object (values masked)
+ATTRIBUTES = "attributes"
 LINEAGE = ("_source_system", "_source_entity", "_source_file", "_row_number")

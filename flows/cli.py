@@ -213,6 +213,17 @@ def _print_run_notes(summary: dict) -> None:
                           + (f" ({v['note']})" if v.get("note") else ""))
         elif v.get("note"):
             console.print(f"[yellow]flagged[/yellow] {name}: {v['note']}")
+        if v.get("merged"):
+            differing = ", ".join(f"{f} {n:,}" for f, n in v.get("merge_conflicts", {}).items())
+            console.print(f"merged {name}: {v['merged']:,} row(s) repeat an earlier row's key, kept once "
+                          f"(table merged_rows)" + (f"; differing values: {differing}" if differing else ""))
+        ex = summary.get("extract", {}).get(name, {})
+        if ex.get("unmapped"):
+            console.print(f"unmapped columns of {name} (kept in attributes, values masked): {', '.join(ex['unmapped'])}",
+                          soft_wrap=True)
+        if ex.get("not_kept"):
+            console.print(f"unmapped columns of {name} not kept (its `attributes:` lists others): "
+                          f"{', '.join(ex['not_kept'])}", soft_wrap=True)
         if (v.get("freshness") or {}).get("stale"):
             f = v["freshness"]
             console.print(f"[yellow]stale[/yellow] {name}: " + ("no accepted rows" if f["newest"] is None else

@@ -37,17 +37,53 @@ def _config(settings: Settings):
 
 @sources_app.command()
 def check() -> None:
-    """Validate the whole sources file; list each source with its kind, mapped fields and matching files."""
+    """Validate the whole sources file; list each source with its kind, mapped fields and matching files;
+    check that the columns each source uses are in the header of its first file."""
     from connectors.config import source_files
 
     settings = Settings()
     cfg = _config(settings)
     t = Table("source", "kind", "format", "fields mapped", "files matched", title=f"{settings.sources_path}: valid")
+    problems = []
     for s in cfg.sources:
         files = source_files(s, settings.exports_path) if settings.exports_path.is_dir() else []
-        t.add_row(s.name, s.kind, s.format, str(len(s.columns) + len(s.expressions) + len(s.constants)),
+        t.add_row(s.name, s.kind, s.format, str(len(s.mapped_fields)),
                   str(len(files)) if files else f"[yellow]0 under {settings.exports_path}[/yellow]")
+        if files:
+            problems += _missing_columns(s, files[0], files[0].relative_to(settings.exports_path).as_posix())
+    if problems:
+        err.print(f"[bold red]{settings.sources_path}[/bold red] does not fit its exports:")
+        for p in problems:
+            err.print(f"  - {p}")
+        raise typer.Exit(1)
     console.print(t)
+
+
+def _missing_columns(src, path, display: str) -> list[str]:
+    """Problems of `src` against the header of its file `path`: the export columns its `columns`, `keys`,
+    `expressions` or `filter` name that the file does not have (closest present names as hints)."""
+    import difflib
+
+    from connectors.readers import ExportError, export_header
+
+    try:
+        header = export_header(path, src, display)
+    except ExportError as exc:
+        return [f"sources.{src.name}: {exc}"]
+    uses = {"columns": list(src.columns.values()),
+            "keys": [c for k in src.keys.values() for c in k.export_columns],
+            "attributes": list(src.attributes or []),
+            "expressions or filter": [c for c in src.export_columns
+                                      if c not in {c for k in src.keys.values() for c in k.export_columns}]}
+    out = []
+    for where, cols in uses.items():
+        missing = [c for c in dict.fromkeys(cols) if c not in header]
+        if missing:
+            hints = [f"{c!r}" + (f" (closest: {close[0]!r})" if (close := difflib.get_close_matches(c, header, n=1))
+                                 else "") for c in missing]
+            out.append(f"sources.{src.name}: {where} name column(s) {', '.join(hints)} that {display} does not "
+                       f"have")
+    return out
 
 
 @sources_app.command()
@@ -57,15 +93,15 @@ def preview(
     show_personal: Annotated[bool, typer.Option(help="show personal values in clear (default: their shape)")] = False,
 ) -> None:
     """Read the source's real files: its mapped and typed rows, the rules they fail, the unmapped columns."""
+    from collections import Counter
+
     import pyarrow as pa
 
-    from connectors.config import source_files
     from connectors.extract import extract_source
-    from connectors.readers import read_export
-    from connectors.schemas import KINDS, LINEAGE
+    from connectors.schemas import KINDS
     from flows.db import Database, StatementError, quote
     from transforms.privacy import masked
-    from transforms.stage import prepared_sql, typed_sql
+    from transforms.stage import merged_sql, prepared_sql, typed_sql
     from transforms.validate import validate_typed
 
     settings = Settings()
@@ -82,14 +118,6 @@ def preview(
         err.print(f"[yellow]set aside:[/yellow] {e}")
     for note in got.notes:
         err.print(f"[yellow]note:[/yellow] {note}")
-    unmapped: dict[str, None] = {}
-    for path in source_files(src, settings.exports_path):
-        try:
-            cols = read_export(path, src, path.name).column_names
-        except Exception:  # noqa: BLE001 - already reported by the extract above
-            continue
-        used = {*src.columns.values(), *src.export_columns}
-        unmapped |= dict.fromkeys(c for c in cols if c not in LINEAGE and c not in used)
     with Database.connect() as db:
         db.register("extracted", table)
         try:
@@ -103,11 +131,18 @@ def preview(
         sql, params = typed_sql(src)
         db.run("typed", f"create table typed as {sql}", params)
         df = db.df("typed rows", "select * from typed order by _row_id")
-        fields = [f for f in KINDS[src.kind] if f in src.columns or f in src.expressions or f in src.constants]
+        fields = [f for f in KINDS[src.kind] if f in src.mapped_fields]
         shown = db.rows("shown rows", "select _source_file || ':' || _row_number, "
                         + ", ".join(f"cast({quote(f)} as varchar)" for f in fields)
                         + " from typed order by _row_id limit $n", {"n": rows})
-    outcome = validate_typed(df, src, date.today())
+        outcome = validate_typed(df, src, date.today())
+        merged = 0
+        if src.merge:
+            db.register("rejected_ids", outcome.rejected[["_row_id"]])
+            db.run("unrejected", "create view unrejected as select * from typed "
+                                 "where _row_id not in (select _row_id from rejected_ids)")
+            merged, conflicts = db.one("merged", f"select count(*), list(conflicts) from ({merged_sql(src, 'unrejected')})")
+            differing = Counter(f for row in conflicts or [] for f in row)
     if src.filter:
         console.print(f"filtered by {src.filter!r}: {filtered:,} row(s) (counted as filtered, not loaded)")
     console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {len(df) + filtered:,} rows read, "
@@ -126,7 +161,12 @@ def preview(
         t.add_row(where, *("" if v is None else v if show_personal else masked(v, KINDS[src.kind][f].personal)
                            for f, v in zip(fields, values)))
     console.print(t)
-    console.print(f"unmapped columns (not loaded): {list(unmapped) or 'none'}")
+    if src.merge:
+        console.print(f"merged: {merged:,} row(s) repeat an earlier row's {', '.join(src.unique_keys)} and would be "
+                      f"kept once; differing values: {dict(differing.most_common()) or 'none'}")
+    console.print(f"unmapped columns (kept in attributes, values masked): {list(got.unmapped) or 'none'}")
+    if got.not_kept:
+        console.print(f"unmapped columns not kept (`attributes:` lists others): {list(got.not_kept)}")
 
 
 @sources_app.command()

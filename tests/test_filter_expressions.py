@@ -175,5 +175,5 @@ def test_preview_shows_the_filtered_rows_and_the_computed_fields(tmp_path, monke
     assert "filtered by '\"Order Status\" <> \\'Cancelled\\'': 3 row(s) (counted as filtered, not loaded)" in text
     assert "2 file(s), 7 rows read, 1 would be quarantined" in text
     assert "4.50" in text and "X1" in text
-    assert "unmapped columns (not loaded): ['Rating']" in text
+    assert "unmapped columns (kept in attributes, values masked): ['Rating']" in text
     assert spec.config_path.exists()

@@ -175,9 +175,11 @@ def test_extract_source_sets_bad_files_aside_and_keeps_the_rest(tmp_path):
     table = pa.concat_tables(ex.tables)
     assert ex.files == ["a.csv"] and ex.rows_per_file == {"a.csv": 2}
     assert [str(e) for e in ex.file_errors] == ["b.csv, line 1: is empty (no header row)"]
-    assert table.column_names == ["record_id", "account_type", "_source_system", "_source_entity",
+    assert table.column_names == ["record_id", "account_type", "attributes", "_source_system", "_source_entity",
                                      "_source_file", "_row_number"]
     assert table.column("account_type").to_pylist() == ["B2C", "B2C"]
+    # the column no field maps is kept, by name, in `attributes`
+    assert table.column("attributes").to_pylist() == ['{"x":"a"}', '{"x":"b"}'] and list(ex.unmapped) == ["x"]
 
 
 def test_jsonl_native_reader_gives_the_python_readers_text(tmp_path):

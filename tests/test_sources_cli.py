@@ -66,7 +66,7 @@ def test_preview_shows_typed_rows_rule_outcomes_and_unmapped_columns(data):
     assert "1 file(s), 4 rows read, 2 would be quarantined" in text
     assert "header_row" in text and "required:quantity" in text
     assert "801.00" in text and "1234.50" in text and "web" in text
-    assert "unmapped columns (not loaded): ['Rating']" in text
+    assert "unmapped columns (kept in attributes, values masked): ['Rating']" in text
 
 
 def test_check_loads_neither_prefect_nor_pandas_nor_gx(data):

@@ -17,7 +17,7 @@ from transforms.validate import build_suite, quarantine_record, validate_typed
 def raw_table(rows: list[dict]) -> pa.Table:
     n = len(rows)
     cols = {k: pa.array([r.get(k) for r in rows], pa.string()) for k in rows[0]}
-    cols |= {"_source_system": pa.array(["pos"] * n), "_source_entity": pa.array(["transactions"] * n),
+    cols |= {"attributes": pa.nulls(n, pa.string()), "_source_system": pa.array(["pos"] * n), "_source_entity": pa.array(["transactions"] * n),
              "_source_file": pa.array(["pos/t.csv"] * n), "_row_number": pa.array(range(1, n + 1), pa.int64())}
     return pa.table(cols)
 

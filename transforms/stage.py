@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from connectors.config import SourceConfig
-from connectors.expressions import export_sql
-from connectors.schemas import KINDS, LINEAGE, REPLAY_PREFIX, FieldSpec
+from connectors.config import SourceConfig, SyntheticKey
+from connectors.expressions import EXPORT_PREFIX, export_sql
+from connectors.schemas import ATTRIBUTES, KINDS, LINEAGE, REPLAY_PREFIX, REPLAYED_KEY, FieldSpec
 from transforms.sqltext import quote
 
 __all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "prepared_sql", "quote", "staged_columns", "typed_sql"]
@@ -81,6 +81,8 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
         raw = (f"coalesce(map_extract_value(map(CAST(${'map_' + name + '_from'} AS VARCHAR[]), "
                f"CAST(${'map_' + name + '_to'} AS VARCHAR[])), {raw}), {raw})")
     fmt = field_format(source, name, spec)
+    if spec.values:
+        return f"lower({raw})"
     if spec.type in ("string", "json"):
         return raw
     if spec.type == "list":
@@ -124,7 +126,7 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
 
 def _typed_columns(source: SourceConfig, params: dict) -> tuple[list[str], list[str], list[str]]:
     """SELECT items of the typed fields, their `<field>__raw` texts and their `_unparsed__<field>` flags."""
-    mapped = set(source.columns) | set(source.constants) | set(source.expressions)
+    mapped = set(source.mapped_fields)
     typed, raws, flags = [], [], []
     for name, spec in KINDS[source.kind].items():
         duck = DUCK_TYPES[spec.type]
@@ -171,13 +173,30 @@ def _row_flags(source: SourceConfig, relations: dict[str, str] | None, params: d
     return flags
 
 
+def synthetic_key_sql(key: SyntheticKey) -> str:
+    """SQL (text) of a synthetic key over the extracted rows: the first 16 hex digits of the SHA-256 of its
+    columns' values as a JSON list (NULL and '' stay distinct; 64 bits: a collision is unlikely below
+    billions of keys), or the row's number within its group of equal values, in file order (file name,
+    row number: the same file gives the same numbers on every run; filtered rows are numbered too, so that
+    a filter change does not renumber the others)."""
+    cols = [quote(EXPORT_PREFIX + c) for c in key.export_columns]
+    if key.hash is not None:
+        return f"left(sha256(to_json(list_value({', '.join(cols)}))), 16)"
+    within = ", ".join([f"starts_with(_source_file, '{REPLAY_PREFIX}/')", *(cols or ["_source_file"])])
+    return f"CAST(row_number() over (partition by {within} order by _source_file, _row_number) AS VARCHAR)"
+
+
 def prepared_sql(source: SourceConfig, extracted: str) -> str:
-    """SELECT over the extracted rows: mapped and constant fields as they are, each expression field computed
-    (as text) from the export columns it references, lineage, and `_kept`: whether the row passes the
-    source's filter (no filter: every row; a filter that is NULL or false for a row filters it out)."""
+    """SELECT over the extracted rows: mapped and constant fields as they are, each expression field and
+    synthetic key computed (as text) from the export columns it references, lineage, and `_kept`: whether the
+    row passes the source's filter (no filter: every row; a filter that is NULL or false for a row filters it
+    out)."""
     items = [quote(c) for c in [*source.columns, *source.constants]]
     items += [f"CAST(({export_sql(text)}) AS VARCHAR) AS {quote(name)}" for name, text in source.expressions.items()]
-    items += [quote(c) for c in LINEAGE]
+    # a replayed row keeps the key its original had (computed on the export's rows: replays never renumber them)
+    items += [f"coalesce({quote(REPLAYED_KEY + name)}, {synthetic_key_sql(key)}) AS {quote(name)}"
+              for name, key in source.keys.items()]
+    items += [quote(c) for c in (ATTRIBUTES, *LINEAGE)]
     kept = f"coalesce(({export_sql(source.filter)}), false)" if source.filter else "true"
     return f"select {', '.join(items)}, {kept} AS _kept from {quote(extracted)}"
 
@@ -212,7 +231,7 @@ typed as (
     select
         {nl.join(typed)},
         {nl.join(raws)},
-        _source_system, _source_entity, _source_file, _row_number, _row_id
+        attributes, _source_system, _source_entity, _source_file, _row_number, _row_id
     from source
 ),
 final as (
@@ -231,5 +250,49 @@ select * from final
 
 
 def staged_columns(kind: str) -> list[str]:
-    """Columns of a staged table: the kind's canonical fields, then lineage."""
-    return [*KINDS[kind], "_source_system", "_source_entity", "_source_file", "_row_number"]
+    """Columns of a staged table: the kind's canonical fields, the unmapped columns (`attributes`), lineage."""
+    return [*KINDS[kind], ATTRIBUTES, "_source_system", "_source_entity", "_source_file", "_row_number"]
+
+
+def merged_sql(source: SourceConfig, accepted: str) -> str:
+    """SELECT of the rows of `accepted` (typed rows not rejected) that repeat the source's key of an earlier row
+    (by `_row_id`: file order) and are folded into it, for a source with `merge: true`: `_row_id`, the row's
+    file and row number, the kept row's (`kept_file`, `kept_row_number`), and `conflicts`: the fields whose
+    value differs from the kept row's (both present), then the unmapped columns that do (`attributes.<column>`).
+    Rows whose key is incomplete are never merged (they stay rows of their own)."""
+    keys = ", ".join(quote(k) for k in source.unique_keys)
+    present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
+    fields = [f for f in source.mapped_fields if f not in source.unique_keys]
+    diffs = ", ".join(f"case when m.{quote(f)} is distinct from k.{quote(f)} and m.{quote(f)} is not null "
+                      f"and k.{quote(f)} is not null then '{f}' end" for f in fields) or "NULL"
+    return f"""
+with ranked as (
+    select
+        *,
+        json_transform(attributes, '"MAP(VARCHAR, VARCHAR)"') as _attrs,
+        case when {present} then row_number() over (partition by {keys} order by _row_id) else 1 end as _merge_rank,
+        first_value(_row_id) over (partition by {keys} order by _row_id) as _kept_row_id
+    from {quote(accepted)}
+),
+
+final as (
+    select
+        m._row_id,
+        m._source_file as file,
+        m._row_number as row_number,
+        k._source_file as kept_file,
+        k._row_number as kept_row_number,
+        list_concat(
+            list_filter([{diffs}], lambda x: x is not null),
+            coalesce(list_transform(
+                list_filter(map_keys(m._attrs), lambda c: m._attrs[c] is distinct from k._attrs[c]
+                            and k._attrs[c] is not null),
+                lambda c: 'attributes.' || c), [])
+        )::varchar[] as conflicts
+    from ranked as m
+    join ranked as k on k._row_id = m._kept_row_id
+    where m._merge_rank > 1
+)
+
+select * from final order by _row_id
+"""

@@ -119,7 +119,10 @@ def _reason(meta: dict, row: pd.Series, source: SourceConfig, run_date: date) ->
         fmt = field_format(source, name, spec)
         return f"{name} {shown!r} is not a valid {spec.type}" + (f" (expected {fmt})" if fmt else "")
     if rule.startswith("accepted_values:"):
-        return f"{name} {shown!r} is not one of {c.accepted_values[name]}"
+        if name in c.accepted_values:
+            return f"{name} {shown!r} is not one of {c.accepted_values[name]}"
+        return (f"{name} {shown!r} is not one of the canonical values {list(spec.values)}: map the export's value "
+                f"under value_maps ({name}: {{{shown!r}: ...}})")
     if rule.startswith("range:"):
         b = c.ranges[name]
         lo, hi = b.min, b.max
@@ -226,7 +229,7 @@ def quarantine_record(row: dict, source: SourceConfig) -> str:
     """The original values of a row as JSON, personal fields (and values that look personal) reduced to their shape."""
     schema = KINDS[source.kind]
     out = {}
-    for name in [*source.columns, *source.expressions, *source.constants]:
+    for name in source.mapped_fields:
         value = row.get(f"{name}__raw")
         if value is not None and not (isinstance(value, float) and pd.isna(value)):
             out[source.columns.get(name, name)] = masked(str(value), schema[name].personal)

@@ -57,7 +57,8 @@ def report_data(db: Database, run_id: str) -> dict:
         "sales": q("sales", """
             select channel, currency, count(distinct (system, order_id)), sum(line_amount),
                    min(ordered_at)::date, max(ordered_at)::date
-            from fct_orders group by all order by sum(line_amount) desc nulls last, channel, currency"""),
+            from fct_orders where is_sale  -- cancelled and returned lines are no sales
+            group by all order by sum(line_amount) desc nulls last, channel, currency"""),
         "overlap": [(d.split("|")[0], d.split("|")[1], v) for d, _, _, v, _ in dims("system_overlap")],
         "system_customers": q("system_customers", "select system, count(distinct customer_id) "
                                                   "from customer_identities group by 1 order by 1"),

@@ -34,9 +34,11 @@ def extract_step(spec: RunSpec) -> dict[str, ExtractCounts]:
         if not ex.files and not ex.file_errors:
             problems.append({"file": src.path, "line": None, "problem": f"no file matches {src.path!r}"})
         spec.path("raw", f"{src.name}.files.json").write_text(json.dumps(
-            {"files": ex.rows_per_file, "set_aside": problems, "notes": ex.notes, "checksums": ex.checksums},
+            {"files": ex.rows_per_file, "set_aside": problems, "notes": ex.notes, "checksums": ex.checksums,
+             "unmapped": list(ex.unmapped), "not_kept": list(ex.not_kept)},
             ensure_ascii=False, indent=2), encoding="utf-8")
-        out[src.name] = {"rows": ex.rows, "files": len(ex.files), "files_set_aside": len(problems), "notes": ex.notes}
+        out[src.name] = {"rows": ex.rows, "files": len(ex.files), "files_set_aside": len(problems), "notes": ex.notes,
+                         "unmapped": list(ex.unmapped), "not_kept": list(ex.not_kept)}
         for note in ex.notes:
             log.warning("%s: %s", src.name, note)
         for p in problems:

@@ -80,19 +80,21 @@ def decide_status(src: SourceConfig, set_aside: list[SetAside], critical: dict[s
 
 
 def check_reconciles(source: str, rows_in: int, accepted: int, quarantined: int, held_back: int,
-                     per_file: dict[str, FileCounts], filtered: int = 0, filter_text: str | None = None) -> None:
+                     per_file: dict[str, FileCounts], filtered: int = 0, filter_text: str | None = None,
+                     merged: int = 0) -> None:
     """Raise PipelineError unless rows read = accepted + quarantined + held back + filtered (by the source's
-    filter `filter_text`), for the source and each file."""
+    filter `filter_text`) + merged (into an earlier row with the same key), for the source and each file."""
     by = f" by filter {filter_text!r}" if filter_text else ""
-    if rows_in != accepted + quarantined + held_back + filtered:
+    if rows_in != accepted + quarantined + held_back + filtered + merged:
         raise PipelineError(f"source {source} does not reconcile: {rows_in} rows read, {accepted} accepted, "
-                            f"{quarantined} quarantined, {held_back} held back, {filtered} filtered{by}")
+                            f"{quarantined} quarantined, {held_back} held back, {filtered} filtered{by}, "
+                            f"{merged} merged")
     for name, c in per_file.items():
-        f = c.get("filtered", 0)
-        if c["rows_in"] != c["accepted"] + c["quarantined"] + c["held_back"] + f:
+        f, m = c.get("filtered", 0), c.get("merged", 0)
+        if c["rows_in"] != c["accepted"] + c["quarantined"] + c["held_back"] + f + m:
             raise PipelineError(f"source {source}, file {name} does not reconcile: {c['rows_in']} rows read, "
                                 f"{c['accepted']} accepted, {c['quarantined']} quarantined, {c['held_back']} held back, "
-                                f"{f} filtered{by}")
+                                f"{f} filtered{by}, {m} merged")
 
 
 def check_models_reconcile(counts: list[dict]) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from flows import warehouse
 from flows.report import write_report
-from flows.steps.quarantine import write_published_quarantine
+from flows.steps.quarantine import write_published_merged, write_published_quarantine
 from flows.steps.results import PublishResult, RunSummary
 from flows.steps.spec import RunSpec
 from flows.steps.validate import DATA_DOCS
@@ -21,6 +21,7 @@ def publish_step(spec: RunSpec, summary: RunSummary) -> PublishResult:
     record = run_record(spec, summary, status="success")
     with spec.connect("publish") as db:
         write_published_quarantine(db, spec)
+        write_published_merged(db, spec)
         ledger = [] if spec.full_refresh else [
             r for r in warehouse.read_run_records(spec.warehouse_dir) if r["run_id"] != spec.run_id]
         write_run_tables(db, [*ledger, record], out)
@@ -74,6 +75,7 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "rows_quarantined": sum(v["quarantined"] for v in validated.values()),
         "rows_held_back": sum(v["held_back"] for v in validated.values()),
         "rows_filtered": sum(v.get("filtered", 0) for v in validated.values()),
+        "rows_merged": sum(v.get("merged", 0) for v in validated.values()),
         "files_set_aside": sum(len(v["files_set_aside"]) for v in validated.values()),
         "customers": identity.get("customers"),
         "identity_records": identity.get("identity_records"),
@@ -81,7 +83,9 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "warnings": run_warnings(summary),
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
-            | {"note": v.get("note"), "filtered": v.get("filtered", 0), "filter": v.get("filter"),
+            | {"filtered": v.get("filtered", 0), "filter": v.get("filter"), "merged": v.get("merged", 0),
+               "merge_conflicts": v.get("merge_conflicts", {}), "unmapped": v.get("unmapped", []),
+               "note": v.get("note"),
                "files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
                "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
             for name, v in validated.items()

@@ -20,6 +20,8 @@ class ExtractCounts(TypedDict):
     files: int
     files_set_aside: int
     notes: list[str]  # e.g. a workbook's sheets the source does not read
+    unmapped: NotRequired[list[str]]  # export columns no field uses, kept in `attributes` (names only)
+    not_kept: NotRequired[list[str]]  # ... left out by the source's `attributes:` list
 
 
 class SetAside(TypedDict):
@@ -38,6 +40,7 @@ class FileCounts(TypedDict):
     quarantined: int
     held_back: int
     filtered: NotRequired[int]  # excluded by the source's filter (absent in runs before filters existed)
+    merged: NotRequired[int]  # folded into an earlier row with the same key (`merge: true`)
 
 
 class Freshness(TypedDict):
@@ -61,6 +64,9 @@ class SourceValidation(TypedDict):
     held_back: int
     filtered: NotRequired[int]  # rows the source's filter excludes (absent in runs before filters existed)
     filter: NotRequired[str | None]  # the filter's text
+    merged: NotRequired[int]  # rows folded into an earlier row with the same key (sources with `merge: true`)
+    merge_conflicts: NotRequired[dict[str, int]]  # field (or attributes.<column>) -> merged rows whose value differed
+    unmapped: NotRequired[list[str]]  # export columns no field uses: kept in `attributes` (names only)
     files: dict[str, int]  # file -> rows read
     file_counts: dict[str, FileCounts]
     checksums: dict[str, str]  # file -> content checksum

@@ -37,15 +37,23 @@ def describe(stage: str, result: dict) -> str:
         files = sum(v["files"] for v in result.values())
         aside = sum(v["files_set_aside"] for v in result.values())
         notes = [f"{k}: {n}" for k, v in sorted(result.items()) for n in v.get("notes", [])]
+        unmapped = [f"{k} {v['unmapped']}" for k, v in sorted(result.items()) if v.get("unmapped")]
+        left = [f"{k} {v['not_kept']}" for k, v in sorted(result.items()) if v.get("not_kept")]
         return (f"{len(result)} sources, {files} files, {rows:,} rows" + (f", {aside} files set aside" if aside else "")
+                + (f"; unmapped columns (kept in attributes): {'; '.join(unmapped)}" if unmapped else "")
+                + (f"; unmapped columns not kept (attributes: lists others): {'; '.join(left)}" if left else "")
                 + "".join(f"; NOTE: {n}" for n in notes))
     if stage == "validate":
         acc = sum(v["accepted"] for v in result.values())
         q = sum(v["quarantined"] for v in result.values())
         held = [k for k, v in result.items() if v["status"] == "held_back"]
         filtered = [f"{k} {v['filtered']:,} by {v['filter']!r}" for k, v in sorted(result.items()) if v.get("filtered")]
+        merged = [f"{k} {v['merged']:,}" + (f" (differing: {', '.join(f'{f} {n}' for f, n in v['merge_conflicts'].items())})"
+                                             if v.get("merge_conflicts") else "")
+                  for k, v in sorted(result.items()) if v.get("merged")]
         return (f"{acc:,} rows accepted, {q:,} quarantined" + (f", held back: {held}" if held else "")
-                + (f", filtered: {', '.join(filtered)}" if filtered else ""))
+                + (f", filtered: {', '.join(filtered)}" if filtered else "")
+                + (f", merged: {', '.join(merged)}" if merged else ""))
     if stage == "stage":
         return f"{len(result)} staged sources, {sum(result.values()):,} rows"
     if stage == "identity":
@@ -83,6 +91,20 @@ def summary_markdown(summary: RunSummary) -> str:
         lines += ["", "Filtered rows (excluded by the source's filter, counted, not lost):", "",
                   "| source | filtered | filter |", "|---|---|---|"]
         lines += [f"| {name} | {v['filtered']} | `{v['filter'].replace('|', chr(92) + '|')}` |" for name, v in filtered]
+    merged = [(name, v) for name, v in sorted(summary.get("validate", {}).items()) if v.get("merged")]
+    if merged:
+        lines += ["", "Merged rows (an entity repeated on several rows, kept once; table merged_rows):", "",
+                  "| source | merged | fields with differing values (rows) |", "|---|---|---|"]
+        lines += [f"| {name} | {v['merged']} | {', '.join(f'{f} {n}' for f, n in v.get('merge_conflicts', {}).items())} |"
+                  for name, v in merged]
+    unmapped = [(name, v.get("unmapped", []), v.get("not_kept", [])) for name, v in sorted(summary.get("extract", {}).items())
+                if v.get("unmapped") or v.get("not_kept")]
+    if unmapped:
+        lines += ["", "Unmapped columns (names only):", "",
+                  "| source | kept in `attributes` (values masked) | not kept (the source's `attributes:` lists others) |",
+                  "|---|---|---|"]
+        lines += [f"| {name} | {', '.join(kept).replace('|', chr(92) + '|')} | {', '.join(left).replace('|', chr(92) + '|')} |"
+                  for name, kept, left in unmapped]
     failing = failing_rules(summary)
     if failing:
         lines += ["", "Failing rules:", "", "| source | rule | severity | rows |", "|---|---|---|---|"]

@@ -16,11 +16,11 @@ from connectors.config import SourceConfig
 from flows import warehouse
 from flows.db import Database, StatementError, parquet_source, quote
 from flows.steps.policy import PipelineError, check_reconciles, decide_status, row_drop
-from flows.steps.quarantine import write_quarantine
+from flows.steps.quarantine import write_merged, write_quarantine
 from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
-from transforms.stage import prepared_sql, staged_columns, typed_sql
 from transforms.rules import suite_columns
+from transforms.stage import merged_sql, prepared_sql, staged_columns, typed_sql
 from transforms.validate import (
     ValidationOutcome, ephemeral_context, merge_outcomes, validate_typed,
 )
@@ -35,7 +35,7 @@ QUALITY_RULES_SCHEMA = pa.schema([("source", pa.string()), ("rule", pa.string())
 QUALITY_SOURCES_SCHEMA = pa.schema([
     ("source", pa.string()), ("status", pa.string()), ("rows_in", pa.int64()), ("accepted", pa.int64()),
     ("quarantined", pa.int64()), ("held_back", pa.int64()), ("filtered", pa.int64()), ("filter", pa.string()),
-    ("freshness_field", pa.string()),
+    ("merged", pa.int64()), ("freshness_field", pa.string()),
     ("lag_days", pa.float64()), ("max_lag_days", pa.float64()), ("stale", pa.bool_())])
 
 
@@ -77,14 +77,19 @@ def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValid
                                outcome.rejected["rule"].value_counts().head(3).to_dict() if quarantined else {},
                                files_read=len(files["files"]), drop=drop)
         staged = spec.path("staging", f"{src.name}.parquet") if status == "loaded" else None
+        merged, conflicts = _merge_rows(db, src, bool(staged and src.merge))
         accepted = _stage_accepted(db, src, staged) if staged else 0
         held_back = typed - accepted - quarantined if status == "held_back" else 0
-        per_file = _file_counts(db, files["files"], staged, status)
+        per_file = _file_counts(db, files["files"], staged, status, src.merge)
         freshness = _freshness(db, src, spec.run_date) if staged else None
         write_quarantine(db, spec, src, files["set_aside"])
-    check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file, filtered, src.filter)
+        write_merged(db, spec, src)
+    check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file, filtered, src.filter, merged)
     if filtered:
         log.info("%s: %d row(s) filtered by %r", src.name, filtered, src.filter)
+    if merged:
+        log.info("%s: %d row(s) merged into an earlier row with the same %s; differing values: %s", src.name,
+                 merged, ", ".join(src.unique_keys), conflicts or "none")
     if freshness and freshness["stale"]:
         log.warning("%s: stale: %s", src.name, "no accepted rows" if freshness["newest"] is None else
                     f"newest {freshness['field']} is {freshness['newest']}, {freshness['lag_days']:.1f} days before "
@@ -92,6 +97,7 @@ def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValid
     return {
         "kind": src.kind, "status": status, "rows_in": rows_in, "accepted": accepted,
         "quarantined": quarantined, "held_back": held_back, "filtered": filtered, "filter": src.filter,
+        "merged": merged, "merge_conflicts": conflicts, "unmapped": files.get("unmapped", []),
         "files": files["files"], "file_counts": per_file,
         "checksums": files.get("checksums", {}),
         "files_set_aside": files["set_aside"], "warnings": outcome.warnings,
@@ -197,21 +203,42 @@ def _first_critical_row(db: Database) -> tuple:
                                         "order by r._row_id limit 1")
 
 
+def _merge_rows(db: Database, src: SourceConfig, merge: bool) -> tuple[int, dict[str, int]]:
+    """Table `merged`: the typed rows, not rejected, that repeat an earlier row's key (transforms.stage.merged_sql),
+    when `merge` (a loaded source with `merge: true`), else empty. Returns (rows merged, merged rows per field
+    whose value differs from the kept row's)."""
+    if not merge:
+        db.run("merged", "create table merged (_row_id bigint, file varchar, row_number bigint, kept_file varchar, "
+                         "kept_row_number bigint, conflicts varchar[])")
+        return 0, {}
+    db.run("unrejected", "create view unrejected as select * from typed "
+                         "where _row_id not in (select _row_id from rejected)")
+    db.run("merged", f"create table merged as {merged_sql(src, 'unrejected')}")
+    conflicts = dict(db.rows("merge conflicts", "select field, count(*) from (select unnest(conflicts) as field "
+                                                "from merged) group by all order by 2 desc, 1"))
+    return db.count("merged"), conflicts
+
+
 def _stage_accepted(db: Database, src: SourceConfig, staged: Path) -> int:
-    """View `accepted` (typed rows not rejected, staged columns) written to `staged`; returns its rows."""
+    """View `accepted` (typed rows neither rejected nor merged, staged columns) written to `staged`; returns its
+    rows."""
     cols = ", ".join(quote(c) for c in staged_columns(src.kind))
     db.run("accepted", f"create view accepted as select {cols} from typed "
-                       "where _row_id not in (select _row_id from rejected) order by _row_id")
+                       "where _row_id not in (select _row_id from rejected) "
+                       "and _row_id not in (select _row_id from merged) order by _row_id")
     return db.write_parquet("accepted", staged)
 
 
-def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status: str) -> dict[str, FileCounts]:
-    """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back, filtered."""
+def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status: str,
+                 merge: bool = False) -> dict[str, FileCounts]:
+    """Per file: rows read (by the extract), accepted (in the staged file), quarantined, held back, filtered,
+    merged."""
     quarantined = dict(db.rows("quarantined per file", "select t._source_file, count(*) from rejected r "
                                                       "join typed t using (_row_id) group by all"))
     typed = dict(db.rows("typed per file", "select _source_file, count(*) from typed group by all"))
     filtered = dict(db.rows("filtered per file", "select _source_file, count(*) from prepared where not _kept "
                                                  "group by all"))
+    merged = dict(db.rows("merged per file", "select file, count(*) from merged group by all"))
     accepted = dict(db.rows("accepted per file", f"select _source_file, count(*) from {parquet_source(staged)} "
                                                  "group by all")) if staged is not None else {}
     out = {}
@@ -220,6 +247,8 @@ def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status
         out[name] = {"rows_in": read.get(name, 0), "accepted": accepted.get(name, 0), "quarantined": q,
                      "held_back": typed.get(name, 0) - q if status == "held_back" else 0,
                      "filtered": filtered.get(name, 0)}
+        if merge:  # only a source that merges has merged rows (and the key)
+            out[name]["merged"] = merged.get(name, 0)
     return out
 
 
@@ -243,7 +272,7 @@ def _write_quality(spec: RunSpec, validated: dict[str, SourceValidation]) -> Non
              for name, v in validated.items() for rule, n in v["rules"].items()]
     sources = [{"source": name, "status": v["status"], "rows_in": v["rows_in"], "accepted": v["accepted"],
                 "quarantined": v["quarantined"], "held_back": v["held_back"],
-                "filtered": v.get("filtered", 0), "filter": v.get("filter"),
+                "filtered": v.get("filtered", 0), "filter": v.get("filter"), "merged": v.get("merged", 0),
                 "freshness_field": (v["freshness"] or {}).get("field"),
                 "lag_days": (v["freshness"] or {}).get("lag_days"),
                 "max_lag_days": (v["freshness"] or {}).get("max_lag_days"),

@@ -14,13 +14,14 @@ from flows.db import Database
 # customer id changes of a run, as columns customers_<change> of pipeline_runs (README "How customer ids stay stable")
 IDENTITY_CHANGES = ("new", "merged", "split", "moved", "removed", "unchanged")
 
-_COUNTS = ("rows_in", "accepted", "quarantined", "held_back", "filtered")  # filtered: 0 in runs before filters
+# filtered, merged: 0 in runs before filters and merging
+_COUNTS = ("rows_in", "accepted", "quarantined", "held_back", "filtered", "merged")
 RUNS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("run_date", pa.string()), ("started_at", pa.string()),
     ("finished_at", pa.string()), ("status", pa.string()), ("error", pa.string()),
     ("full_refresh", pa.bool_()), ("rows_in", pa.int64()), ("rows_accepted", pa.int64()),
     ("rows_quarantined", pa.int64()), ("rows_held_back", pa.int64()), ("rows_filtered", pa.int64()),
-    ("files_set_aside", pa.int64()),
+    ("rows_merged", pa.int64()), ("files_set_aside", pa.int64()),
     ("customers", pa.int64()), ("identity_records", pa.int64()),
     *((f"customers_{k}", pa.int64()) for k in IDENTITY_CHANGES),
     ("warnings", pa.list_(pa.string())),  # what the run could not do as it should (e.g. identity model untrained)
@@ -35,7 +36,7 @@ RUN_FILES_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("source", pa.string()), ("file", pa.string()), *((c, pa.int64()) for c in _COUNTS),
     ("filter", pa.string())])
 _RUN_COLUMNS = ("run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
-                "rows_accepted", "rows_quarantined", "rows_held_back", "rows_filtered", "files_set_aside",
+                "rows_accepted", "rows_quarantined", "rows_held_back", "rows_filtered", "rows_merged", "files_set_aside",
                 "customers", "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES), "warnings")
 
 
@@ -77,7 +78,8 @@ def run_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
 def run_files_table(records: list[dict]) -> pa.Table:
     """pipeline_run_files: one row per run, source and file read (rows in / accepted / quarantined / held back /
     filtered, with the source's filter)."""
-    rows = [{"run_id": r["run_id"], "source": name, "file": file, "filtered": 0, **counts, "filter": s.get("filter")}
+    rows = [{"run_id": r["run_id"], "source": name, "file": file, "filtered": 0, "merged": 0, **counts,
+             "filter": s.get("filter")}
             for r in records for name, s in sorted((r.get("sources") or {}).items())
             for file, counts in sorted((s.get("file_counts") or {}).items())]
     return pa.Table.from_pylist(rows, schema=RUN_FILES_SCHEMA)

@@ -1,5 +1,8 @@
 -- Order lines of every channel (shop web/ios/android and store POS), list price vs price paid,
 -- the ERP list price of that channel on that (business-local) day, and the campaign of a promo code.
+-- Cancelled and returned lines are kept with their order_status; is_sale is false for them (and true for
+-- completed, pending and lines without a status): sales figures count only is_sale lines. attributes: the
+-- export's columns no field maps (JSON, values masked).
 with lines as (
     select * from kind_order_lines
 ),
@@ -47,6 +50,12 @@ joined as (
         l.unit_list_price - l.unit_price_paid as unit_discount,
         l.quantity * l.unit_price_paid as line_amount,
         l.currency,
+        l.order_status,
+        coalesce(l.order_status not in ('cancelled', 'returned'), true) as is_sale,
+        l.payment_method,
+        l.shipping_method,
+        l.rating,
+        l.attributes,
         l._source_file,
         l._row_number,
         p.valid_from as price_valid_from

@@ -4,14 +4,15 @@
 with orders as (
     select
         system,
-        'order' as touchpoint_type,
+        -- an order none of whose lines is a sale (all cancelled or returned) is no purchase
+        case when bool_or(is_sale) then 'order' else 'order_cancelled' end as touchpoint_type,
         order_id as reference_id,
         order_id as touchpoint_key,
         min(ordered_at) as occurred_at,
         any_value(channel) as channel,
         any_value(customer_id) as customer_id,
         case when count(distinct sku) = 1 then any_value(sku) end as sku,
-        sum(line_amount) as amount
+        sum(line_amount) filter (where is_sale) as amount
     from fct_orders
     group by system, order_id
 ),

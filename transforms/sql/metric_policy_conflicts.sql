@@ -12,7 +12,7 @@
 -- The service events a conflicting policy causes, per policy in conflict that governs a support topic
 -- (policy_topics in data/sources.yaml, e.g. online_order_return_in_store -> return). Numerator: support
 -- contacts of identified customers on that topic about a product the same customer had bought (in any
--- channel) before the contact, i.e. contacts where the channels' different rules apply. Denominator:
+-- channel; a cancelled or returned line is no purchase) before the contact, i.e. contacts where the channels' different rules apply. Denominator:
 -- support contacts of identified customers on that topic. Detail: the topic.
 with policies as (
     select policy, channel, value
@@ -59,7 +59,7 @@ policy_contacts as (
         g.topic,
         count(*) filter (where exists (
             select 1 from fct_orders as o
-            where o.customer_id = c.customer_id and o.sku = c.sku and o.ordered_at <= c.created_at
+            where o.customer_id = c.customer_id and o.sku = c.sku and o.ordered_at <= c.created_at and o.is_sale
         )) as numerator,
         count(c.record_id) as denominator
     from governed as g

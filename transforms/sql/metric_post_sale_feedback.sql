@@ -2,7 +2,8 @@
 -- Per order channel and overall. Numerator: orders of identified customers followed, within
 -- $feedback_days days after the order, by a feedback touchpoint of the same customer (journey stage
 -- "feedback" in fct_touchpoints, e.g. a satisfaction survey, in any channel or system). Denominator:
--- orders of identified customers.
+-- orders of identified customers (touchpoint "order": orders with a line that is a sale; an order whose
+-- lines are all cancelled or returned is an "order_cancelled" touchpoint and does not count).
 with orders as (
     select system, reference_id as order_id, channel, customer_id, occurred_at
     from fct_touchpoints

@@ -1,8 +1,9 @@
 -- metric: consistency/promo_not_honoured_share (lower is better)
 -- Per campaign and channel (dimension "campaign|channel"). Eligible lines: order lines of the campaign's
 -- SKU, by a customer who was sent the campaign before ordering, in a channel the campaign lists as
--- valid, on a (business-local) day inside its validity. Numerator: eligible lines where the campaign's
--- promo code was not applied. Denominator: eligible lines.
+-- valid, on a (business-local) day inside its validity; cancelled and returned lines are no sales and
+-- are not eligible. Numerator: eligible lines where the campaign's promo code was not applied.
+-- Denominator: eligible lines.
 with campaigns as (
     select campaign_id, upper(promo_code) as promo_code, sku, valid_channels, valid_from, valid_to
     from kind_campaigns where sku is not null
@@ -31,6 +32,7 @@ eligible as (
         and list_contains(c.valid_channels, o.channel)
     join recipients as r
         on r.campaign_id = c.campaign_id and r.customer_id = o.customer_id and o.ordered_at >= r.first_sent_at
+    where o.is_sale
 ),
 
 final as (

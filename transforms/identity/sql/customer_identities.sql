@@ -36,8 +36,17 @@ described as (
     left join linked as l using (rid)
     left join carried as c using (rid)
 ),
+source_attributes as (
+    -- the export's unmapped columns of each customer record and ticket (JSON, values masked): one row per
+    -- (system, entity, record_id), the grain every customers and tickets source keeps
+    select _source_system as system, _source_entity as entity, record_id, attributes
+    from kind_customers where attributes is not null
+    union all
+    select _source_system, _source_entity, record_id, attributes from kind_tickets where attributes is not null
+),
 final as (
-    select *, link_keys[1] as identifier_type
-    from described
+    select d.*, d.link_keys[1] as identifier_type, a.attributes
+    from described as d
+    left join source_attributes as a using (system, entity, record_id)
 )
 select * from final order by customer_id, system, entity, record_id
