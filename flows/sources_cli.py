@@ -66,7 +66,7 @@ def preview(
     from flows.db import Database, StatementError, quote
     from transforms.privacy import masked
     from transforms.stage import prepared_sql, typed_sql
-    from transforms.validate import validate_typed
+    from transforms.validate import validate_table
 
     settings = Settings()
     cfg = _config(settings)
@@ -102,15 +102,15 @@ def preview(
         filtered = db.scalar("filtered", "select count(*) from prepared where not _kept")
         sql, params = typed_sql(src)
         db.run("typed", f"create table typed as {sql}", params)
-        df = db.df("typed rows", "select * from typed order by _row_id")
+        typed_rows = db.count("typed")
         fields = [f for f in KINDS[src.kind] if f in src.columns or f in src.expressions or f in src.constants]
         shown = db.rows("shown rows", "select _source_file || ':' || _row_number, "
                         + ", ".join(f"cast({quote(f)} as varchar)" for f in fields)
                         + " from typed order by _row_id limit $n", {"n": rows})
-    outcome = validate_typed(df, src, date.today())
+        outcome = validate_table(db, src, date.today())
     if src.filter:
         console.print(f"filtered by {src.filter!r}: {filtered:,} row(s) (counted as filtered, not loaded)")
-    console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {len(df) + filtered:,} rows read, "
+    console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {typed_rows + filtered:,} rows read, "
                   f"{len(outcome.rejected):,} would be quarantined, warnings {outcome.warnings or 'none'}")
     failed = {r.rule: r.failed for r in outcome.rules if r.failed}
     if failed:
