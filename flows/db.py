@@ -155,8 +155,11 @@ class Database:
         own count: counting the relation again would run a view's query twice)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
+        # zstd level 1: at 20k customers 38% less CPU to write than DuckDB's default level 3, files 1% smaller
+        # (dictionary encoding does most of the work), analysts' scans no slower; the default row groups
+        # (122,880 rows) read faster on 2 threads than 1M-row groups (0.26 vs 0.47 CPU s for 4 typical queries)
         written = self.scalar(f"write {relation}", f"copy (select * from {quote(relation)}) to {sql_string(tmp)} "
-                                                   "(format parquet, compression zstd)")
+                                                   "(format parquet, compression zstd, compression_level 1)")
         os.replace(tmp, path)
         return int(written)
 

@@ -22,9 +22,9 @@ def _task_of(step: Step):
     """The Prefect task of one step. The PII hash key is read inside the task, never passed to it (task
     parameters are recorded by Prefect)."""
 
-    def run(spec: RunSpec, summary: dict) -> dict:
+    def run(spec: RunSpec, inputs: dict) -> dict:
         hash_key = Settings().hash_key() if "hash_key" in step.takes else ""
-        result = run_step(step, spec, summary, hash_key)
+        result = run_step(step, spec, inputs, hash_key)
         # the one-line summary also goes to the run's logs (Prefect UI)
         get_run_logger().info("%s: %s", step.name, describe(step.name, result))
         return result
@@ -39,7 +39,7 @@ TASKS = {step.name: _task_of(step) for step in STEPS}
 
 
 def _as_task(step: Step, spec: RunSpec, summary: dict, hash_key: str) -> dict:
-    return TASKS[step.name](spec, summary)
+    return TASKS[step.name](spec, step.inputs(summary))
 
 
 @flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)

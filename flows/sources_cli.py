@@ -102,7 +102,7 @@ def preview(
     from flows.db import Database, StatementError, quote
     from transforms.privacy import masked
     from transforms.stage import merged_sql, prepared_sql, typed_sql
-    from transforms.validate import validate_typed
+    from transforms.validate import validate_table
 
     settings = Settings()
     cfg = _config(settings)
@@ -130,12 +130,12 @@ def preview(
         filtered = db.scalar("filtered", "select count(*) from prepared where not _kept")
         sql, params = typed_sql(src)
         db.run("typed", f"create table typed as {sql}", params)
-        df = db.df("typed rows", "select * from typed order by _row_id")
+        typed_rows = db.count("typed")
         fields = [f for f in KINDS[src.kind] if f in src.mapped_fields]
         shown = db.rows("shown rows", "select _source_file || ':' || _row_number, "
                         + ", ".join(f"cast({quote(f)} as varchar)" for f in fields)
                         + " from typed order by _row_id limit $n", {"n": rows})
-        outcome = validate_typed(df, src, date.today())
+        outcome = validate_table(db, src, date.today())
         merged = 0
         if src.merge:
             db.register("rejected_ids", outcome.rejected[["_row_id"]])
@@ -145,7 +145,7 @@ def preview(
             differing = Counter(f for row in conflicts or [] for f in row)
     if src.filter:
         console.print(f"filtered by {src.filter!r}: {filtered:,} row(s) (counted as filtered, not loaded)")
-    console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {len(df) + filtered:,} rows read, "
+    console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {typed_rows + filtered:,} rows read, "
                   f"{len(outcome.rejected):,} would be quarantined, warnings {outcome.warnings or 'none'}")
     failed = {r.rule: r.failed for r in outcome.rules if r.failed}
     if failed:

@@ -83,6 +83,31 @@ def test_every_tw_mobile_format_agrees(n):
     assert plain is None or plain == "+886" + digits[1:]
 
 
+def _phonenumbers_e164(text: str, region: str) -> str | None:
+    """phonenumbers on the text as written (what normalize_phone did for every value before parsing each
+    number once per digit string)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) \
+        if phonenumbers.is_valid_number(number) else None
+
+
+@given(st.booleans(), st.lists(st.tuples(st.sampled_from("0123456789"), st.sampled_from(["", "", " ", "-", ".", "(", ")", ") ", "  "])),
+                               min_size=6, max_size=16),
+       st.sampled_from(["TW", "GB", "US", None]))
+@settings(deadline=None, max_examples=300)
+def test_a_number_parsed_once_per_digits_reads_as_phonenumbers_reads_its_text(plus, parts, region):
+    text = ("+" if plus else "") + "".join(d + sep for d, sep in parts)
+    digits = "".join(d for d, _ in parts)
+    if len(set(digits)) == 1 or digits in {"1234567890", "0123456789"}:
+        return  # placeholders: refused before phonenumbers
+    assert normalize_phone(text, region) == _phonenumbers_e164(text, region)
+
+
 @given(st.text(max_size=30))
 @settings(deadline=None)
 def test_phone_result_is_none_or_e164(text):

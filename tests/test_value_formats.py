@@ -104,12 +104,10 @@ def test_a_value_map_on_a_number_is_refused():
 
 
 def test_a_header_row_repeated_mid_file_is_quarantined_as_one():
-    from tests.test_stage_validate import RUN_DATE, typed
-    from transforms.validate import validate_typed
+    from tests.test_stage_validate import validated
 
     header = {field: col for field, col in POS.columns.items()} | {"channel": "store", "currency": "TWD"}
-    df = typed(POS, [line(), header, line(order_id="T2")])
-    out = validate_typed(df, POS, RUN_DATE)
+    out, _ = validated(POS, [line(), header, line(order_id="T2")])
     got = {int(r["_row_id"]): (r["rule"], r["reason"].split(";")[0]) for r in out.rejected.to_dict("records")}
     assert got == {2: ("header_row", "the row repeats the header ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'): "
                                      "a header row in the middle of the file, not a record")}

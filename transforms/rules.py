@@ -17,12 +17,6 @@ SHAPES = {
 }
 
 
-def suite_columns(source: SourceConfig) -> list[str]:
-    """The columns the source's suite reads (plus `_row_id`): a frame with these is enough to validate."""
-    cols = dict.fromkeys(["_row_id", *(kwargs["column"] for _, kwargs, _ in rules(source, date(2000, 1, 1)))])
-    return list(cols)
-
-
 def rule_names(source: SourceConfig) -> list[str]:
     """Every rule name of the source's suite, in suite order."""
     return [meta["rule"] for _, _, meta in rules(source, date(2000, 1, 1))]

@@ -38,6 +38,13 @@ class Step:
     fn: Callable[..., dict]
     takes: tuple[str, ...] = ()
 
+    def inputs(self, summary: RunSummary) -> dict:
+        """The part of the summary so far that the step reads: what its Prefect task is given (a task's
+        parameters are walked and recorded by Prefect on every call: steps that need nothing get nothing)."""
+        if "summary" in self.takes:
+            return summary
+        return {"validate": summary["validate"]} if "validate" in self.takes else {}
+
     def __call__(self, spec: RunSpec, summary: RunSummary, hash_key: str) -> dict:
         """Run the step's plain function; returns its result."""
         extra = {"validate": lambda: summary["validate"], "summary": lambda: summary, "hash_key": lambda: hash_key}

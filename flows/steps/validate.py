@@ -19,17 +19,13 @@ from flows.steps.policy import PipelineError, check_reconciles, decide_status, r
 from flows.steps.quarantine import write_merged, write_quarantine
 from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
-from transforms.rules import suite_columns
 from transforms.stage import merged_sql, prepared_sql, staged_columns, typed_sql
-from transforms.validate import (
-    ValidationOutcome, ephemeral_context, merge_outcomes, validate_typed,
-)
+from transforms.validate import validate_table
 from transforms.data_docs import data_docs_html
 
 log = logging.getLogger("silobridge.pipeline")
 
 DATA_DOCS = "data_docs"  # the validation page (data_docs/index.html) inside each warehouse version
-VALIDATION_CHUNK_ROWS = 500_000  # rows per GX validation batch: bounds memory on large sources
 QUALITY_RULES_SCHEMA = pa.schema([("source", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
                                   ("failed", pa.int64()), ("rows_in", pa.int64())])
 QUALITY_SOURCES_SCHEMA = pa.schema([
@@ -50,10 +46,9 @@ def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
     + filtered: rows the source's `filter` excludes).
     """
     cfg = spec.config()
-    ctx = ephemeral_context()
     out, results = {}, []
     for src in cfg.validation_order(cfg.select(spec.sources)):
-        out[src.name], source_results = _validate_source(spec, src, ctx)
+        out[src.name], source_results = _validate_source(spec, src)
         results.append((src, source_results))
     docs = spec.path("out", DATA_DOCS, "index.html")
     docs.parent.mkdir(parents=True, exist_ok=True)
@@ -62,13 +57,13 @@ def validate_step(spec: RunSpec) -> dict[str, SourceValidation]:
     return out
 
 
-def _validate_source(spec: RunSpec, src: SourceConfig, ctx) -> tuple[SourceValidation, list]:
+def _validate_source(spec: RunSpec, src: SourceConfig) -> tuple[SourceValidation, list]:
     """One source: its validation counts and its GX results (for the Data Docs)."""
     files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
     with spec.connect(f"validate {src.name}") as db:
         rows_in, filtered = _prepare_rows(db, spec, src)
         typed = _type_rows(db, spec, src)
-        outcome = _run_suite(db, spec, src, ctx, typed)
+        outcome = validate_table(db, src, spec.run_date)
         quarantined = len(outcome.rejected)
         db.register("rejected", outcome.rejected)
         drop = row_drop(src, rows_in, _recent_rows(spec, src.name))
@@ -174,26 +169,6 @@ def _type_rows(db: Database, spec: RunSpec, src: SourceConfig) -> int:
     sql, params = typed_sql(src, relations=relations)
     db.run("typed", f"create table typed as {sql}", params)
     return db.count("typed")
-
-
-def _run_suite(db: Database, spec: RunSpec, src: SourceConfig, ctx, rows_in: int) -> ValidationOutcome:
-    """The source's GX suite over `typed` in chunks of _row_id (1..rows_in), merged into one outcome.
-
-    Uniqueness and relations are already flags over the whole source; a chunk holds only the columns the
-    suite reads, the failing rows are fetched whole for their reasons."""
-    cols = ", ".join(quote(c) for c in suite_columns(src))
-
-    def fetch_rows(ids: list[int]) -> pd.DataFrame:
-        return db.df("typed rows", "select * from typed where _row_id in (select unnest($ids)) order by _row_id",
-                     {"ids": ids})
-
-    outcomes = []
-    for lo in range(0, max(rows_in, 1), VALIDATION_CHUNK_ROWS):
-        chunk = db.df("typed chunk", f"select {cols} from typed where _row_id > $lo and _row_id <= $hi "
-                                     "order by _row_id", {"lo": lo, "hi": lo + VALIDATION_CHUNK_ROWS})
-        outcomes.append(validate_typed(chunk, src, spec.run_date, ctx, fetch_rows))
-        del chunk
-    return merge_outcomes(outcomes)
 
 
 def _first_critical_row(db: Database) -> tuple:

@@ -13,7 +13,7 @@ What it does:
                  key, min/max of each column): DuckDB's own scan of the same data;
      - typing:   the staging SQL alone (transforms.stage.typed_sql into a table), no GX;
      - validate: flows.steps.validate.validate_step on that raw file with the repository's shop__orders contract
-                 (typing, GX suite in chunks of VALIDATION_CHUNK_ROWS, quarantine, staging Parquet, Data Docs);
+                 (typing, the GX suite evaluated in one SQL pass, quarantine, staging Parquet, Data Docs);
   3. prints seconds, peak RSS (ru_maxrss of the child) and the ratio to the scan.
 
 Not a pytest test (the file name does not match test_*.py).
