@@ -426,7 +426,10 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     log.info("splink linker: prior %.3g, estimating u", estimated_prior)
     # u
     u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
-    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
+    # one chunk: each comparison's levels counted over all sampled pairs in one query (Splink's default, ten
+    # chunks with early stopping, re-queries up to eleven times the comparisons whose rare levels never reach
+    # its count, e.g. identifiers: slower, on fewer pairs)
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed, num_chunks=1)
     log.info("splink linker: u estimated on %d sampled pairs, estimating m", u_pairs)
     # m
     trained_any = False
