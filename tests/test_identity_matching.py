@@ -256,3 +256,28 @@ def test_sql_built_from_configuration_quotes_identifiers_and_carries_no_values()
     assert evidence_sql([]) == "''"
     # thresholds are parameters of the level macros, never numbers in the text
     assert not re.search(r"\d\.\d", levels_sql(["name", "street"]))
+
+
+def test_golden_record_ties_go_to_the_same_record_every_run():
+    # two CRM records of one customer updated at the same instant: same rank, same date; the email is
+    # the smallest value whatever order the engine reads the records in (was any of the tied rows)
+    from datetime import datetime, timezone
+
+    from transforms.model import build_models
+
+    same_instant = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    picked = set()
+    for order in (1, -1):
+        records = [crm("C1", last_name="Lee", first_name="Ann", email="zed@x.tw", phone="0912000111",
+                       updated_at=same_instant),
+                   crm("C2", last_name="Lee", first_name="Ann", email="amy@x.tw", phone="0912000111",
+                       updated_at=same_instant)][::order]
+        con = kinds_connection({"customers": records}, regions={"crm": "TW"})
+        resolve_customers(con, IdentityConfig(), "r1")
+        build_models(con, {"run_id": "r1", "as_of_date": "2026-01-31", "business_tz": "Asia/Taipei",
+                           "case_window_days": 7, "repeat_contact_days": 7, "lookback_days": 30,
+                           "feedback_days": 30, "complaint_topics": [], "complete_360_systems": [],
+                           "integrated_min_share": 0.2})
+        (row,) = rows(con, "select email_hash = sb_hash('amy@x.tw'), email_source, email_as_of from dim_customers")
+        picked.add(row)
+    assert picked == {(True, "crm", date(2026, 1, 5))}
