@@ -397,7 +397,7 @@ def explain(
 
 
 # the scheduling commands (serve, deploy, worker, trigger) register themselves on `app`
-from flows import schedule_cli  # noqa: E402,F401
+from flows import review_cli, schedule_cli  # noqa: E402,F401
 
 
 def entry() -> None:

@@ -5,7 +5,8 @@ candidate pairs; this module turns its output into the identity path's tables.
 Output: `identity_model` (Splink's prior, m, u and weights per level), `int_identity__scored` (Splink's links
 between records of different deterministic clusters, with their evidence), `int_identity__fs_links` (those
 kept after the no-chaining-through-a-hub protection), and Splink's own `int_identity__splink_*` tables
-(`possible`: the review band and the pairs the household rule held back).
+(`possible`: the review band and the pairs the household rule held back), and `int_identity__review_pairs`
+(those, with their evidence, for clerical review).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from transforms.identity.tables import build
 from transforms.sqltext import quote
 
 FS_LINKS_COLUMNS = "rid_a bigint, rid_b bigint, match_weight double, match_probability double, evidence varchar"
+REVIEW_COLUMNS = ("rid_a bigint, rid_b bigint, match_weight double, match_probability double, reason varchar, "
+                  "evidence varchar")
 MODEL_COLUMNS = ("comparison varchar, gamma integer, level varchar, m_probability double, u_probability double, "
                  "bayes_factor double, weight double, tf_adjustment_column varchar, tf_adjustment_weight double")
 
@@ -48,6 +51,20 @@ final as (
 select * from final order by rid_a, rid_b"""
 
 
+def review_pairs_sql(possible: str, comparisons: list[str]) -> str:
+    """Splink's possible matches (the review band and the pairs the household rule held back), with their
+    evidence: the pairs a data steward reviews (identity_review)."""
+    return f"""with possible as (
+    select * from {quote(possible)}
+),
+final as (
+    select s.rid_l as rid_a, s.rid_r as rid_b, s.match_weight, s.match_probability, s.reason,
+           {evidence_sql(comparisons)} as evidence
+    from possible as s
+)
+select * from final order by rid_a, rid_b"""
+
+
 def _scored_comparisons(db: Database, links: str) -> list[str]:
     """Comparisons Splink scored (a comparison whose m it could not estimate is left out of its scores)."""
     return [c[len("level_"):] for (c,) in db.rows("identity.splink links columns",
@@ -67,6 +84,8 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
     scored = scored_sql(result.links_table, _scored_comparisons(db, result.links_table))
     db.run("identity.int_identity__scored", f"create or replace table int_identity__scored as {scored}")
     build(db, "int_identity__fs_links", {"threshold": p.threshold, "name_close": p.name_close})
+    db.run("identity.int_identity__review_pairs", "create or replace table int_identity__review_pairs as "
+           + review_pairs_sql(result.possible_table, _scored_comparisons(db, result.possible_table)))
     return {"candidate_pairs": result.links + result.possible,
             "probabilistic_links": db.count("int_identity__fs_links"),
             "prior": result.probability_two_random_records_match,
@@ -78,5 +97,6 @@ def no_probabilistic_links(db: Database) -> dict:
     """Empty int_identity__fs_links and identity_model, for when the model is disabled."""
     db.run("identity.int_identity__fs_links empty", f"create or replace table int_identity__fs_links ({FS_LINKS_COLUMNS})")
     db.run("identity.identity_model empty", f"create or replace table identity_model ({MODEL_COLUMNS})")
+    db.run("identity.int_identity__review_pairs empty", f"create or replace table int_identity__review_pairs ({REVIEW_COLUMNS})")
     return {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None, "possible_matches": 0,
             "held_by_household_rule": 0, "warnings": []}
