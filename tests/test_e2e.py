@@ -389,7 +389,7 @@ def test_the_run_summary_artifact_names_the_report_and_the_headline_figures(runs
     assert "| integration | complete_360_share | " in md and "crm, marketing, pos, shop" in md
 
 
-def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_exports):
+def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_exports, monkeypatch):
     from flows.explain import ExplainError, explain_customer
 
     data = runs["data"]
@@ -403,6 +403,26 @@ def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_ex
     # Splink's evidence: each comparison's level and weight, then the pair's total weight
     assert fuzzy[4] >= 0.99 and fuzzy[5].startswith("given_name: ") and "(weight " in fuzzy[5]
     assert [e[2] for e in masked["events"]] == ["new"]
+    # the waterfall of each probabilistic link: the prior, each comparison's level and weight (term
+    # frequency noted), adding up to the pair's match weight
+    (waterfall,) = [w for w in masked["waterfalls"] if (w["record_a"], w["record_b"]) == fuzzy[:2]]
+    prior, *steps = waterfall["steps"]
+    (model_prior,) = _q(data, "select match_weight from identity_model where comparison = 'prior'")[0]
+    assert prior == {"comparison": "prior", "level": "probability two random records match", "weight": model_prior,
+                     "tf_weight": None}
+    assert steps[0]["comparison"] == "given_name" and steps[0]["level"].startswith("Exact match")
+    assert steps[0]["tf_weight"] is not None  # names carry term-frequency adjustments
+    assert sum(s["weight"] for s in waterfall["steps"]) == pytest.approx(waterfall["match_weight"], abs=1e-4)
+    assert waterfall["match_probability"] == fuzzy[4]
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(data))
+    printed = CliRunner().invoke(app, ["explain", cid], env={"COLUMNS": "200"})
+    assert printed.exit_code == 0, printed.output
+    assert f"waterfall: {fuzzy[0]} - {fuzzy[1]}" in printed.output and "(term frequency " in printed.output
+    assert f"match probability {fuzzy[4]:.4f}" in printed.output
     clear = explain_customer(data / "warehouse", data / "state", cid, show_personal=True)
     names = {r["attributes"]["full_name"] for r in clear["records"] if r["attributes"].get("full_name")}
     shown = " ".join(str(v) for r in masked["records"] for v in r["attributes"].values())

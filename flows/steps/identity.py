@@ -114,7 +114,8 @@ def _identity_links(db: Database) -> None:
         create or replace table identity_links as
         select c.customer_id, a.system as system_a, a.entity as entity_a, a.record_id as record_id_a,
                b.system as system_b, b.entity as entity_b, b.record_id as record_id_b,
-               l.link_rule, l.key_type as identifier_type, l.match_probability, l.evidence
+               l.link_rule, l.key_type as identifier_type, l.match_probability, l.evidence,
+               l.match_weight, l.evidence_levels
         from int_identity__links as l
         join int_identity__records as a on a.rid = l.rid_a
         join int_identity__records as b on b.rid = l.rid_b
