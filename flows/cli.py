@@ -390,6 +390,16 @@ def explain(
         for a, b, rule, _key, prob, evidence in got["links"]:
             lt.add_row(a, b, rule, evidence or "", f"{prob:.4f}" if prob is not None else "")
         console.print(lt)
+    for w in got["waterfalls"]:
+        wt = Table("comparison", "level", "match weight", title=f"waterfall: {w['record_a']} - {w['record_b']}")
+        for step in w["steps"]:
+            weight = "" if step["weight"] is None else f"{step['weight']:+.2f}"
+            if step["tf_weight"]:
+                weight += f" (term frequency {step['tf_weight']:+.2f})"
+            wt.add_row(step["comparison"], step["level"], weight)
+        total = "" if w["match_weight"] is None else f"{w['match_weight']:+.2f}"
+        wt.add_row("total", f"match probability {w['match_probability']:.4f}", total)
+        console.print(wt)
     et = Table("run", "date", "event", "customer", "related", "records", "detail", title="id history")
     for run_id, day, event, cid, related, n, detail in got["events"]:
         et.add_row(run_id, str(day), event, cid, related or "", str(n), detail or "")
@@ -397,7 +407,7 @@ def explain(
 
 
 # the scheduling commands (serve, deploy, worker, trigger) register themselves on `app`
-from flows import schedule_cli  # noqa: E402,F401
+from flows import review_cli, schedule_cli  # noqa: E402,F401
 
 
 def entry() -> None:

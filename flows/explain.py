@@ -1,6 +1,7 @@
 """`silobridge explain CUSTOMER_ID`: a customer's records, the links between them and the history of its id.
 
-Reads the published warehouse (customer_identities, identity_links, customer_id_map, customer_id_history)
+Reads the published warehouse (customer_identities, identity_links, customer_id_map, customer_id_history,
+identity_model for the prior of each probabilistic link's waterfall)
 and, for the records' own attributes, the private copy of the identity records kept beside the staged
 rows of the published run (data/state/<run_id>/staging). Personal data is masked unless asked for.
 """
@@ -16,7 +17,7 @@ from transforms.normalize import mask_name
 from transforms.privacy import mask_email, mask_tail
 
 ATTRIBUTES = ("full_name", "email", "phone", "birth_date", "street", "postcode")
-TABLES = ("customer_identities", "identity_links", "customer_id_map", "customer_id_history")
+TABLES = ("customer_identities", "identity_links", "customer_id_map", "customer_id_history", "identity_model")
 
 
 class ExplainError(LookupError):
@@ -62,13 +63,14 @@ def explain_customer(warehouse_dir: Path, state_dir: Path, customer_id: str, sho
             select system_a || '/' || record_id_a, system_b || '/' || record_id_b, link_rule, identifier_type,
                    match_probability, evidence
             from identity_links where customer_id = $c order by 1, 2""", {"c": current})
+        waterfalls = _waterfalls(db, current)
         events = db.rows("explain.events", """
             select run_id, run_date, event, customer_id, related_customer_id, records, detail
             from customer_id_history
             where customer_id = $c or related_customer_id = $c or list_contains($aliases, customer_id)
             order by run_id, event, customer_id""", {"c": current, "aliases": aliases})
     return {"asked": customer_id, "customer_id": current, "status": status, "aliases": aliases,
-            "records": records, "links": links, "events": events, "masked": not show_personal,
+            "records": records, "links": links, "waterfalls": waterfalls, "events": events, "masked": not show_personal,
             "attributes_available": private.exists()}
 
 
@@ -91,3 +93,24 @@ def _add_attributes(db: Database, private: Path, customer_id: str, records: list
     for rec in records:
         values = by_rid.get(rec["rid"], {})
         rec["attributes"] = {k: (v if show_personal or v is None else _mask(k, v)) for k, v in values.items()}
+
+
+def _waterfalls(db: Database, customer_id: str) -> list[dict]:
+    """Per probabilistic link: the prior, then each comparison's level and weight (its term-frequency part
+    noted), the total match weight and the final match probability. Levels and weights only, never values."""
+    columns = {r[0] for r in db.rows("explain.link columns", "select column_name from (describe identity_links)")}
+    if "evidence_levels" not in columns:  # a version published before waterfalls were kept
+        return []
+    prior = db.one("explain.prior", "select match_weight from identity_model where comparison = 'prior'")
+    out = []
+    for a, b, probability, weight, levels in db.rows("explain.waterfalls", """
+            select system_a || '/' || record_id_a, system_b || '/' || record_id_b, match_probability, match_weight,
+                   evidence_levels
+            from identity_links where customer_id = $c and evidence_levels is not null order by 1, 2""",
+                                                    {"c": customer_id}):
+        steps = [{"comparison": "prior", "level": "probability two random records match", "weight": prior[0] if prior else None,
+                  "tf_weight": None}]
+        steps += [dict(level) for level in levels]
+        out.append({"record_a": a, "record_b": b, "steps": steps, "match_weight": weight,
+                    "match_probability": probability})
+    return out

@@ -73,9 +73,29 @@ def runs(tmp_path_factory, first_night):
         out["after_failure"] = _snapshot(data)
         prices.write_bytes(good)
 
+        # a data steward's labels on the first night's review queue, which change no customer: a pair the
+        # model already joined labelled a match, a pair it kept apart labelled a non-match
+        out["labels"] = _label_review(data)
         out["second"] = nightly(run_date=date(2026, 11, 21))
         out["partial"] = nightly(run_date=date(2026, 11, 22), sources=["crm"])
     return out
+
+
+def _label_review(data: Path) -> list[dict]:
+    from flows.warehouse.review import export_review, import_labels
+
+    queue = data / "review.csv"
+    export_review(data / "warehouse", data / "state", queue)
+    rows = _csv(queue)
+    joined = next(r for r in rows if r["same_customer"] == "True")
+    apart = next(r for r in rows if r["same_customer"] == "False")
+    labels = [joined | {"label": "match"}, apart | {"label": "non-match"}]
+    with queue.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(labels)
+    import_labels(data / "state", queue)
+    return labels
 
 
 def _snapshot(data: Path) -> dict:
@@ -369,7 +389,7 @@ def test_the_run_summary_artifact_names_the_report_and_the_headline_figures(runs
     assert "| integration | complete_360_share | " in md and "crm, marketing, pos, shop" in md
 
 
-def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_exports):
+def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_exports, monkeypatch):
     from flows.explain import ExplainError, explain_customer
 
     data = runs["data"]
@@ -383,9 +403,45 @@ def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_ex
     # Splink's evidence: each comparison's level and weight, then the pair's total weight
     assert fuzzy[4] >= 0.99 and fuzzy[5].startswith("given_name: ") and "(weight " in fuzzy[5]
     assert [e[2] for e in masked["events"]] == ["new"]
+    # the waterfall of each probabilistic link: the prior, each comparison's level and weight (term
+    # frequency noted), adding up to the pair's match weight
+    (waterfall,) = [w for w in masked["waterfalls"] if (w["record_a"], w["record_b"]) == fuzzy[:2]]
+    prior, *steps = waterfall["steps"]
+    (model_prior,) = _q(data, "select match_weight from identity_model where comparison = 'prior'")[0]
+    assert prior == {"comparison": "prior", "level": "probability two random records match", "weight": model_prior,
+                     "tf_weight": None}
+    assert steps[0]["comparison"] == "given_name" and steps[0]["level"].startswith("Exact match")
+    assert steps[0]["tf_weight"] is not None  # names carry term-frequency adjustments
+    assert sum(s["weight"] for s in waterfall["steps"]) == pytest.approx(waterfall["match_weight"], abs=1e-4)
+    assert waterfall["match_probability"] == fuzzy[4]
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(data))
+    printed = CliRunner().invoke(app, ["explain", cid], env={"COLUMNS": "200"})
+    assert printed.exit_code == 0, printed.output
+    assert f"waterfall: {fuzzy[0]} - {fuzzy[1]}" in printed.output and "(term frequency " in printed.output
+    assert f"match probability {fuzzy[4]:.4f}" in printed.output
     clear = explain_customer(data / "warehouse", data / "state", cid, show_personal=True)
     names = {r["attributes"]["full_name"] for r in clear["records"] if r["attributes"].get("full_name")}
     shown = " ".join(str(v) for r in masked["records"] for v in r["attributes"].values())
     assert names and not any(n in shown for n in names)  # masked: no name in clear
     with pytest.raises(ExplainError, match="unknown customer id 'CNOPE'"):
         explain_customer(data / "warehouse", data / "state", "CNOPE")
+
+
+def test_clerical_labels_are_applied_on_the_next_run_and_estimate_the_model(runs):
+    data, second = runs["data"], runs["second"]
+    # both labels agree with the model: one true positive, no false positive, nothing cut, no id changed
+    assert second["identity"]["clerical"] == {"labelled_pairs": 2, "must_links": 1, "cannot_links": 1,
+                                              "links_cut": 0, "true_positives": 1, "false_positives": 0,
+                                              "false_negatives": 0}
+    assert _q(data, "select metric, numerator, denominator from metrics where run_id = $r and dimension = 'clerical' "
+                    "order by metric", {"r": second["run_id"]}) == [
+        ("pairwise_precision", 1.0, 1.0), ("pairwise_recall", 1.0, 1.0)]
+    joined = runs["labels"][0]
+    assert _q(data, "select link_rule, evidence from identity_links where link_rule = 'clerical'") == [
+        ("clerical", "labelled a match in clerical review")]
+    assert _q(data, "select label from identity_review where record_id_a = $a and record_id_b = $b",
+              {"a": joined["record_id_a"], "b": joined["record_id_b"]}) == [("match",)]

@@ -256,3 +256,80 @@ def test_sql_built_from_configuration_quotes_identifiers_and_carries_no_values()
     assert evidence_sql([]) == "''"
     # thresholds are parameters of the level macros, never numbers in the text
     assert not re.search(r"\d\.\d", levels_sql(["name", "street"]))
+
+
+def test_golden_record_ties_go_to_the_same_record_every_run():
+    # two CRM records of one customer updated at the same instant: same rank, same date; the email is
+    # the smallest value whatever order the engine reads the records in (was any of the tied rows)
+    from datetime import datetime, timezone
+
+    from transforms.model import build_models
+
+    same_instant = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    picked = set()
+    for order in (1, -1):
+        records = [crm("C1", last_name="Lee", first_name="Ann", email="zed@x.tw", phone="0912000111",
+                       updated_at=same_instant),
+                   crm("C2", last_name="Lee", first_name="Ann", email="amy@x.tw", phone="0912000111",
+                       updated_at=same_instant)][::order]
+        con = kinds_connection({"customers": records}, regions={"crm": "TW"})
+        resolve_customers(con, IdentityConfig(), "r1")
+        build_models(con, {"run_id": "r1", "as_of_date": "2026-01-31", "business_tz": "Asia/Taipei",
+                           "case_window_days": 7, "repeat_contact_days": 7, "lookback_days": 30,
+                           "feedback_days": 30, "complaint_topics": [], "complete_360_systems": [],
+                           "integrated_min_share": 0.2})
+        (row,) = rows(con, "select email_hash = sb_hash('amy@x.tw'), email_source, email_as_of from dim_customers")
+        picked.add(row)
+    assert picked == {(True, "crm", date(2026, 1, 5))}
+
+
+# ----------------------------------------------------------------------------------- clerical review
+def _labelled_run(records: list[dict], labels: list[tuple[str, str, str]]):
+    """One identity run with clerical labels (record id a, record id b, label), all CRM contacts."""
+    from transforms.identity.clerical import LABEL_COLUMNS
+
+    con = kinds_connection({"customers": records})
+    con.run("labels", f"create table identity_review_labels ({LABEL_COLUMNS})")
+    con.run_many("labels rows", "insert into identity_review_labels values (?, ?, ?, ?, ?, ?, ?)",
+                 [("crm", "contacts", a, "crm", "contacts", b, label) for a, b, label in labels])
+    counts = resolve_customers(con, IdentityConfig(), "r1")
+    groups = rows(con, "select list(record_id order by record_id) from customer_identities group by customer_id order by 1")
+    return con, counts, groups
+
+
+def test_a_non_match_label_splits_what_strong_keys_joined_and_a_match_label_joins():
+    # X1 shares an email with X2 and a phone with X3: one customer by strong keys. A steward says X2 and
+    # X3 are two people: the links are taken strongest first (here equal: strong keys, then record ids),
+    # X1-X2 is kept, X1-X3 would join X3 to X2, so it is cut. Y1 and Y2 share nothing: labelled a match.
+    records = [crm("X1", email="x@x.tw", phone="0912000111"), crm("X2", email="x@x.tw"),
+               crm("X3", phone="0912000111"), crm("Y1", email="y1@x.tw"), crm("Y2", email="y2@x.tw")]
+    unlabelled = _labelled_run(records, [])[2]
+    assert unlabelled == [(["X1", "X2", "X3"],), (["Y1"],), (["Y2"],)]
+    con, counts, groups = _labelled_run(records, [("X3", "X2", "non-match"), ("Y1", "Y2", "match"),
+                                                  ("X1", "X2", "match")])
+    assert groups == [(["X1", "X2"],), (["X3"],), (["Y1", "Y2"],)]
+    # the model's own decisions on the labelled pairs: X1-X2 right (tp), X2-X3 wrong (fp), Y1-Y2 missed (fn)
+    assert counts["clerical"] == {"labelled_pairs": 3, "must_links": 2, "cannot_links": 1, "links_cut": 1,
+                                  "true_positives": 1, "false_positives": 1, "false_negatives": 1}
+    assert rows(con, "select a.record_id, b.record_id, c.link_rule from int_identity__cut_links as c "
+                     "join int_identity__records as a on a.rid = c.rid_a "
+                     "join int_identity__records as b on b.rid = c.rid_b") == [("X1", "X3", "deterministic")]
+    assert rows(con, "select record_id, link_rule from customer_identities where record_id like 'Y%' order by 1") == [
+        ("Y1", "clerical"), ("Y2", "clerical")]
+    from transforms.identity.clerical import clerical_metric_rows
+    assert [r[:5] for r in clerical_metric_rows(counts["clerical"])] == [
+        ("identity", "pairwise_precision", "clerical", 1, 2), ("identity", "pairwise_recall", "clerical", 1, 2)]
+
+
+def test_constrained_cut_keeps_the_strongest_links():
+    from transforms.identity.clerical import constrained_forest_cut
+
+    # a chain 1-2-3-4 with 1 and 4 labelled apart: the weakest link of the chain (2-3) is cut
+    edges = [(1, 2, "probabilistic", 0.999), (2, 3, "probabilistic", 0.991), (3, 4, "deterministic", 1.0)]
+    assert constrained_forest_cut(edges, [(1, 4)]) == [(2, 3, "probabilistic")]
+    # a triangle with 1 and 3 apart: their own link goes, and 2 (held to 1 by a strong key) keeps 1's side
+    edges = [(1, 2, "deterministic", 1.0), (2, 3, "probabilistic", 0.995), (1, 3, "probabilistic", 0.999)]
+    assert constrained_forest_cut(edges, [(1, 3)]) == [(1, 3, "probabilistic"), (2, 3, "probabilistic")]
+    # a clerical must-link outranks everything: 1-2 labelled a match, 2 and 3 apart, 1-3 a strong key
+    edges = [(1, 3, "deterministic", 1.0), (1, 2, "clerical", 1.0)]
+    assert constrained_forest_cut(edges, [(2, 3)]) == [(1, 3, "deterministic")]

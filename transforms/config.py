@@ -43,6 +43,13 @@ class HouseholdRule(BaseModel):
     # a `different` field missing on either side counts as different, provided one of them is present and
     # disagrees: Eric and Erin at one address, no birth dates, two SSNs, are two people until an id says not
     missing_is_different: bool = True
+    # when every `different` field but the given name is missing on both sides (no birth date: nothing
+    # but names to tell two family members apart), identifiers no longer decide, because a household shares
+    # them (a family email, a landline, a borrowed id): a clearly different given name (no nickname, below
+    # every similarity level) with the same family name is held even when an identifier agrees; at one
+    # address, a different middle name is held, and so is a pair with no agreeing given name and no
+    # agreeing identifier (surname + address term frequencies alone never make a person)
+    strict_without_dates: bool = True
 
 
 class ProbabilisticConfig(BaseModel):

@@ -14,15 +14,18 @@ from flows.steps.policy import PipelineError
 from flows.steps.results import IdentityResult
 from flows.steps.spec import RunSpec
 from transforms.config import IdentityConfig
+from flows.warehouse.review import read_labels
 from transforms.identity import (
     IdentityGateError, check_stability, evaluate_identity, identity_metric_rows, resolve_customers,
 )
+from transforms.identity.clerical import LABEL_COLUMNS, clerical_metric_rows
+from transforms.identity.tables import build
 
 log = logging.getLogger("silobridge.pipeline")
 
 IDENTITY_TABLES = ("int_identity__key_customers", "identity_evaluation")
 PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards", "identity_links", "identity_model",
-                             "customer_id_map", "customer_id_history")
+                             "customer_id_map", "customer_id_history", "identity_review")
 
 
 def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
@@ -36,6 +39,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
         has_previous = previous is not None and (previous / "customer_identities.parquet").exists()
         if has_previous:
             _attach_previous_ids(db, previous)
+        _attach_labels(db, spec.state_dir)
         counts = resolve_customers(db, cfg.identity, spec.run_id, has_previous)
         if not spec.accept_identity_changes:  # before anything else is built: a gated run stops here
             try:
@@ -45,7 +49,10 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
                 raise PipelineError(str(exc)) from None
         _identity_history(db, spec, previous if has_previous else None)
         _identity_links(db)
+        build(db, "identity_review")
         scores = _evaluate(db, spec.ground_truth_dir, cfg.identity)
+        db.run_many("identity_evaluation.clerical", "insert into identity_evaluation values (?, ?, ?, ?, ?, ?)",
+                    clerical_metric_rows(counts["clerical"]))
         for table in IDENTITY_TABLES:
             db.write_parquet(table, spec.path("int", f"{table}.parquet"))
         for table in PUBLISHED_IDENTITY_TABLES:
@@ -61,6 +68,15 @@ def attach_identity(db: Database, spec: RunSpec) -> None:
         db.view_over_parquet(table, spec.path("int", f"{table}.parquet"))
     for table in PUBLISHED_IDENTITY_TABLES:
         db.view_over_parquet(table, spec.path("out", f"{table}.parquet"))
+
+
+def _attach_labels(db: Database, state_dir: Path) -> None:
+    """identity_review_labels: the clerical review's labels stored by `silobridge review import`."""
+    db.run("identity_review_labels", f"create or replace table identity_review_labels ({LABEL_COLUMNS})")
+    labels = read_labels(state_dir)
+    if labels:
+        db.run_many("identity_review_labels.insert", "insert into identity_review_labels values (?, ?, ?, ?, ?, ?, ?)",
+                    labels)
 
 
 def _attach_previous_ids(db: Database, previous: Path) -> None:
@@ -98,7 +114,8 @@ def _identity_links(db: Database) -> None:
         create or replace table identity_links as
         select c.customer_id, a.system as system_a, a.entity as entity_a, a.record_id as record_id_a,
                b.system as system_b, b.entity as entity_b, b.record_id as record_id_b,
-               l.link_rule, l.key_type as identifier_type, l.match_probability, l.evidence
+               l.link_rule, l.key_type as identifier_type, l.match_probability, l.evidence,
+               l.match_weight, l.evidence_levels
         from int_identity__links as l
         join int_identity__records as a on a.rid = l.rid_a
         join int_identity__records as b on b.rid = l.rid_b

@@ -85,6 +85,7 @@ class IdentityResult(TypedDict):
     possible_matches: int  # ... below the threshold, or held back by the household rule
     held_by_household_rule: int
     warnings: list[str]  # the probabilistic model's (cannot train, far fewer links than expected)
+    clerical: dict[str, int]  # labels applied (must / cannot links), links cut, the estimate's tp / fp / fn
     iterations: int
     seconds: dict[str, float]
     changes: dict[str, int]  # new, merged, split, moved, removed, unchanged, customers

@@ -53,6 +53,7 @@ def describe(stage: str, result: dict) -> str:
                 f"links, {result['guards_fired']} key values guarded; ids: {ch.get('new', 0):,} new, "
                 f"{ch.get('merged', 0)} merged, {ch.get('split', 0)} split, {ch.get('moved', 0)} moved, "
                 f"{ch.get('unchanged', 0):,} unchanged)"
+                + (f"; {clerical_text(result['clerical'])}" if (result.get("clerical") or {}).get("labelled_pairs") else "")
                 + "".join(f"; WARNING: {w}" for w in result.get("warnings", [])))
     if stage == "model":
         return ", ".join(f"{k} {v:,}" for k, v in result.items())
@@ -61,6 +62,16 @@ def describe(stage: str, result: dict) -> str:
     if stage == "publish":
         return f"published {result['version']}"
     return str(result)
+
+
+def clerical_text(c: dict) -> str:
+    """The clerical review's labels applied, and the estimate they give of the model's precision and recall."""
+    tp, fp, fn = c["true_positives"], c["false_positives"], c["false_negatives"]
+    precision = f"{tp / (tp + fp):.4f}" if tp + fp else "n/a"
+    recall = f"{tp / (tp + fn):.4f}" if tp + fn else "n/a"
+    return (f"clerical review: {c['labelled_pairs']} labelled pairs applied ({c['must_links']} match, "
+            f"{c['cannot_links']} non-match, {c['links_cut']} links cut); model on them: precision {precision}, "
+            f"recall {recall}")
 
 
 def evaluation_text(scores: dict) -> str:
@@ -92,6 +103,7 @@ def summary_markdown(summary: RunSummary) -> str:
     ident = summary.get("identity", {})
     lines += ["", f"Identity records: {ident.get('identity_records')}, customers: {ident.get('customers')}",
               *([f"Identity vs ground truth: {evaluation_text(ident['evaluation'])}"] if ident.get("evaluation") else []),
+              *([f"Identity, {clerical_text(ident['clerical'])}"] if (ident.get("clerical") or {}).get("labelled_pairs") else []),
               *(["", "Identity warnings:", "", *(f"- {w}" for w in ident["warnings"])] if ident.get("warnings") else []),
               "",
               "| family | metric | overall | notable |", "|---|---|---|---|"]

@@ -80,6 +80,14 @@ class Catalog:
             where family = 'identity' and run_id = (select max(run_id) from metrics where family = 'identity')
             order by dimension, metric""")
 
+    def identity_review(self) -> list[tuple]:
+        """The clerical review queue (identity_review): record keys, customers, probability, reason, evidence
+        (levels and weights only) and the label stored when the version was built; strongest first."""
+        return self.db.rows("catalog.identity_review", """
+            select system_a, entity_a, record_id_a, system_b, entity_b, record_id_b, customer_id_a, customer_id_b,
+                   same_customer, match_probability, match_weight, reason, evidence, label
+            from identity_review""")
+
 
 def version_database(version: Path, tables: tuple[str, ...], step: str) -> Database:
     """An in-memory database with views over `tables` of a published version's Parquet files."""

@@ -5,7 +5,8 @@ candidate pairs; this module turns its output into the identity path's tables.
 Output: `identity_model` (Splink's prior, m, u and weights per level), `int_identity__scored` (Splink's links
 between records of different deterministic clusters, with their evidence), `int_identity__fs_links` (those
 kept after the no-chaining-through-a-hub protection), and Splink's own `int_identity__splink_*` tables
-(`possible`: the review band and the pairs the household rule held back).
+(`possible`: the review band and the pairs the household rule held back), and `int_identity__review_pairs`
+(those, with their evidence, for clerical review).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from transforms.identity.splink import link_records
 from transforms.identity.tables import build
 from transforms.sqltext import quote
 
-FS_LINKS_COLUMNS = "rid_a bigint, rid_b bigint, match_weight double, match_probability double, evidence varchar"
+FS_LINKS_COLUMNS = ("rid_a bigint, rid_b bigint, match_weight double, match_probability double, evidence varchar, "
+                    "evidence_levels struct(comparison varchar, level varchar, weight double, tf_weight double)[]")
+REVIEW_COLUMNS = ("rid_a bigint, rid_b bigint, match_weight double, match_probability double, reason varchar, "
+                  "evidence varchar")
 MODEL_COLUMNS = ("comparison varchar, gamma integer, level varchar, m_probability double, u_probability double, "
                  "bayes_factor double, weight double, tf_adjustment_column varchar, tf_adjustment_weight double")
 
@@ -32,18 +36,49 @@ def evidence_sql(comparisons: list[str]) -> str:
     return "concat_ws(', ', " + ", ".join(parts) + ")" if parts else "''"
 
 
-def scored_sql(links: str, comparisons: list[str]) -> str:
+EVIDENCE_LEVEL = "struct(comparison varchar, level varchar, weight double, tf_weight double)"
+
+
+def evidence_levels_sql(comparisons: list[str], tf_columns: set[str] = frozenset()) -> str:
+    """One list per link: each comparison with evidence (not null level) as {comparison, level, weight,
+    tf_weight} (the weight includes the term-frequency adjustment `tf_weight`, null where the level has
+    none): the rows of explain's waterfall, after the prior."""
+    if not comparisons:
+        return f"[]::{EVIDENCE_LEVEL}[]"
+    items = [f"case when s.{quote('gamma_' + c)} >= 0 then {{'comparison': '{c}', 'level': s.{quote('level_' + c)}, "
+             f"'weight': s.{quote('mw_' + c)}, "
+             f"'tf_weight': {('s.' + quote('tf_' + c)) if c in tf_columns else 'null::double'}}} end"
+             for c in comparisons]
+    return f"list_filter([{', '.join(items)}]::{EVIDENCE_LEVEL}[], lambda x: x is not null)"
+
+
+def scored_sql(links: str, comparisons: list[str], tf_columns: set[str] = frozenset()) -> str:
     """Splink's links between records of different deterministic clusters, with their labels and evidence."""
     return f"""with links as (
     select * from {quote(links)}
 ),
 final as (
     select s.rid_l as rid_a, s.rid_r as rid_b, a.det_label as label_a, b.det_label as label_b,
-           s.match_weight, s.match_probability, {evidence_sql(comparisons)} as evidence
+           s.match_weight, s.match_probability, {evidence_sql(comparisons)} as evidence,
+           {evidence_levels_sql(comparisons, tf_columns)} as evidence_levels
     from links as s
     join int_identity__fs_records as a on a.rid = s.rid_l
     join int_identity__fs_records as b on b.rid = s.rid_r
     where a.det_label <> b.det_label
+)
+select * from final order by rid_a, rid_b"""
+
+
+def review_pairs_sql(possible: str, comparisons: list[str]) -> str:
+    """Splink's possible matches (the review band and the pairs the household rule held back), with their
+    evidence: the pairs a data steward reviews (identity_review)."""
+    return f"""with possible as (
+    select * from {quote(possible)}
+),
+final as (
+    select s.rid_l as rid_a, s.rid_r as rid_b, s.match_weight, s.match_probability, s.reason,
+           {evidence_sql(comparisons)} as evidence
+    from possible as s
 )
 select * from final order by rid_a, rid_b"""
 
@@ -55,6 +90,13 @@ def _scored_comparisons(db: Database, links: str) -> list[str]:
                                                   f"{quote(links)}) where column_name like 'level\\_%' escape '\\'")]
 
 
+def _tf_comparisons(db: Database, links: str) -> set[str]:
+    """Comparisons whose weights carry a term-frequency part (a `tf_<comparison>` column)."""
+    return {c[len("tf_"):] for (c,) in db.rows("identity.splink links tf columns",
+                                                "select column_name from (describe select * from "
+                                                f"{quote(links)}) where column_name like 'tf\\_%' escape '\\'")}
+
+
 def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
     """Train Splink on the named records, keep its links between deterministic clusters (int_identity__fs_links).
 
@@ -64,9 +106,12 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
     build(db, "int_identity__fs_records")
     result = link_records(db.connection(), "int_identity__fs_records", p)
     build(db, "identity_model")
-    scored = scored_sql(result.links_table, _scored_comparisons(db, result.links_table))
+    scored = scored_sql(result.links_table, _scored_comparisons(db, result.links_table),
+                        _tf_comparisons(db, result.links_table))
     db.run("identity.int_identity__scored", f"create or replace table int_identity__scored as {scored}")
     build(db, "int_identity__fs_links", {"threshold": p.threshold, "name_close": p.name_close})
+    db.run("identity.int_identity__review_pairs", "create or replace table int_identity__review_pairs as "
+           + review_pairs_sql(result.possible_table, _scored_comparisons(db, result.possible_table)))
     return {"candidate_pairs": result.links + result.possible,
             "probabilistic_links": db.count("int_identity__fs_links"),
             "prior": result.probability_two_random_records_match,
@@ -78,5 +123,6 @@ def no_probabilistic_links(db: Database) -> dict:
     """Empty int_identity__fs_links and identity_model, for when the model is disabled."""
     db.run("identity.int_identity__fs_links empty", f"create or replace table int_identity__fs_links ({FS_LINKS_COLUMNS})")
     db.run("identity.identity_model empty", f"create or replace table identity_model ({MODEL_COLUMNS})")
+    db.run("identity.int_identity__review_pairs empty", f"create or replace table int_identity__review_pairs ({REVIEW_COLUMNS})")
     return {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None, "possible_matches": 0,
             "held_by_household_rule": 0, "warnings": []}

@@ -7,6 +7,7 @@ import time
 
 from transforms.config import IdentityConfig
 from transforms.database import Database
+from transforms.identity.clerical import apply_labels
 from transforms.identity.clusters import connected_components
 from transforms.identity.customer_ids import assign_customer_ids
 from transforms.identity.keys import build_keys
@@ -30,7 +31,8 @@ class _Laps:
 
 
 def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
-    """Build records and keys, guard keys, link deterministically then probabilistically, cluster.
+    """Build records and keys, guard keys, link deterministically then probabilistically, cluster, apply the
+    clerical review's labels (must-link / cannot-link, transforms/identity/clerical.py).
 
     Returns counts, plus `seconds` per phase (the benchmark prints them)."""
     lap = _Laps()
@@ -54,6 +56,9 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     db.run("identity.all_edges view", "create or replace view int_identity__all_edges as "
            "select rid_a as a, rid_b as b from int_identity__links")
     iterations = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    clerical = apply_labels(db)  # checked against the model's clusters, then applied
+    if clerical["must_links"] or clerical["links_cut"]:
+        iterations = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
     lap("final clusters")
     return {
         "identity_records": db.count("int_identity__records"),
@@ -65,6 +70,7 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
         "possible_matches": fs["possible_matches"],
         "held_by_household_rule": fs["held_by_household_rule"],
         "warnings": fs["warnings"],
+        "clerical": clerical,
         "iterations": iterations,
         "seconds": lap.seconds,
     }

@@ -396,11 +396,52 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
     # one record per group of identical ones
     linker = Linker(db_api.register(prepared + "_all" if collapsed else prepared), settings, log_level=None)
     try:
-        return _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
+        result = _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         if collapsed:
             con.execute(f"drop table if exists {_q(prepared + '_all')}")
+    for warning in source_link_warnings(con, table, result, config):
+        log.warning("splink linker: %s", warning)
+        result.warnings.append(warning)
+    return result
+
+
+def source_link_warnings(con: Any, table: str, result: LinkResult, config: ProbabilisticConfig) -> list[str]:
+    """A warning per source system (`system` column) whose records take part in far fewer links than the
+    model's own match rate expects of them (its prior over the pairs that involve the source): a source
+    whose names or addresses were mapped wrongly, or arrive empty, links almost nothing while the others do."""
+    prior = result.probability_two_random_records_match
+    columns = {r[0] for r in con.execute(f"describe {_q(table)}").fetchall()}
+    if not prior or "system" not in columns:
+        return []
+    rows = con.execute(f"""
+        with records as (
+            select rid, system from {_q(table)}
+        ),
+        sizes as (
+            select system, count(*) as n, sum(count(*)) over () as total from records group by system
+        ),
+        pairs as (
+            select list_distinct([a.system, b.system]) as systems
+            from {_q(result.links_table)} as l
+            join records as a on a.rid = l.rid_l
+            join records as b on b.rid = l.rid_r
+        ),
+        ends as (
+            select unnest(systems) as system from pairs
+        ),
+        linked as (
+            select system, count(*) as links from ends group by system
+        )
+        select s.system, coalesce(l.links, 0) as links,
+               $prior * (s.n * (s.n - 1) / 2.0 + s.n * (s.total - s.n)) as expected
+        from sizes as s left join linked as l using (system)
+        where (select count(*) from sizes) > 1
+        order by s.system""", {"prior": prior}).fetchall()
+    return [f"source {system}: its records take part in {links} links, far fewer than the model's own match rate "
+            f"expects of them ({expected:.0f}): check its column mapping (names, birth dates, addresses)"
+            for system, links, expected in rows if expected >= 10 and links < config.min_expected_share * expected]
 
 
 def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[str], id_fields: list[str],
@@ -569,12 +610,35 @@ def household_condition(specs: list[_Spec], rule: HouseholdRule) -> str | None:
     return condition
 
 
+def undated_household_condition(specs: list[_Spec], rule: HouseholdRule) -> str | None:
+    """SQL over a prediction row `p`: true when the household rule's no-date branch holds the pair back
+    (`HouseholdRule.strict_without_dates`): the `different` fields other than the given name are missing on
+    both sides, and either the given name clearly differs (its lowest level) with the same family name, or
+    the pair agrees on the `same` fields with a differing middle name, or with no agreeing given name and no
+    agreeing identifier. An agreeing identifier does not rescue the pair: households share them."""
+    by_name = {s.name: s for s in specs}
+    if not (rule.enabled and rule.strict_without_dates and "given_name" in by_name and "family_name" in by_name
+            and all(f in by_name for f in rule.same)):
+        return None
+    undated = [f"p.{_q(f + '_l')} is null and p.{_q(f + '_r')} is null"
+               for f in rule.different if f != "given_name" and f in by_name]
+    given = by_name["given_name"]
+    household = " and ".join(_agree_condition(by_name[f]) for f in rule.same)
+    person = [f"p.{_q('gamma_given_name')} = 0 and {_agree_condition(by_name['family_name'])}"]
+    if "middle_name" in by_name:
+        person.append(f"{household} and p.{_q('gamma_middle_name')} = 0")
+    ids = [_agree_condition(s) for s in specs if s.name.startswith("id_")]
+    person.append(f"{household} and not {_agree_condition(given)}" + (f" and not ({' or '.join(ids)})" if ids else ""))
+    return " and ".join([*undated, "(" + " or ".join(f"({c})" for c in person) + ")"])
+
+
 def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
                  result: LinkResult) -> None:
     # Splink leaves out of the scores a comparison whose m it could not estimate at all
     scored = {r[0] for r in con.execute(f"describe {_q(predictions)}").fetchall()}
     specs = [s for s in specs if "gamma_" + s.name in scored]
     held = household_condition(specs, config.household) or "false"
+    undated = undated_household_condition(specs, config.household) or "false"
     levels = []
     for s in specs:
         comparison = s.creator.get_comparison("duckdb")
@@ -587,24 +651,31 @@ def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list
         levels.append(f"case p.{g} {cases} end as {_q('level_' + s.name)}")
         levels.append(f"p.{g} as {_q('gamma_' + s.name)}")
         levels.append(f"round(p.{_q('mw_' + s.name)}{tf}, 6) as {_q('mw_' + s.name)}")
+        if has_tf:  # the term-frequency part of that weight, for explain's waterfall
+            levels.append(f"round(coalesce(p.{_q('mw_tf_adj_' + s.name)}, 0), 6) as {_q('tf_' + s.name)}")
     sql = f"""
 create or replace table {{out}} as
 with scored as (
     select p.unique_id_l as rid_l, p.unique_id_r as rid_r, round(p.match_weight, 9) as match_weight,
-           round(p.match_probability, 12) as match_probability, ({held}) as held_by_household_rule,
+           round(p.match_probability, 12) as match_probability,
+           coalesce(({held}), false) or coalesce(({undated}), false) as held_by_household_rule,
+           coalesce(({held}), false) as held_by_dated_rule,
            {", ".join(levels)}
     from {_q(predictions)} as p
 )
-select * from scored where {{where}} order by rid_l, rid_r
+select {{columns}} from scored where {{where}} order by rid_l, rid_r
 """
-    con.execute(sql.format(out=_q(result.links_table),
+    con.execute(sql.format(out=_q(result.links_table), columns="* exclude (held_by_dated_rule)",
                            where=f"match_probability >= {config.threshold!r} and not held_by_household_rule"))
-    con.execute(sql.format(out=_q(result.possible_table + "_tmp"),
+    con.execute(sql.format(out=_q(result.possible_table + "_tmp"), columns="*",
                            where=f"match_probability < {config.threshold!r} or held_by_household_rule"))
     con.execute(f"""create or replace table {_q(result.possible_table)} as
-        select *, case when held_by_household_rule then 'household rule: agree on ' || $same
+        select * exclude (held_by_dated_rule),
+               case when held_by_dated_rule then 'household rule: agree on ' || $same
                         || ', differ on ' || $different || ', no identifier agrees'
-                       else 'review band' end as reason
+                    when held_by_household_rule then 'household rule: no birth date, and the given or middle '
+                        || 'name differs within one family (shared identifiers do not decide)'
+                    else 'review band' end as reason
         from {_q(result.possible_table + '_tmp')} order by rid_l, rid_r""",
                 {"same": "+".join(config.household.same), "different": "+".join(config.household.different)})
     con.execute(f"drop table {_q(result.possible_table + '_tmp')}")

@@ -38,21 +38,22 @@ joined as (
 ),
 
 chosen as (
-    -- per attribute: (value, system, date) of the best-ranked, newest record that has a value
+    -- per attribute: (value, system, date) of the best-ranked, newest record that has a value; ties (same
+    -- rank and date) go to the first system, then the smallest value, so every run picks the same one
     select
         customer_id,
         count(*) as source_records,
         list(distinct system order by system) as systems,
         count(distinct system) as system_count,
-        arg_min({'v': account_type, 's': system, 'd': seen_at}, [account_type_rank, -coalesce(epoch(seen_at), 0)]) filter (where account_type is not null) as account_type,
-        arg_min({'v': full_name, 's': system, 'd': seen_at}, [name_rank, -coalesce(epoch(seen_at), 0)]) filter (where full_name is not null) as name,
-        arg_min({'v': email_norm, 's': system, 'd': seen_at}, [email_rank, -coalesce(epoch(seen_at), 0)]) filter (where email_norm is not null) as email,
-        arg_min({'v': phone_norm, 's': system, 'd': seen_at}, [phone_rank, -coalesce(epoch(seen_at), 0)]) filter (where phone_norm is not null) as phone,
-        arg_min({'v': birth_date, 's': system, 'd': seen_at}, [birth_date_rank, -coalesce(epoch(seen_at), 0)]) filter (where birth_date is not null) as birth,
-        arg_min({'v': {'city': city, 'postcode': postcode}, 's': system, 'd': seen_at}, [address_rank, -coalesce(epoch(seen_at), 0)])
+        arg_min({'v': account_type, 's': system, 'd': seen_at}, {'rank': account_type_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': account_type}) filter (where account_type is not null) as account_type,
+        arg_min({'v': full_name, 's': system, 'd': seen_at}, {'rank': name_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': full_name}) filter (where full_name is not null) as name,
+        arg_min({'v': email_norm, 's': system, 'd': seen_at}, {'rank': email_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': email_norm}) filter (where email_norm is not null) as email,
+        arg_min({'v': phone_norm, 's': system, 'd': seen_at}, {'rank': phone_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': phone_norm}) filter (where phone_norm is not null) as phone,
+        arg_min({'v': birth_date, 's': system, 'd': seen_at}, {'rank': birth_date_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': birth_date}) filter (where birth_date is not null) as birth,
+        arg_min({'v': {'city': city, 'postcode': postcode}, 's': system, 'd': seen_at}, {'rank': address_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': {'city': city, 'postcode': postcode}})
             filter (where city is not null or postcode is not null) as address,
-        arg_min({'v': loyalty_id, 's': system, 'd': seen_at}, [loyalty_id_rank, -coalesce(epoch(seen_at), 0)]) filter (where loyalty_id is not null) as loyalty,
-        arg_min({'v': login_id, 's': system, 'd': seen_at}, [login_id_rank, -coalesce(epoch(seen_at), 0)]) filter (where login_id is not null) as login,
+        arg_min({'v': loyalty_id, 's': system, 'd': seen_at}, {'rank': loyalty_id_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': loyalty_id}) filter (where loyalty_id is not null) as loyalty,
+        arg_min({'v': login_id, 's': system, 'd': seen_at}, {'rank': login_id_rank, 'newest': -coalesce(epoch(seen_at), 0), 'system': system, 'value': login_id}) filter (where login_id is not null) as login,
         count(distinct email_norm) as distinct_emails,
         count(distinct phone_norm) as distinct_phones,
         min(seen_at) as first_seen_at,

@@ -8,8 +8,9 @@ with orders as (
         order_id as reference_id,
         order_id as touchpoint_key,
         min(ordered_at) as occurred_at,
-        any_value(channel) as channel,
-        any_value(customer_id) as customer_id,
+        -- an order's lines should agree; when they do not, the first line's, so that every run says the same
+        first(channel order by line_no, _source_file, _row_number) as channel,
+        first(customer_id order by line_no, _source_file, _row_number) as customer_id,
         case when count(distinct sku) = 1 then any_value(sku) end as sku,
         sum(line_amount) as amount
     from fct_orders

@@ -10,9 +10,10 @@ ends as (
 ),
 linked as (
     -- how the record is tied to the others: by strong keys (their types, highest priority first) or
-    -- only by the probabilistic model (its best match probability)
+    -- only by the probabilistic model (its best match probability), or by a data steward's label only
     select e.rid,
            bool_or(e.link_rule = 'deterministic') as deterministic,
+           bool_or(e.link_rule = 'probabilistic') as probabilistic,
            list_distinct(flatten(list(e.key_types))) as link_keys,
            max(e.match_probability) as match_probability
     from ends as e group by e.rid
@@ -24,7 +25,8 @@ carried as (
 described as (
     select m.customer_id, m.system, m.entity, m.record_id,
            case when l.deterministic then 'deterministic'
-                when l.rid is not null then 'probabilistic'
+                when l.probabilistic then 'probabilistic'
+                when l.rid is not null then 'clerical'
                 else 'unlinked' end as link_rule,
            coalesce(list_filter(c.identifier_types, lambda k: list_contains(l.link_keys, k)), []::varchar[]) as link_keys,
            coalesce(c.identifier_types, []::varchar[]) as identifier_types,

@@ -20,7 +20,7 @@ shared_by_different_people as (
     from contested
 ),
 final as (
-    select key_type, sb_hash(key_value) as value_hash, any_value(key_records) as records, reason
+    select key_type, sb_hash(key_value) as value_hash, max(key_records) as records, reason
     from (
         select * from oversized
         union all select * from role_mailboxes

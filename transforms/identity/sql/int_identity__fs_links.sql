@@ -15,7 +15,7 @@ cluster_pairs as (
     select least(label_a, label_b) as c1, greatest(label_a, label_b) as c2, rid_a, rid_b,
            case when label_a < label_b then rid_a else rid_b end as rid_1,
            case when label_a < label_b then rid_b else rid_a end as rid_2,
-           evidence, match_weight, match_probability
+           evidence, evidence_levels, match_weight, match_probability
     from accepted
     qualify row_number() over (partition by least(label_a, label_b), greatest(label_a, label_b)
                                order by match_weight desc, least(rid_a, rid_b), greatest(rid_a, rid_b)) = 1
@@ -49,7 +49,7 @@ conflicting as (
            or sb_birth_level(l.birth_date, r.birth_date) = 'different')
 ),
 final as (
-    select k.rid_a, k.rid_b, k.match_weight, k.match_probability, k.evidence
+    select k.rid_a, k.rid_b, k.match_weight, k.match_probability, k.evidence, k.evidence_levels
     from kept as k
     where not exists (select 1 from conflicting as x
                       where (x.hub = k.c1 and x.partner = k.c2) or (x.hub = k.c2 and x.partner = k.c1))
