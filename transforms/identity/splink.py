@@ -121,6 +121,78 @@ select * from final order by unique_id
 """
 
 
+def collapse_identical(con: Any, prepared: str) -> int:
+    """Keep one record (the lowest id) of each group equal on every compared column; `<prepared>_members`
+    maps each record to it, `<prepared>_all` keeps every record (for the prior and the term frequencies).
+    Splink then trains and scores one record where the input had several identical ones (records already
+    joined by strong keys, a customer exported unchanged twice); `expand_pairs_sql` gives each scored pair
+    back to every member. Returns the number of records left out."""
+    columns = [r[0] for r in con.execute(f"describe {_q(prepared)}").fetchall() if r[0] != "unique_id"]
+    members = _q(prepared + "_members")
+    con.execute(f"""create or replace table {members} as
+        select unique_id as rid, min(unique_id) over (partition by {", ".join(_q(c) for c in columns)}) as rep
+        from {_q(prepared)}""")
+    collapsed = con.execute(f"select count(*) filter (where rid <> rep) from {members}").fetchall()[0][0]
+    if collapsed:
+        con.execute(f"alter table {_q(prepared)} rename to {_q(prepared + '_all')}")
+        con.execute(f"create or replace table {_q(prepared)} as select p.* from {_q(prepared + '_all')} as p "
+                    f"semi join {members} as m on m.rep = p.unique_id order by p.unique_id")
+    return collapsed
+
+
+def _scoring_linker(con: Any, linker: Any, prepared: str) -> tuple[Any, list[str]]:
+    """A linker with `linker`'s trained model over the kept records of `prepared`, with the term-frequency
+    tables of every record (`<prepared>_all`, Splink's own formula): the scores are those the records would
+    get uncollapsed. Returns it and the tables made for it."""
+    model = linker.misc.save_model_to_json()
+    scoring = Linker(linker._db_api.register(prepared), model, log_level=None)
+    tables = []
+    for column in scoring._settings_obj._term_frequency_columns:
+        name, tf_name, bare = column.name, column.tf_name, column.unquote().name
+        table = f"{prepared}_tf_{bare}"
+        con.execute(f"""create or replace table {_q(table)} as
+            select {name}, cast(count(*) as float8) / (select count({name}) from {_q(prepared + "_all")}) as {tf_name}
+            from {_q(prepared + "_all")} where {name} is not null group by {name} order by {name}""")
+        scoring.table_management.register_term_frequency_lookup(scoring._db_api.register(table), bare)
+        tables.append(table)
+    return scoring, tables
+
+
+def _self_pairs(con: Any, prepared: str) -> str | None:
+    """The (kept, kept) pairs of the groups `collapse_identical` made, as Splink's blocked pairs: scored like
+    any pair, so identical records link only when their shared values are evidence enough."""
+    table = prepared + "_self_pairs"
+    con.execute(f"""create or replace table {_q(table)} as
+        select '0' as match_key, rep as join_key_l, rep as join_key_r
+        from {_q(prepared + "_members")} group by rep having count(*) > 1 order by rep""")
+    if not con.execute(f"select count(*) from {_q(table)}").fetchall()[0][0]:
+        con.execute(f"drop table {_q(table)}")
+        return None
+    return table
+
+
+def expand_pairs_sql(predictions: list[str], prepared: str, expanded: str) -> str:
+    """Scored pairs of kept records -> the same scores for every pair of the records they stand for
+    (a pair of two groups: every cross pair; a group with itself: every pair inside it)."""
+    members = _q(prepared + "_members")
+    scored = " union all ".join(f"select * from {_q(p)}" for p in predictions)
+    return f"""
+create or replace table {_q(expanded)} as
+with scored as (
+    {scored}
+),
+final as (
+    select least(a.rid, b.rid) as unique_id_l, greatest(a.rid, b.rid) as unique_id_r,
+           p.* exclude (unique_id_l, unique_id_r)
+    from scored as p
+    join {members} as a on a.rep = p.unique_id_l
+    join {members} as b on b.rep = p.unique_id_r
+    where p.unique_id_l <> p.unique_id_r or a.rid < b.rid
+)
+select * from final
+"""
+
+
 # ---- the model ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -142,6 +214,28 @@ def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str
     levels += [cll.JaroWinklerLevel(column, 0.92), cll.JaroWinklerLevel(column, config.name_close),
                cll.JaroWinklerLevel(column, 0.7), cll.ElseLevel()]
     return levels
+
+
+class _GuardedDamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
+    """Splink's Damerau-Levenshtein level, the same pairs: DuckDB computes the (8x cheaper) Levenshtein
+    distance first and the Damerau-Levenshtein one only where it can still be within the threshold (one
+    transposition is two Levenshtein edits). Random pairs of identifiers almost never are, and u sampling
+    compares a million of them."""
+
+    def create_sql(self, sql_dialect: Any) -> str:
+        self.col_expression.sql_dialect = sql_dialect
+        col = self.col_expression
+        return (f"levenshtein({col.name_l}, {col.name_r}) <= {2 * self.distance_threshold} and "
+                + super().create_sql(sql_dialect))
+
+
+class _IdentifierComparison(cl.DamerauLevenshteinAtThresholds):
+    """Splink's identifier comparison (exact, Damerau-Levenshtein thresholds, else), guarded levels."""
+
+    def create_comparison_levels(self) -> list:
+        return [cll.NullLevel(self.col_expression), cll.ExactMatchLevel(self.col_expression),
+                *[_GuardedDamerauLevenshteinLevel(self.col_expression, t) for t in self.thresholds],
+                cll.ElseLevel()]
 
 
 def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_Spec]:
@@ -205,7 +299,7 @@ def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_S
     for ident in config.identifiers:
         if ident.column in present and config.compares_identifier(ident):
             column = "id_" + ident.name
-            specs.append(_Spec(column, cl.DamerauLevenshteinAtThresholds(column, [1, 2]), 3))
+            specs.append(_Spec(column, _IdentifierComparison(column, [1, 2]), 3))
     return specs
 
 
@@ -286,6 +380,7 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
     blocking = [f"{_training_rule_sql(rule)} and l.{_q(f'__bs_{i}')} <= {config.max_block_size}"
                 for i, rule in enumerate(rules)]
 
+    collapsed = collapse_identical(con, prepared)
     db_api = DuckDBAPI(connection=con)
     settings = SettingsCreator(
         link_type="dedupe_only",
@@ -297,11 +392,15 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
         max_iterations=config.max_iterations,
     )
     # log_level None: Splink leaves the "splink" logger as the caller set it (its default, INFO, narrates training)
-    linker = Linker(db_api.register(prepared), settings, log_level=None)
+    # trained on every record (the prior, u, m and term frequencies are those of all records), scored on
+    # one record per group of identical ones
+    linker = Linker(db_api.register(prepared + "_all" if collapsed else prepared), settings, log_level=None)
     try:
         result = _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
+        if collapsed:
+            con.execute(f"drop table if exists {_q(prepared + '_all')}")
     for warning in source_link_warnings(con, table, result, config):
         log.warning("splink linker: %s", warning)
         result.warnings.append(warning)
@@ -368,7 +467,10 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     log.info("splink linker: prior %.3g, estimating u", estimated_prior)
     # u
     u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
-    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed)
+    # one chunk: each comparison's levels counted over all sampled pairs in one query (Splink's default, ten
+    # chunks with early stopping, re-queries up to eleven times the comparisons whose rare levels never reach
+    # its count, e.g. identifiers: slower, on fewer pairs)
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=config.seed, num_chunks=1)
     log.info("splink linker: u estimated on %d sampled pairs, estimating m", u_pairs)
     # m
     trained_any = False
@@ -407,10 +509,9 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     _write_model(con, linker, specs, result)
 
     log.info("splink linker: model trained, scoring candidate pairs")
-    predictions = linker.inference.predict(threshold_match_probability=config.review_threshold,
-                                           warning_mode="never")
-    _write_pairs(con, predictions.physical_name, specs, id_fields, config, result)
-    predictions.drop_table_from_database_and_remove_from_cache()
+    predicted = _predict_expanded(con, linker, config)
+    _write_pairs(con, predicted, specs, id_fields, config, result)
+    con.execute(f"drop table {_q(predicted)}")
     log.info("splink linker: %d links, %d possible matches", result.links, result.possible)
     expected = result.expected_matching_pairs or 0
     if expected >= 1 and result.links < config.min_expected_share * expected:
@@ -420,6 +521,32 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     for warning in result.warnings:
         log.warning("splink linker: %s", warning)
     return result
+
+
+def _predict_expanded(con: Any, linker: Any, config: ProbabilisticConfig) -> str:
+    """Splink scores the candidate pairs of the kept records, then each group of identical records with
+    itself; the scores are expanded to every record (`expand_pairs_sql`). Returns the table's name."""
+    prepared = config.output_prefix + "input"
+    expanded = config.output_prefix + "predicted"
+    self_pairs = _self_pairs(con, prepared)
+    collapsed = con.execute(f"select count(*) from {_q(prepared + '_members')} where rid <> rep").fetchall()[0][0]
+    scoring, made = _scoring_linker(con, linker, prepared) if collapsed else (linker, [])
+    try:
+        scored = [scoring.inference.predict(threshold_match_probability=config.review_threshold,
+                                            warning_mode="never")]
+        if self_pairs:
+            scoring.table_management.register_blocked_pairs_for_predict(scoring._db_api.register(self_pairs))
+            scored.append(scoring.inference.predict(threshold_match_probability=config.review_threshold,
+                                                    warning_mode="never"))
+        con.execute(expand_pairs_sql([p.physical_name for p in scored], prepared, expanded))
+        for p in scored:
+            p.drop_table_from_database_and_remove_from_cache()
+    finally:
+        if scoring is not linker:
+            scoring.table_management.delete_tables_created_by_splink_from_db()
+        for table in [*made, *([self_pairs] if self_pairs else [])]:
+            con.execute(f"drop table if exists {_q(table)}")
+    return expanded
 
 
 def _untrained_comparisons(linker: Any) -> list[str]:

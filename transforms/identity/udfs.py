@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.config import IdentityConfig
 from transforms.database import Database
@@ -14,16 +15,27 @@ from transforms.privacy import keyed_hash
 
 
 def _arrow_udf(fn):
-    """Wrap a one-argument scalar function as a vectorised (Arrow) UDF."""
-    def batch(values: pa.Array) -> pa.Array:
-        return pa.array([fn(v) for v in values.to_pylist()], type=pa.string())
+    """Wrap a one-argument scalar function as a vectorised (Arrow) UDF that calls it once per distinct
+    value of a batch (null included: the function decides what a null becomes)."""
+    def batch(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values, null_encoding="encode")
+        distinct = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
+        return pc.take(distinct, encoded.indices)
     return batch
 
 
 def _arrow_udf2(fn):
-    """Wrap a two-argument scalar function as a vectorised (Arrow) UDF."""
+    """Wrap a two-argument scalar function as a vectorised (Arrow) UDF, called once per distinct pair."""
     def batch(a: pa.Array, b: pa.Array) -> pa.Array:
-        return pa.array([fn(x, y) for x, y in zip(a.to_pylist(), b.to_pylist())], type=pa.string())
+        seen: dict = {}
+        out = []
+        for pair in zip(a.to_pylist(), b.to_pylist()):
+            if pair not in seen:
+                seen[pair] = fn(*pair)
+            out.append(seen[pair])
+        return pa.array(out, type=pa.string())
     return batch
 
 
