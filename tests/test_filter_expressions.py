@@ -221,4 +221,5 @@ def test_names_and_addresses_assembled_from_several_columns_reach_identity(tmp_p
                                                              "first_name", "middle_name", "last_name",
                                                              "full_name", "street")} for r in staged]})
     resolve_customers(con, IdentityConfig(), "r1")
-    print(rows(con, "select given_name, middle_name, family_name, name_key, street_key from int_identity__records"))
+    assert rows(con, "select given_name, middle_name, family_name, name_key, street_key from int_identity__records") == [
+        ("ann", "b", "lee", "ann b lee", "12 main street")]
