@@ -101,7 +101,7 @@ def _waterfalls(db: Database, customer_id: str) -> list[dict]:
     columns = {r[0] for r in db.rows("explain.link columns", "select column_name from (describe identity_links)")}
     if "evidence_levels" not in columns:  # a version published before waterfalls were kept
         return []
-    prior = db.one("explain.prior", "select match_weight from identity_model where comparison = 'prior'")
+    prior = db.one("explain.prior", "select weight from identity_model where comparison = 'prior'")
     out = []
     for a, b, probability, weight, levels in db.rows("explain.waterfalls", """
             select system_a || '/' || record_id_a, system_b || '/' || record_id_b, match_probability, match_weight,

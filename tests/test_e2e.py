@@ -407,7 +407,7 @@ def test_explain_shows_records_links_and_history_masked_by_default(runs, demo_ex
     # frequency noted), adding up to the pair's match weight
     (waterfall,) = [w for w in masked["waterfalls"] if (w["record_a"], w["record_b"]) == fuzzy[:2]]
     prior, *steps = waterfall["steps"]
-    (model_prior,) = _q(data, "select match_weight from identity_model where comparison = 'prior'")[0]
+    (model_prior,) = _q(data, "select weight from identity_model where comparison = 'prior'")[0]
     assert prior == {"comparison": "prior", "level": "probability two random records match", "weight": model_prior,
                      "tf_weight": None}
     assert steps[0]["comparison"] == "given_name" and steps[0]["level"].startswith("Exact match")

@@ -177,3 +177,49 @@ def test_preview_shows_the_filtered_rows_and_the_computed_fields(tmp_path, monke
     assert "4.50" in text and "X1" in text
     assert "unmapped columns (not loaded): ['Rating']" in text
     assert spec.config_path.exists()
+
+
+CUSTOMERS = """
+sources:
+  - system: crm
+    entity: contacts
+    kind: customers
+    format: csv
+    path: crm/contacts*.csv
+    timezone: UTC
+    columns: {record_id: Id, first_name: Given, middle_name: Middle, last_name: Family}
+    expressions:
+      street: "No || ' ' || Street"
+      full_name: "concat_ws(' ', Given, Middle, Family)"
+"""
+
+
+def test_names_and_addresses_assembled_from_several_columns_reach_identity(tmp_path):
+    # given + middle + family name in three columns, street number and street name in two: the identity
+    # records carry them split (given, middle, family) and the street as one normalised key
+    exports = tmp_path / "exports" / "crm"
+    exports.mkdir(parents=True)
+    (exports / "contacts.csv").write_text("Id,Given,Middle,Family,No,Street\nC1,Ann,B,Lee,12,Main Street\n",
+                                          encoding="utf-8")
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text(CUSTOMERS, encoding="utf-8")
+    run_id = "20261120T020000000000Z"
+    spec = RunSpec(run_id=run_id, run_date=date(2026, 11, 20), run_dir=tmp_path / "work" / run_id,
+                   exports_dir=tmp_path / "exports", warehouse_dir=tmp_path / "warehouse",
+                   state_dir=tmp_path / "state", config_path=cfg, replay_dir=tmp_path / "replay")
+    extract_step(spec)
+    validate_step(spec)
+    staged = pq.read_table(spec.path("staging", "crm__contacts.parquet")).to_pylist()
+    assert [(r["first_name"], r["middle_name"], r["last_name"], r["full_name"], r["street"]) for r in staged] == [
+        ("Ann", "B", "Lee", "Ann B Lee", "12 Main Street")]
+
+    from tests.helpers import kinds_connection, rows
+    from transforms.config import IdentityConfig
+    from transforms.identity import resolve_customers
+
+    con = kinds_connection({"customers": [{k: r[k] for k in ("_source_system", "_source_entity", "record_id",
+                                                             "first_name", "middle_name", "last_name",
+                                                             "full_name", "street")} for r in staged]})
+    resolve_customers(con, IdentityConfig(), "r1")
+    assert rows(con, "select given_name, middle_name, family_name, name_key, street_key from int_identity__records") == [
+        ("ann", "b", "lee", "ann b lee", "12 main street")]

@@ -333,3 +333,31 @@ def test_constrained_cut_keeps_the_strongest_links():
     # a clerical must-link outranks everything: 1-2 labelled a match, 2 and 3 apart, 1-3 a strong key
     edges = [(1, 3, "deterministic", 1.0), (1, 2, "clerical", 1.0)]
     assert constrained_forest_cut(edges, [(2, 3)]) == [(1, 3, "deterministic")]
+
+
+def test_a_labelled_sample_of_your_own_is_scored_where_the_readme_says(tmp_path, monkeypatch):
+    # README "Scoring your own truth": <data_dir>/<SILOBRIDGE_GROUND_TRUTH_DIR>/identity.csv naming a sample
+    from flows.settings import Settings
+    from flows.steps.identity import _evaluate
+
+    monkeypatch.setenv("SILOBRIDGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SILOBRIDGE_GROUND_TRUTH_DIR", "truth")
+    truth_dir = Settings().ground_truth_path
+    assert truth_dir == tmp_path / "truth"
+    truth_dir.mkdir()
+    # A1 and A2 share an email (linked); B1 is the same person by the steward's word but shares nothing;
+    # C1 is another person; Z1 is not in the sample (left out of the scores)
+    (truth_dir / "identity.csv").write_text("system,entity,record_id,person_id\ncrm,contacts,A1,p1\n"
+                                            "crm,contacts,A2,p1\ncrm,contacts,B1,p1\ncrm,contacts,C1,p2\n",
+                                            encoding="utf-8")
+    con = kinds_connection({"customers": [crm("A1", email="a@x.tw"), crm("A2", email="a@x.tw"),
+                                          crm("B1", email="b@x.tw"), crm("C1", email="c@x.tw"),
+                                          crm("Z1", email="a@x.tw")]})
+    resolve_customers(con, IdentityConfig(), "r1")
+    scores = _evaluate(con, truth_dir, IdentityConfig())
+    # 3 true pairs (A1-A2, A1-B1, A2-B1), 1 predicted inside the sample (A1-A2), right
+    assert {k: scores[k] for k in ("records", "true_positive_pairs", "predicted_pairs", "true_pairs")} == {
+        "records": 4, "true_positive_pairs": 1, "predicted_pairs": 1, "true_pairs": 3}
+    assert rows(con, "select metric, numerator, denominator from identity_evaluation "
+                     "where dimension = 'all' and metric like 'pairwise%' order by metric") == [
+        ("pairwise_precision", 1.0, 1.0), ("pairwise_recall", 1.0, 3.0)]

@@ -396,52 +396,11 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
     # one record per group of identical ones
     linker = Linker(db_api.register(prepared + "_all" if collapsed else prepared), settings, log_level=None)
     try:
-        result = _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
+        return _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         if collapsed:
             con.execute(f"drop table if exists {_q(prepared + '_all')}")
-    for warning in source_link_warnings(con, table, result, config):
-        log.warning("splink linker: %s", warning)
-        result.warnings.append(warning)
-    return result
-
-
-def source_link_warnings(con: Any, table: str, result: LinkResult, config: ProbabilisticConfig) -> list[str]:
-    """A warning per source system (`system` column) whose records take part in far fewer links than the
-    model's own match rate expects of them (its prior over the pairs that involve the source): a source
-    whose names or addresses were mapped wrongly, or arrive empty, links almost nothing while the others do."""
-    prior = result.probability_two_random_records_match
-    columns = {r[0] for r in con.execute(f"describe {_q(table)}").fetchall()}
-    if not prior or "system" not in columns:
-        return []
-    rows = con.execute(f"""
-        with records as (
-            select rid, system from {_q(table)}
-        ),
-        sizes as (
-            select system, count(*) as n, sum(count(*)) over () as total from records group by system
-        ),
-        pairs as (
-            select list_distinct([a.system, b.system]) as systems
-            from {_q(result.links_table)} as l
-            join records as a on a.rid = l.rid_l
-            join records as b on b.rid = l.rid_r
-        ),
-        ends as (
-            select unnest(systems) as system from pairs
-        ),
-        linked as (
-            select system, count(*) as links from ends group by system
-        )
-        select s.system, coalesce(l.links, 0) as links,
-               $prior * (s.n * (s.n - 1) / 2.0 + s.n * (s.total - s.n)) as expected
-        from sizes as s left join linked as l using (system)
-        where (select count(*) from sizes) > 1
-        order by s.system""", {"prior": prior}).fetchall()
-    return [f"source {system}: its records take part in {links} links, far fewer than the model's own match rate "
-            f"expects of them ({expected:.0f}): check its column mapping (names, birth dates, addresses)"
-            for system, links, expected in rows if expected >= 10 and links < config.min_expected_share * expected]
 
 
 def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[str], id_fields: list[str],

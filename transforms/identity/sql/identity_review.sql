@@ -29,4 +29,5 @@ final as (
     left join labels as l on l.rid_a = least(p.rid_a, p.rid_b) and l.rid_b = greatest(p.rid_a, p.rid_b)
 )
 select * from final
-order by match_probability desc, system_a, entity_a, record_id_a, system_b, entity_b, record_id_b
+-- the decisions still open first: pairs of two customers, then pairs other links already joined
+order by same_customer, match_probability desc, system_a, entity_a, record_id_a, system_b, entity_b, record_id_b
