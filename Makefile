@@ -49,7 +49,7 @@ run: demo-data
 
 test: install chromium
 	@$(BIN)/lint-imports --no-cache > /dev/null && echo "import contracts: kept" || { $(BIN)/lint-imports --no-cache; exit 1; }
-	@$(BIN)/python -m pytest -m "server or not server"
+	@$(BIN)/python -m pytest -m "server or not server" -n 2 --dist loadfile
 
 # The report test renders in headless Chromium (Debian's package); installed here when missing (as root).
 chromium:

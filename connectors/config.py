@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 from datetime import date
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -126,7 +126,7 @@ class SourceConfig(BaseModel):
     expressions: dict[str, str] = {}  # canonical field -> DuckDB SQL expression over the export's columns
     filter: str | None = None         # DuckDB SQL condition over the export's columns: rows where it is not true are filtered
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
-    formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_ms | epoch_s | roc
+    formats: dict[str, str] = {}      # canonical field -> strftime format | iso8601 | epoch_s | epoch_ms | epoch_us | epoch_days | roc
     number_format: NumberFormat | None = None  # None: detected per value when unambiguous
     value_maps: dict[str, dict[str, str]] = {}  # canonical field -> {export value: canonical value}
     list_delimiter: str = ";"
@@ -217,8 +217,12 @@ class SourceConfig(BaseModel):
             if schema[field].type not in ("integer", "decimal"):
                 raise ValueError(f"range on {field!r}, which is a {schema[field].type}, not a number")
         for field, fmt in self.formats.items():
-            if fmt == "roc" and schema[field].type not in ("date", "timestamp"):
-                raise ValueError(f"format roc on {field!r}, which is a {schema[field].type}, not a date")
+            if schema[field].type not in ("date", "timestamp"):
+                raise ValueError(f"format {fmt!r} on {field!r}, which is a {schema[field].type}, not a date or "
+                                 "timestamp")
+            if fmt in ("epoch_s", "epoch_ms", "epoch_us") and schema[field].type == "date":
+                raise ValueError(f"format {fmt!r} on {field!r}, a date: dates take epoch_days, iso8601, roc or a "
+                                 "strftime format")
         for field in self.value_maps:
             if schema[field].type not in ("string", "list"):
                 raise ValueError(f"value map on {field!r}, which is a {schema[field].type}: map text fields only")
@@ -236,6 +240,11 @@ class SourceConfig(BaseModel):
                 f"and {model} holds one row per ({', '.join(grain)}): a second row would be lost. Use a key "
                 f"within [{', '.join(grain)}] (rows repeating it are then quarantined as duplicates), or map "
                 f"{' and '.join(grain)} to columns that are unique together")
+
+
+def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
+    """The files a source's glob matches, in a stable order."""
+    return sorted(p for p in exports_dir.glob(source.path) if p.is_file())
 
 
 class ConfigError(ValueError):

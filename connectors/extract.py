@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.config import SourceConfig
+from connectors.config import SourceConfig, source_files
 from connectors.expressions import EXPORT_PREFIX
 from connectors.masking import looks_personal, shape
 from connectors.readers import ExportError, read_export
@@ -29,6 +29,7 @@ class Extracted:
     files: list[str] = field(default_factory=list)
     rows_per_file: dict[str, int] = field(default_factory=dict)
     file_errors: list[ExportError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # read but not taken (e.g. a workbook's other sheets)
     checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
 
     @property
@@ -54,11 +55,6 @@ def file_checksum(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def source_files(source: SourceConfig, exports_dir: Path) -> list[Path]:
-    """The files a source's glob matches, in a stable order."""
-    return sorted(p for p in exports_dir.glob(source.path) if p.is_file())
 
 
 def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
@@ -142,7 +138,7 @@ def _read_files(paths: list[tuple[Path, SourceConfig, str, Path]], source: Sourc
                 digest = file_checksum(path)
             except FileNotFoundError:
                 raise ExportError(display, "was removed before it could be read") from None
-            table = map_columns(read_export(path, how, display), source, display)
+            table = map_columns(read_export(path, how, display, out.notes), source, display)
             # files without rows are alike (a header, `[]`) without being the same delivery
             if table.num_rows:
                 if digest in seen:

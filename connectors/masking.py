@@ -48,3 +48,28 @@ def redact(text: str) -> str:
     for m in reversed(_personal_numbers(text)):
         text = text[:m.start()] + shape(m.group()) + text[m.end():]
     return text
+
+
+_QUOTED = re.compile(r"'([^'\n]*)'")
+_OURS = ("connectors.", "transforms.", "flows.")
+
+
+def redact_quoted(text: str) -> str:
+    """A message we did not write (a database's, a library's): every single-quoted literal as its shape (they
+    quote data: "Could not convert string '...'"), and personal-looking values elsewhere too."""
+    return redact(_QUOTED.sub(lambda m: "'" + shape(m.group(1)) + "'", text))
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Mask, in place, the messages of `exc` and of the exceptions it was raised from or during: personal-looking
+    values as their shape (`redact`), and in messages we did not write (a database's, a library's, a bug's
+    KeyError), every single-quoted literal too, since they quote data ("Could not convert string '...'").
+    Our own messages are composed masked already and quote names worth keeping (files, rules)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        masked = redact(text) if type(exc).__module__.startswith(_OURS) else redact_quoted(text)
+        if masked != text:
+            exc.args = (masked,)
+        exc = exc.__cause__ or exc.__context__

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import sqlite3
@@ -38,13 +39,14 @@ class ExportError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
-def read_export(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
-    """Read one file of `source` into an all-string table with lineage columns appended."""
+def read_export(path: Path, source: SourceConfig, display_name: str, notes: list[str] | None = None) -> pa.Table:
+    """Read one file of `source` into an all-string table with lineage columns appended. What was read
+    but not taken (e.g. a workbook's unselected sheets) is appended to `notes`, one sentence each."""
     readers = {
         "csv": _read_csv,
         "json": _read_json,
         "jsonl": _read_jsonl,
-        "excel": _read_excel,
+        "excel": functools.partial(_read_excel, notes=notes if notes is not None else []),
         "parquet": _read_parquet,
         "sqlite": _read_sqlite,
     }
@@ -366,13 +368,21 @@ def _read_jsonl_python(path: Path, source: SourceConfig, display_name: str) -> p
     return _records_table(records)
 
 
-def _read_excel(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
+def _read_excel(path: Path, source: SourceConfig, display_name: str, notes: list[str]) -> pa.Table:
+    """The sheet `sheet:` names (default: the first); every other sheet holding data is noted, never dropped
+    silently (a workbook's second sheet is often a second export)."""
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(path))
     sheet_name = source.sheet or book.sheet_names[0]
     if sheet_name not in book.sheet_names:
         raise ExportError(display_name, f"has no sheet {sheet_name!r} (sheets: {book.sheet_names})")
+    for other in book.sheet_names:
+        if other != sheet_name:
+            filled = sum(1 for r in book.get_sheet_by_name(other).to_python() if any(v not in (None, "") for v in r))
+            if filled:
+                notes.append(f"{display_name}: sheet {other!r} ({filled} non-empty rows) not read: the source reads "
+                             f"sheet {sheet_name!r} (`sheet:` selects one; configure another source for {other!r})")
     rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     if not rows:
         raise ExportError(display_name, f"sheet {sheet_name!r} is empty", line=1)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from connectors.config import ConfigError, SourceConfig
 from transforms.config import IdentityConfig, MetricsConfig
-from transforms.validate import rule_names
+from transforms.rules import rule_names
 
 __all__ = ["ConfigError", "PipelineConfig", "load_config"]
 

@@ -19,17 +19,19 @@ from typing import Any
 
 import duckdb
 
+from connectors.masking import redact_quoted
 from transforms.sqltext import quote  # noqa: F401  (re-exported: one quoting rule for transforms and the seam)
 
 log = logging.getLogger("silobridge.db")
 
 
 class StatementError(RuntimeError):
-    """A statement failed; the message names the step and the statement."""
+    """A statement failed; the message names the step and the statement, and gives the database's message with
+    the values it quotes masked (they are data)."""
 
     def __init__(self, step: str, statement: str, message: str):
         self.step, self.statement = step, statement
-        super().__init__(f"{step or 'database'}: statement {statement!r} failed: {message}")
+        super().__init__(f"{step or 'database'}: statement {statement!r} failed: {redact_quoted(message)}")
 
 
 

@@ -3,11 +3,12 @@ seconds and without Prefect."""
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -37,7 +38,7 @@ def _config(settings: Settings):
 @sources_app.command()
 def check() -> None:
     """Validate the whole sources file; list each source with its kind, mapped fields and matching files."""
-    from connectors.extract import source_files
+    from connectors.config import source_files
 
     settings = Settings()
     cfg = _config(settings)
@@ -56,11 +57,14 @@ def preview(
     show_personal: Annotated[bool, typer.Option(help="show personal values in clear (default: their shape)")] = False,
 ) -> None:
     """Read the source's real files: its mapped and typed rows, the rules they fail, the unmapped columns."""
-    from connectors.extract import extract_source, source_files
+    import pyarrow as pa
+
+    from connectors.config import source_files
+    from connectors.extract import extract_source
     from connectors.readers import read_export
     from connectors.schemas import KINDS, LINEAGE
     from flows.db import Database, StatementError, quote
-    from transforms.privacy import shape
+    from transforms.privacy import masked
     from transforms.stage import prepared_sql, typed_sql
     from transforms.validate import validate_typed
 
@@ -76,6 +80,8 @@ def preview(
     table = pa.concat_tables([*got.tables, got.schema.empty_table()])
     for e in got.file_errors:
         err.print(f"[yellow]set aside:[/yellow] {e}")
+    for note in got.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
     unmapped: dict[str, None] = {}
     for path in source_files(src, settings.exports_path):
         try:
@@ -116,7 +122,53 @@ def preview(
         console.print(t)
     t = Table("row", *fields, title=f"first {len(shown)} typed rows")
     for where, *values in shown:
-        t.add_row(where, *("" if v is None else v if show_personal or not KINDS[src.kind][f].personal else shape(v)
+        # a value is shown by its shape when its field is personal or it looks personal (an email as login id)
+        t.add_row(where, *("" if v is None else v if show_personal else masked(v, KINDS[src.kind][f].personal)
                            for f, v in zip(fields, values)))
     console.print(t)
     console.print(f"unmapped columns (not loaded): {list(unmapped) or 'none'}")
+
+
+@sources_app.command()
+def draft(
+    file: Annotated[Path, typer.Argument(help="an export file (csv, tsv, json, jsonl, xlsx, parquet, sqlite)")],
+    kind: Annotated[Optional[str], typer.Option(help="the kind it feeds (default: proposed from its columns)")] = None,
+    system: Annotated[Optional[str], typer.Option(help="the silo's name (default: the file's folder)")] = None,
+    entity: Annotated[Optional[str], typer.Option(help="what the export holds (default: from the file name)")] = None,
+) -> None:
+    """Sniff an export and print a sources.yaml entry for it (shapes only, never values), to check and edit."""
+    from connectors.draft import draft as draft_entry, to_yaml
+
+    settings = Settings()
+    if not file.is_file():
+        err.print(f"[bold red]{file}: no such file[/bold red]")
+        raise typer.Exit(1)
+    try:
+        d = draft_entry(file, kind)
+    except ValueError as exc:
+        err.print(f"[bold red]cannot draft {file.name}:[/bold red] {exc}")
+        raise typer.Exit(1) from None
+    exports = settings.exports_path.resolve()
+    try:
+        rel = file.resolve().relative_to(exports)
+        inside = True
+    except ValueError:
+        rel, inside = None, False
+    system = _name(system or (rel.parts[0] if rel is not None and len(rel.parts) > 1 else file.stem.split("_")[0]))
+    entity = _name(entity or re.sub(r"[\d_-]+$", "", file.name.split(".")[0]).removeprefix(system) or "records")
+    # a glob for the next deliveries too: a trailing number, date or hex id in the name becomes `*`
+    stem, dot, suffixes = file.name.partition(".")
+    stem = re.sub(r"(?<=[_\-.\s])(\d+|[0-9a-f]*\d[0-9a-f]*)$", "*", stem)
+    glob_name = stem + dot + suffixes
+    glob = (rel.parent / glob_name).as_posix() if inside else f"{system}/{glob_name}"
+    typer.echo(f"# drafted from {file.name}: {d.rows:,} rows, {len(d.columns)} columns; append under `sources:` in "
+               f"{settings.sources_path}, then `silobridge sources check` and `sources preview {system}__{entity}`")
+    if not inside:
+        typer.echo(f"# the file is outside the exports directory: copy it to {exports}/{system}/")
+    typer.echo(to_yaml(d, system, entity, glob), nl=False)
+
+
+def _name(text: str) -> str:
+    """A system or entity name as the configuration takes it: lower case letters, digits and underscores."""
+    name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return name if re.match(r"^[a-z]", name) else f"s_{name}" if name else "source"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +16,12 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs the suite in two worker processes (pytest-xdist): each gets a Prefect home of its own, so
+    # that no two processes share Prefect's SQLite database
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"silobridge-prefect-{os.environ['PYTEST_XDIST_WORKER']}-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 
 DEMO_END = date(2026, 11, 20)
 
@@ -42,7 +49,7 @@ def prefect_api():
     """A temporary Prefect API for tests that run the flow."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
@@ -59,10 +66,16 @@ def first_night(tmp_path_factory, demo_exports, prefect_api) -> tuple[Path, dict
     return data, summary
 
 
-def demo_data_dir(data: Path, demo_exports: Path) -> Path:
-    """A new data directory at `data`: the repo's sources.yaml and a copy of the demo exports."""
+def demo_data_dir(data: Path, demo_exports: Path, probabilistic: bool = True) -> Path:
+    """A new data directory at `data`: the repo's sources.yaml and a copy of the demo exports. Tests about the
+    warehouse, not identity (crashes, deployment) turn the probabilistic linker off (`probabilistic=False`):
+    its training is most of a small night's time."""
     data.mkdir(parents=True)
-    shutil.copyfile(REPO / "data" / "sources.yaml", data / "sources.yaml")
+    config = (REPO / "data" / "sources.yaml").read_text(encoding="utf-8")
+    if not probabilistic:
+        assert config.count("\n  probabilistic:\n") == 1
+        config = config.replace("\n  probabilistic:\n", "\n  probabilistic:\n    enabled: false\n")
+    (data / "sources.yaml").write_text(config, encoding="utf-8")
     shutil.copytree(demo_exports, data / "demo")
     return data
 

@@ -3,7 +3,8 @@ publish operation. After every kill the warehouse opens on one whole version, it
 and the next start rolls back or finishes what was left: no half version, no work directory (personal data in
 clear), the killed run in the ledger as failed, or as published when its pointer had moved.
 
-The runs load the crm source only (the others have no rows): the point is the warehouse, not the data.
+The runs load the crm source only (the others have no rows), without the probabilistic linker: the point is the
+warehouse, not the data.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _leftovers(data: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def crm_night(tmp_path_factory, demo_exports) -> Path:
     """A data directory whose warehouse holds one published night (crm only)."""
-    data = demo_data_dir(tmp_path_factory.mktemp("crash") / "data", demo_exports)
+    data = demo_data_dir(tmp_path_factory.mktemp("crash") / "data", demo_exports, probabilistic=False)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
         run_night(_spec(20), "test-key")

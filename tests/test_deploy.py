@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from flows.schedule import FLOW_NAME, POOL_DEPLOYMENT, PROJECT_DIR, SERVE_DEPLOYMENT, server_is_up
+from tests.conftest import demo_data_dir
 
 pytestmark = pytest.mark.server
 
@@ -28,6 +29,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def data_dir(tmp_path, demo_exports) -> Path:
+    """The demo's data directory without the probabilistic linker (the point here is the schedule)."""
+    return demo_data_dir(tmp_path / "data", demo_exports, probabilistic=False)
 
 
 @pytest.fixture(scope="module")

@@ -67,3 +67,31 @@ def test_planted_personal_values_appear_in_no_output(data_dir, prefect_api):
     assert not list((data_dir / "work").iterdir())
     for private in (data_dir / "state", data_dir / "work"):
         assert stat.S_IMODE(os.stat(private).st_mode) == 0o700
+
+
+def test_a_failing_steps_message_and_its_cause_are_masked_before_prefect_records_them():
+    """A failure we did not foresee (a database's or a bug's message quoting a value) leaves the step masked:
+    the message and the exception it was raised from; our own messages keep the names they quote."""
+    from flows.db import StatementError
+    from flows.steps.policy import PipelineError
+    from flows.steps.run import Step, run_step
+
+    def broken(spec):
+        try:
+            raise ValueError("Could not convert string 'Planted Victim' to INT32 (planted.victim@example.org)")
+        except ValueError as exc:
+            raise StatementError("model", "fct_orders", str(exc)) from exc
+
+    with pytest.raises(StatementError) as got:
+        run_step(Step("model", "model", broken), None, {}, "")
+    assert str(got.value) == ("model: statement 'fct_orders' failed: Could not convert string 'xxxxxxx xxxxxx' to "
+                              "INT32 (xxxxxxx.xxxxxx@xxxxxxx.xxx)")
+    assert str(got.value.__cause__) == "Could not convert string 'xxxxxxx xxxxxx' to INT32 (xxxxxxx.xxxxxx@xxxxxxx.xxx)"
+
+    def ours(spec):
+        raise PipelineError("critical source crm__contacts: 'crm/contacts.csv' failed rule 'shape:email' (0911-222-333)")
+
+    with pytest.raises(PipelineError) as got:
+        run_step(Step("validate", "validate", ours), None, {}, "")
+    assert str(got.value) == ("critical source crm__contacts: 'crm/contacts.csv' failed rule 'shape:email' "
+                              "(9999-999-999)")

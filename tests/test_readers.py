@@ -98,6 +98,47 @@ def test_excel_sheet(tmp_path):
         {"id": "A1", "amount": "12", "when": "2026-11-20"}, {"id": "A2", "amount": "3.5", "when": None}]
 
 
+def test_a_workbooks_unselected_sheets_with_data_are_noted_never_dropped_silently(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Orders"
+    wb.active.append(["id"])
+    wb.active.append(["A1"])
+    returns = wb.create_sheet("Returns")
+    for row in (["id", "reason"], ["R1", "size"], ["R2", "late"]):
+        returns.append(row)
+    wb.create_sheet("Empty")
+    wb.save(tmp_path / "book.xlsx")
+    notes: list[str] = []
+    t = read_export(tmp_path / "book.xlsx", src("excel"), "shop/book.xlsx", notes)
+    assert t.column("id").to_pylist() == ["A1"]
+    assert notes == ["shop/book.xlsx: sheet 'Returns' (3 non-empty rows) not read: the source reads sheet 'Orders' "
+                     "(`sheet:` selects one; configure another source for 'Returns')"]
+    notes.clear()
+    t = read_export(tmp_path / "book.xlsx", src("excel", sheet="Returns"), "shop/book.xlsx", notes)
+    assert t.column("id").to_pylist() == ["R1", "R2"] and len(notes) == 1 and "sheet 'Orders' (2 non-empty" in notes[0]
+    ex = extract_source(src("excel", path="*.xlsx"), tmp_path)
+    assert sum(tb.num_rows for tb in ex.tables) == 1
+    assert ex.notes == ["book.xlsx: sheet 'Returns' (3 non-empty rows) not read: the source reads sheet 'Orders' "
+                        "(`sheet:` selects one; configure another source for 'Returns')"]
+
+
+def test_parquet_typed_columns_are_read_by_their_type(tmp_path):
+    import datetime as dt
+
+    pq.write_table(pa.table({
+        "id": ["A1", "A2"],
+        "born": pa.array([dt.date(1986, 6, 16), None], pa.date32()),
+        "born_days": pa.array([6011, None], pa.int32()),
+        "at": pa.array([dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.timezone.utc), None], pa.timestamp("us", "UTC")),
+        "amount": pa.array([12.5, 3.0], pa.float64()),
+    }), tmp_path / "x.parquet")
+    t = read_export(tmp_path / "x.parquet", src("parquet"), "x.parquet")
+    assert t.select(["born", "born_days", "at", "amount"]).to_pylist() == [
+        {"born": "1986-06-16", "born_days": "6011", "at": "2026-11-20T02:30:00+00:00", "amount": "12.5"},
+        {"born": None, "born_days": None, "at": None, "amount": "3"}]
+
+
 def test_parquet_values_become_text(tmp_path):
     pq.write_table(pa.table({"id": [1, 2], "ok": [True, None]}), tmp_path / "x.parquet")
     t = read_export(tmp_path / "x.parquet", src("parquet"), "x.parquet")
@@ -270,3 +311,15 @@ def test_a_csv_without_a_header_row_is_set_aside_without_echoing_its_first_row(t
         map_columns(read_export(p, s, "crm/c.csv"), s, "crm/c.csv")
     assert str(exc.value) == ("crm/c.csv, line 1: has no header row: none of the 3 mapped columns is in its "
                               "first line (3 fields, not shown: they may be personal data)")
+
+
+def test_extract_notes_reach_the_console_line_and_the_runs_warnings():
+    from flows.steps.publish import run_warnings
+    from flows.steps.summary import describe
+
+    note = "shop/book.xlsx: sheet 'Returns' (3 non-empty rows) not read"
+    extract = {"shop__orders": {"rows": 1, "files": 1, "files_set_aside": 0, "notes": [note]},
+               "crm__contacts": {"rows": 5, "files": 1, "files_set_aside": 0, "notes": []}}
+    assert describe("extract", extract) == f"2 sources, 2 files, 6 rows; NOTE: shop__orders: {note}"
+    assert run_warnings({"extract": extract, "identity": {"warnings": ["nothing linked"]}}) == [
+        f"extract: shop__orders: {note}", "identity: nothing linked"]

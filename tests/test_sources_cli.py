@@ -67,3 +67,18 @@ def test_preview_shows_typed_rows_rule_outcomes_and_unmapped_columns(data):
     assert "header_row" in text and "required:quantity" in text
     assert "801.00" in text and "1234.50" in text and "web" in text
     assert "unmapped columns (not loaded): ['Rating']" in text
+
+
+def test_check_loads_neither_prefect_nor_pandas_nor_gx(data):
+    # `sources check` answers in about a second because it imports only the configuration's own modules:
+    # a fresh interpreter runs it and reports which heavy libraries it loaded (none of them)
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from flows.cli import app; "
+            "res = CliRunner().invoke(app, ['sources', 'check']); assert res.exit_code == 0, res.output; "
+            "print(sorted(m for m in ('prefect', 'pandas', 'great_expectations', 'duckdb', 'splink') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1],
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -3,6 +3,7 @@ an ambiguous value is never guessed), ROC (Minguo) calendar dates and value maps
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -62,10 +63,31 @@ def test_roc_calendar_dates_and_timestamps():
     ]
 
 
-def test_roc_is_refused_on_a_field_that_is_not_a_date():
-    with pytest.raises(ValueError, match="format roc on 'record_id', which is a string, not a date"):
+def test_epoch_formats_read_days_and_microseconds_and_flag_what_they_cannot_read():
+    ga = SourceConfig(system="web", entity="members", kind="customers", format="parquet", path="x",
+                      columns={"record_id": "a", "birth_date": "b", "created_at": "c"},
+                      formats={"birth_date": "epoch_days", "created_at": "epoch_us"})
+    got = typed_rows(ga, [
+        {"record_id": "1", "birth_date": "6010", "created_at": "1732060800123456"},
+        {"record_id": "2", "birth_date": "-365", "created_at": "0"},
+        {"record_id": "3", "birth_date": "1986-06-16", "created_at": "2026-11-20"},
+    ], "birth_date, created_at, _unparsed__birth_date, _unparsed__created_at")
+    assert got == [
+        (date(1986, 6, 16), datetime(2024, 11, 20, 0, 0, 0, 123456, tzinfo=timezone.utc), False, False),
+        (date(1969, 1, 1), datetime(1970, 1, 1, tzinfo=timezone.utc), False, False),
+        (None, None, True, True),
+    ]
+
+
+@pytest.mark.parametrize("field, fmt, message", [
+    ("record_id", "roc", "format 'roc' on 'record_id', which is a string, not a date or timestamp"),
+    ("record_id", "%d.%m.%Y", "format '%d.%m.%Y' on 'record_id', which is a string, not a date or timestamp"),
+    ("birth_date", "epoch_ms", "format 'epoch_ms' on 'birth_date', a date: dates take epoch_days, iso8601, roc"),
+])
+def test_a_date_format_is_refused_where_it_cannot_apply(field, fmt, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
         SourceConfig(system="crm", entity="m", kind="customers", format="csv", path="x",
-                     columns={"record_id": "a"}, formats={"record_id": "roc"})
+                     columns={"record_id": "a", "birth_date": "b"}, formats={field: fmt})
 
 
 def test_value_maps_turn_vendor_values_into_canonical_ones_and_keep_the_rest():

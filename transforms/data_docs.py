@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from connectors.config import SourceConfig
-from transforms.validate import SHAPES
+from transforms.rules import SHAPES
 
 SAMPLE_VALUES = 5  # failing values shown per rule (already masked for personal fields)
 

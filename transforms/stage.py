@@ -96,6 +96,8 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
             return f"CAST({_roc_expr(raw, False)} AS DATE)"
         return f"timezone($tz, {_roc_expr(raw, True)})"
     if spec.type == "date":
+        if fmt == "epoch_days":  # days since 1970-01-01 (e.g. a Parquet int column without a date type)
+            return f"CAST(DATE '1970-01-01' + try_cast({raw} AS INTEGER) AS DATE)"
         if fmt == "iso8601":
             return f"try_cast({raw} AS DATE)"
         params[param] = fmt
@@ -103,6 +105,10 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
     # timestamps: always TIMESTAMPTZ in UTC; naive text is read in the source's time zone
     if fmt == "epoch_ms":
         return f"timezone('UTC', epoch_ms(try_cast({raw} AS BIGINT)))"
+    if fmt == "epoch_us":  # microseconds (e.g. GA4's event_timestamp)
+        return f"timezone('UTC', make_timestamp(try_cast({raw} AS BIGINT)))"
+    if fmt == "epoch_days":
+        return f"timezone('UTC', CAST(DATE '1970-01-01' + try_cast({raw} AS INTEGER) AS TIMESTAMP))"
     if fmt == "epoch_s":
         return f"timezone('UTC', to_timestamp(try_cast({raw} AS DOUBLE))::TIMESTAMP)"
     if fmt == "iso8601":
@@ -111,6 +117,8 @@ def _typed_expr(name: str, spec: FieldSpec, source: SourceConfig, params: dict) 
             f"ELSE timezone($tz, try_cast({raw} AS TIMESTAMP)) END"
         )
     params[param] = fmt
+    if "%z" in fmt or "%Z" in fmt:  # the text states its offset: strptime gives the instant, no zone to apply
+        return f"try_strptime({raw}, ${param})"
     return f"timezone($tz, try_strptime({raw}, ${param}))"
 
 

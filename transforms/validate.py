@@ -15,23 +15,18 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 
 import pandas as pd
 
 from connectors.config import SourceConfig
 from transforms.privacy import masked
 from connectors.schemas import KINDS
+from transforms.rules import SHAPES, rules, timestamp_bounds
 from transforms.stage import field_format
 
 log = logging.getLogger(__name__)
 
-SHAPES = {
-    "email": (r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", "email address"),
-    # digits (any script, full-width too), spaces, dots, dashes, brackets; an optional leading +
-    "phone": (r"^\+?[\d\s().-]{6,24}$", "phone number"),
-    "currency": (r"^[A-Z]{3}$", "ISO 4217 currency code"),
-}
 # Result fields that can carry row values: dropped (or masked) before results reach the Data Docs.
 _VALUE_KEYS = ("unexpected_list", "unexpected_index_list", "partial_unexpected_index_list", "unexpected_index_query")
 
@@ -61,70 +56,6 @@ class ValidationOutcome:
         return {r.rule: r.failed for r in self.rules if r.severity == "critical" and r.failed}
 
 
-def suite_columns(source: SourceConfig) -> list[str]:
-    """The columns the source's suite reads (plus `_row_id`): a frame with these is enough to validate."""
-    cols = dict.fromkeys(["_row_id", *(kwargs["column"] for _, kwargs, _ in _rules(source, date(2000, 1, 1)))])
-    return list(cols)
-
-
-def rule_names(source: SourceConfig) -> list[str]:
-    """Every rule name of the source's suite, in suite order."""
-    return [meta["rule"] for _, _, meta in _rules(source, date(2000, 1, 1))]
-
-
-def _rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]:
-    """(GX expectation class name, its arguments, meta without severity) for every rule of the source."""
-    out = []
-    schema = KINDS[source.kind]
-    mapped = set(source.columns) | set(source.constants) | set(source.expressions)
-    c = source.contract
-
-    def add(cls: str, kwargs: dict, rule: str, default: str, name: str | None = None) -> None:
-        out.append((cls, kwargs, {"rule": rule, "default": default, "field": name}))
-
-    # first, so that a repeated header row is quarantined as one, not as text that fails every type
-    add("ExpectColumnValuesToBeInSet", {"column": "_header_row", "value_set": [False]}, "header_row", "reject")
-    for name, spec in schema.items():
-        if name not in mapped:
-            continue
-        if spec.required:
-            add("ExpectColumnValuesToNotBeNull", {"column": name}, f"required:{name}", "reject", name)
-        elif spec.type not in ("string", "json", "list"):
-            add("ExpectColumnValuesToBeInSet", {"column": f"_unparsed__{name}", "value_set": [False]},
-                f"parse:{name}", "warn", name)
-    for name in c.not_null:
-        if not schema[name].required:
-            add("ExpectColumnValuesToNotBeNull", {"column": name}, f"not_null:{name}", "reject", name)
-    for name, values in c.accepted_values.items():
-        add("ExpectColumnValuesToBeInSet", {"column": name, "value_set": values},
-            f"accepted_values:{name}", "reject", name)
-    for name, bounds in c.ranges.items():
-        add("ExpectColumnValuesToBeBetween", {"column": name, "min_value": bounds.min, "max_value": bounds.max},
-            f"range:{name}", "reject", name)
-    for name, kind in c.shapes.items():
-        add("ExpectColumnValuesToMatchRegex", {"column": name, "regex": SHAPES[kind][0]}, f"shape:{name}", "reject", name)
-    for name, ts in c.timestamps.items():
-        lo, hi = timestamp_bounds(ts, run_date)
-        add("ExpectColumnValuesToBeBetween", {"column": name, "min_value": lo, "max_value": hi},
-            f"timestamp:{name}", "reject", name)
-    for name in c.relations:
-        add("ExpectColumnValuesToBeInSet", {"column": f"_orphan__{name}", "value_set": [False]},
-            f"relation:{name}", "reject", name)
-    add("ExpectColumnValuesToBeNull", {"column": "_formula_field"}, "formula", "reject")
-    add("ExpectColumnValuesToBeNull", {"column": "_long_field"}, "field_length", "reject")
-    add("ExpectColumnValuesToBeBetween", {"column": "_key_rank", "max_value": 1},
-        f"unique:{','.join(source.unique_keys)}", "reject")
-    return out
-
-
-def timestamp_bounds(rule, run_date: date) -> tuple[datetime, datetime]:
-    """(earliest, latest) accepted instant of a timestamp rule: not_before at 00:00 UTC, and the end of
-    the run date (UTC) plus the rule's tolerance."""
-    lo = datetime.combine(rule.not_before, time(0), tzinfo=timezone.utc)
-    hi = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=timezone.utc) + timedelta(days=rule.future_days)
-    return lo, hi
-
-
 def _gx():
     import great_expectations as gx
 
@@ -152,7 +83,7 @@ def build_suite(source: SourceConfig, run_date: date, ctx=None):
     if ctx is None:
         ctx = ephemeral_context()  # GX needs an active context to create expectations
     suite = gx.ExpectationSuite(name=f"{source.name}_suite")
-    for cls, kwargs, meta in _rules(source, run_date):
+    for cls, kwargs, meta in rules(source, run_date):
         severity = source.contract.severity.get(meta["rule"], meta["default"])
         suite.add_expectation(getattr(gxe, cls)(**kwargs, meta={
             "rule": meta["rule"], "severity": severity, "field": meta["field"]}))

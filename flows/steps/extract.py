@@ -18,7 +18,7 @@ log = logging.getLogger("silobridge.pipeline")
 
 def extract_step(spec: RunSpec) -> dict[str, ExtractCounts]:
     """Read every file of every selected source into raw/<source>.parquet; note files set aside.
-    Returns per source: rows, files read, files set aside."""
+    Returns per source: rows, files read, files set aside, notes (read but not taken)."""
     cfg = spec.config()
     loaded = {} if spec.full_refresh else {
         digest: entry["file"] for digest, entry in warehouse.read_file_ledger(spec.state_dir).items()}
@@ -34,9 +34,11 @@ def extract_step(spec: RunSpec) -> dict[str, ExtractCounts]:
         if not ex.files and not ex.file_errors:
             problems.append({"file": src.path, "line": None, "problem": f"no file matches {src.path!r}"})
         spec.path("raw", f"{src.name}.files.json").write_text(json.dumps(
-            {"files": ex.rows_per_file, "set_aside": problems, "checksums": ex.checksums},
+            {"files": ex.rows_per_file, "set_aside": problems, "notes": ex.notes, "checksums": ex.checksums},
             ensure_ascii=False, indent=2), encoding="utf-8")
-        out[src.name] = {"rows": ex.rows, "files": len(ex.files), "files_set_aside": len(problems)}
+        out[src.name] = {"rows": ex.rows, "files": len(ex.files), "files_set_aside": len(problems), "notes": ex.notes}
+        for note in ex.notes:
+            log.warning("%s: %s", src.name, note)
         for p in problems:
             log.warning("%s: file set aside: %s%s: %s", src.name, p["file"],
                         f", line {p['line']}" if p["line"] else "", p["problem"])

@@ -49,8 +49,11 @@ def publish_step(spec: RunSpec, summary: RunSummary) -> PublishResult:
 
 
 def run_warnings(summary: RunSummary) -> list[str]:
-    """The run's warnings, each prefixed with its step (the identity model's: cannot train, too few links)."""
-    return [f"identity: {w}" for w in summary.get("identity", {}).get("warnings", [])]
+    """The run's warnings, each prefixed with its step: extract's notes (e.g. a workbook's unread sheets), the
+    identity model's (cannot train, too few links)."""
+    return [*(f"extract: {name}: {note}" for name, counts in sorted(summary.get("extract", {}).items())
+              for note in counts.get("notes", [])),
+            *(f"identity: {w}" for w in summary.get("identity", {}).get("warnings", []))]
 
 
 def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | None = None) -> dict:
@@ -78,7 +81,7 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "warnings": run_warnings(summary),
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}
-            | {"note": v.get("note"),
+            | {"note": v.get("note"), "filtered": v.get("filtered", 0), "filter": v.get("filter"),
                "files_set_aside": [f"{p['file']}: {p['problem']}" for p in v["files_set_aside"]],
                "file_counts": v.get("file_counts", {}), "rules": v.get("rules", {})}
             for name, v in validated.items()

@@ -14,11 +14,12 @@ Status = Literal["loaded", "held_back"]
 
 
 class ExtractCounts(TypedDict):
-    """One source's extract: rows read, files read, files set aside."""
+    """One source's extract: rows read, files read, files set aside, and what was read but not taken."""
 
     rows: int
     files: int
     files_set_aside: int
+    notes: list[str]  # e.g. a workbook's sheets the source does not read
 
 
 class SetAside(TypedDict):

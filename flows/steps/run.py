@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from connectors.masking import redact
+from connectors.masking import redact, redact_exception
 from flows import warehouse
 from flows.steps.extract import extract_step
 from flows.warehouse.private import private_dir
@@ -58,9 +58,15 @@ OnStep = Callable[[Step, RunSpec, RunSummary, str], dict]
 
 
 def run_step(step: Step, spec: RunSpec, summary: RunSummary, hash_key: str) -> dict:
-    """Run one step, log its duration and a one-line summary at INFO on the silobridge logger."""
+    """Run one step, log its duration and a one-line summary at INFO on the silobridge logger. A failure's
+    message (and those it was raised from) is masked before it leaves: Prefect records the messages and
+    tracebacks of failed tasks in its database."""
     start = time.perf_counter()
-    result = step(spec, summary, hash_key)
+    try:
+        result = step(spec, summary, hash_key)
+    except Exception as exc:
+        redact_exception(exc)
+        raise
     log.info("%-9s %s (%.1fs)", step.name, describe(step.name, result), time.perf_counter() - start)
     return result
 

@@ -36,7 +36,9 @@ def describe(stage: str, result: dict) -> str:
         rows = sum(v["rows"] for v in result.values())
         files = sum(v["files"] for v in result.values())
         aside = sum(v["files_set_aside"] for v in result.values())
-        return f"{len(result)} sources, {files} files, {rows:,} rows" + (f", {aside} files set aside" if aside else "")
+        notes = [f"{k}: {n}" for k, v in sorted(result.items()) for n in v.get("notes", [])]
+        return (f"{len(result)} sources, {files} files, {rows:,} rows" + (f", {aside} files set aside" if aside else "")
+                + "".join(f"; NOTE: {n}" for n in notes))
     if stage == "validate":
         acc = sum(v["accepted"] for v in result.values())
         q = sum(v["quarantined"] for v in result.values())

@@ -20,8 +20,9 @@ from flows.steps.quarantine import write_quarantine
 from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
 from transforms.stage import prepared_sql, staged_columns, typed_sql
+from transforms.rules import suite_columns
 from transforms.validate import (
-    ValidationOutcome, ephemeral_context, merge_outcomes, suite_columns, validate_typed,
+    ValidationOutcome, ephemeral_context, merge_outcomes, validate_typed,
 )
 from transforms.data_docs import data_docs_html
 

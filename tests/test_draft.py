@@ -1,0 +1,60 @@
+"""`sources draft`'s sniffing on tiny inline inputs: value shapes and formats, column names to fields, the
+file's format, encoding and delimiter (the end-to-end drafts are in test_vendors.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.draft import _name_score, classify, sniff_delimiter, sniff_encoding, sniff_format
+
+
+@pytest.mark.parametrize(("values", "shape", "fmt"), [
+    (["2026-11-18", "2026-01-02"], "date", "iso8601"),
+    (["2026-11-18T10:15:00Z", "2026-11-18 10:15:00+08:00"], "timestamp", "iso8601"),
+    (["2026-11-18 10:15:00 +0800"], "timestamp", "%Y-%m-%d %H:%M:%S %z"),
+    (["11/20/2026", "06/16/1986"], "date", "%m/%d/%Y"),       # 20 cannot be a month
+    (["20/11/2026", "16/06/1986"], "date", "%d/%m/%Y"),
+    (["20.11.2026 08:30"], "timestamp", "%d.%m.%Y %H:%M"),
+    (["075/06/16", "101/03/09"], "roc", "roc"),               # Taiwan (Minguo) years
+    (["1795046400"], "epoch_s", None),
+    (["1795046400000000", "1795046401234567"], "epoch_us", None),
+    (["12.50", "1,290.00"], "decimal", "comma_thousands"),
+    (["1.290,00", "801,00"], "decimal", "comma_decimal"),
+    (["1,234", "5,678"], "decimal", "ambiguous"),
+    (["0912-345-678", "+886 912 345 678", "(02) 2700-0000"], "phone", None),
+    (["192.0.2.10", "192.0.2.11"], "id", None),              # IP addresses are not phone numbers
+    (["a@example.com", "b@example.org"], "email", None),
+    (["yes", "no", "no"], "boolean", None),
+    (["C-0001", "C-0002", "C-0003"], "id", None),
+    (["https://x.example/p/1", "https://x.example/p/2"], "text", None),
+    (['[{"key": "a"}]', "[]"], "json", None),
+    ([], "empty", None),
+])
+def test_value_shapes(values, shape, fmt):
+    col = classify("c", values)
+    assert (col.shape, col.fmt) == (shape, fmt)
+
+
+def test_day_month_ambiguity_is_said():
+    col = classify("d", ["01/02/2026", "03/04/2026"])
+    assert (col.fmt, col.note) == ("%m/%d/%Y", "day and month could be swapped (%d/%m/%Y fits too): check")
+
+
+@pytest.mark.parametrize(("column", "field", "score"), [
+    ("Email", "email", 3), ("E-mail", "email", 3), ("電子郵件", "email", 3), ("手機", "phone", 3),
+    ("Billing Phone", "phone", 2), ("Lineitem sku", "sku", 2), ("會員手機號碼", "phone", 1),
+    ("customerId", "login_id", 3), ("Mailing Zip/Postal Code", "postcode", 3), ("Subject", "email", 0),
+])
+def test_column_names_to_fields(column, field, score):
+    assert _name_score(column, field) == score
+
+
+def test_format_encoding_and_delimiter(tmp_path):
+    (tmp_path / "a.json").write_text('{"id": 1}\n{"id": 2}\n', encoding="utf-8")
+    (tmp_path / "b.json").write_text('{"tickets": [{"id": 1}]}', encoding="utf-8")
+    (tmp_path / "c.tsv.gz").write_bytes(b"")
+    assert [sniff_format(tmp_path / n) for n in ("a.json", "b.json", "c.tsv.gz")] == ["jsonl", "json", "csv"]
+    assert sniff_encoding("會員編號".encode("cp950")) == ("cp950", "not UTF-8; the first sample bytes decode as cp950")
+    assert sniff_encoding(b"\xef\xbb\xbfid\n")[0] == "utf-8-sig"
+    assert sniff_delimiter("a;b;c\n1;2,5;3\n4;5;6\n", ".csv") == ";"
+    assert sniff_delimiter("a,b\n1,2\n", ".tsv") == "\t"
