@@ -207,3 +207,26 @@ def test_warns_when_links_fall_far_short_of_the_expected_matches():
     assert result.warnings == [
         "links found (34) are far fewer than the model's own expected matching pairs (138): check the "
         "blocking rules and the input columns"]
+
+
+def test_identical_records_are_scored_once_and_linked_like_their_original():
+    # five FEBRL records exported twice, unchanged: Splink scores one of each (the lowest rid), each copy gets
+    # its original's links with the same scores, and each copy is linked to its original
+    records = febrl_records()
+    copies = records.iloc[:5].assign(rid=records.rid.iloc[:5] + 10_000,
+                                     record_id=records.record_id.iloc[:5] + "-copy")
+    con, _, links = _link(pd.concat([records, copies], ignore_index=True))
+    scores = {(a, b): p for a, b, p in zip(links.rid_l, links.rid_r, links.match_probability)}
+    original = {pair: p for pair, p in scores.items() if max(pair) < 10_000}
+    assert len(original) == 200
+    for rid in records.rid.iloc[:5]:
+        assert scores[(rid, rid + 10_000)] > 0.99
+        partners = {(b if a == rid else a): p for (a, b), p in original.items() if rid in (a, b)}
+        assert {(b if a == rid + 10_000 else a): p for (a, b), p in scores.items()
+                if rid + 10_000 in (a, b) and rid not in (a, b)} == partners
+    assert len(scores) == 200 + 5 + sum(1 for pair in original if set(pair) & set(records.rid.iloc[:5]))
+    # what Splink scored: 505 records less the 5 copies and 14 sample records identical to another one
+    assert con.execute("select count(*) from int_identity__splink_input").fetchone()[0] == 486
+    # nothing of the collapse is left behind in the connection
+    assert not con.execute("select count(*) from duckdb_tables() where table_name like '%input_all%' "
+                           "or table_name like '%self_pairs%' or table_name like '%input_tf_%'").fetchone()[0]

@@ -82,7 +82,7 @@ class ProbabilisticConfig(BaseModel):
     review_threshold: float = Field(0.5, gt=0, lt=1)  # ... from which it goes to clerical review
     # u by random sampling: record pairs drawn, `u_pairs_per_record` x records within [u_pairs_min, u_pairs]
     u_pairs: int = Field(1_000_000, ge=1000)
-    u_pairs_min: int = Field(1_000_000, ge=1000)
+    u_pairs_min: int = Field(250_000, ge=1000)
     u_pairs_per_record: int = Field(10, ge=1)
     # prior: deterministic rules (all fields equal) and the share of true matches they are believed to find
     deterministic: list[list[Field_]] = [["given_name", "family_name", "birth_date"], ["name", "birth_date"]]
