@@ -63,6 +63,23 @@ def test_roc_calendar_dates_and_timestamps():
     ]
 
 
+def test_implausible_birth_dates_are_warned_kept_and_can_be_made_rejects():
+    from tests.test_stage_validate import RUN_DATE, validated
+
+    crm = SourceConfig(system="crm", entity="members", kind="customers", format="csv", path="x",
+                       columns={"record_id": "a", "birth_date": "b"}, formats={"birth_date": "%Y/%m/%d"})
+    # a ROC date read as a Gregorian one (075 -> year 75), a date after the run, two plausible ones
+    rows = [{"record_id": str(i), "birth_date": b} for i, b in
+            enumerate(["0075/06/16", "1986/06/16", "2030/01/01", "1900/01/01"], 1)]
+    outcome, _ = validated(crm, rows)
+    assert outcome.warnings == {"plausible:birth_date": 2} and len(outcome.rejected) == 0
+    strict = SourceConfig.model_validate(crm.model_dump() | {"contract": {"severity": {"plausible:birth_date": "reject"}}})
+    outcome, _ = validated(strict, rows)
+    assert outcome.rejected[["_row_id", "rule", "reason"]].values.tolist() == [
+        [1, "plausible:birth_date", f"birth_date '9999/99/99' is before 1900-01-01 or after the run date {RUN_DATE}"],
+        [3, "plausible:birth_date", f"birth_date '9999/99/99' is before 1900-01-01 or after the run date {RUN_DATE}"]]
+
+
 def test_epoch_formats_read_days_and_microseconds_and_flag_what_they_cannot_read():
     ga = SourceConfig(system="web", entity="members", kind="customers", format="parquet", path="x",
                       columns={"record_id": "a", "birth_date": "b", "created_at": "c"},

@@ -16,6 +16,8 @@ SHAPES = {
     "currency": (r"^[A-Z]{3}$", "ISO 4217 currency code"),
 }
 
+PLAUSIBLE_BIRTH_DATE = date(1900, 1, 1)  # earliest birth date taken as plausible (the latest: the run date)
+
 
 def rule_names(source: SourceConfig) -> list[str]:
     """Every rule name of the source's suite, in suite order."""
@@ -42,6 +44,9 @@ def rules(source: SourceConfig, run_date: date) -> list[tuple[str, dict, dict]]:
         elif spec.type not in ("string", "json", "list"):
             add("ExpectColumnValuesToBeInSet", {"column": f"_unparsed__{name}", "value_set": [False]},
                 f"parse:{name}", "warn", name)
+    if "birth_date" in mapped:  # a date read in the wrong calendar or century (ROC 075 as year 75) stays visible
+        add("ExpectColumnValuesToBeBetween", {"column": "birth_date", "min_value": PLAUSIBLE_BIRTH_DATE,
+                                              "max_value": run_date}, "plausible:birth_date", "warn", "birth_date")
     for name in c.not_null:
         if not schema[name].required:
             add("ExpectColumnValuesToNotBeNull", {"column": name}, f"not_null:{name}", "reject", name)

@@ -28,7 +28,7 @@ from connectors.config import SourceConfig
 from transforms.privacy import masked
 from connectors.schemas import KINDS
 from transforms.database import Database
-from transforms.rules import SHAPES, rules, timestamp_bounds
+from transforms.rules import PLAUSIBLE_BIRTH_DATE, SHAPES, rules, timestamp_bounds
 from transforms.stage import field_format, quote
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,8 @@ def _reason(meta: dict, row: pd.Series, source: SourceConfig, run_date: date) ->
         if pd.Timestamp(row[name]) < lo:
             return f"{name} {value} is before {lo.date()}, when the system did not exist yet"
         return f"{name} {value} is after {hi.isoformat()} (run date {run_date} + {c.timestamps[name].future_days:g} days)"
+    if rule == "plausible:birth_date":
+        return f"{name} {shown!r} is before {PLAUSIBLE_BIRTH_DATE} or after the run date {run_date}"
     if rule.startswith("relation:"):
         rel = c.relations[name]
         return f"{name} {shown!r} has no match in {rel.source}.{rel.field}"
