@@ -139,6 +139,9 @@ class SourceConfig(BaseModel):
     table: str | None = None          # sqlite: table name
     timezone: str | None = None       # for timestamps without an offset
     default_region: str | None = None  # phone numbers without a country code
+    # characters of the normalised postcode that make its area key for this source's records (identity:
+    # blocking and the postcode comparison's "same area" level); None: identity.probabilistic.postcode_key_length
+    postcode_key_length: int | None = Field(None, ge=1)
     critical: bool = False            # a critical failure of this source fails the run
     max_reject_share: float = Field(0.2, ge=0, le=1)
     # rows read tonight under (1 - max_row_drop) x the median of the source's last loaded nights are flagged;

@@ -107,14 +107,19 @@ def prepare_input_sql(table: str, present: set[str], config: ProbabilisticConfig
     ]
     selects += [f"cast({col(i.column)} as varchar) as {_q('id_' + i.name)}" for i in config.identifiers
                 if config.compares_identifier(i)]
+    # the area key: the record's own (int_identity__records cuts it with its source's length) when the table
+    # has both postcode and postcode_key, else the first `postcode_key_length` characters of the postcode
+    own_key = "postcode" in present and "postcode_key" in present
+    selects.append(f"{'cast(postcode_key as varchar)' if own_key else 'null::varchar'} as _own_postcode_key")
     return f"""
 create or replace table {_q(prepared)} as
 with source as (
     select {", ".join(selects)} from {_q(table)}
 ),
 final as (
-    select s.*, coalesce(n.formal, s.given_name) as given_formal,
-           left(s.postcode, $postcode_key_length) as postcode_key
+    select s.* exclude (_own_postcode_key), coalesce(n.formal, s.given_name) as given_formal,
+           case when s.postcode is not null then {'s._own_postcode_key' if own_key else
+                                                  'left(s.postcode, $postcode_key_length)'} end as postcode_key
     from source as s left join {_q(prepared + '_nicknames')} as n on n.nickname = s.given_name
 )
 select * from final order by unique_id
@@ -349,8 +354,9 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
         raise ValueError(f"{table} has no rid column")
     con.execute(f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
     con.executemany(f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
-    con.execute(prepare_input_sql(table, present, config, prepared),
-                {"postcode_key_length": config.postcode_key_length,
+    input_sql = prepare_input_sql(table, present, config, prepared)
+    con.execute(input_sql,
+                {**({"postcode_key_length": config.postcode_key_length} if "$postcode_key_length" in input_sql else {}),
                  **{f"placeholder_{f}": [v.strip().lower() for v in values]
                     for f, values in config.placeholders.items() if values}})
     n_records, unsplit = con.execute(
