@@ -28,7 +28,9 @@ class Identifier(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    column: str  # column of int_identity__records
+    # column of int_identity__records; None: the identifier of this name a source maps in its `identifiers`
+    # (compared upper-cased, without spaces, dots, dashes and slashes)
+    column: str | None = None
 
 
 class HouseholdRule(BaseModel):
