@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.config import SourceConfig
-from transforms.config import IdentityConfig, ProbabilisticConfig as SplinkConfig
+from transforms.config import IdentityConfig, Identifier, ProbabilisticConfig as SplinkConfig
 from tests.helpers import kinds_connection, rows
 from transforms.identity import resolve_customers
 from transforms.identity.records import build_records
@@ -169,3 +169,18 @@ def test_postcode_key_length_of_a_source_is_optional_and_checked():
     assert SourceConfig(**base, postcode_key_length=5).postcode_key_length == 5
     with pytest.raises(ValidationError, match="postcode_key_length"):
         SourceConfig(**base, postcode_key_length=0)
+
+
+def test_source_mapped_identifiers_reach_the_records_and_the_model_input():
+    con = kinds_connection({"customers": [
+        cust("crm", "contacts", "C1", identifiers='{"national_id": "a123-456 789"}'),
+        cust("shop", "customers", "U1", identifiers='{"member_no": "M7"}'),
+        cust("pos", "members", "L1"),
+    ]})
+    build_records(con)
+    con._con.execute("create table ids_prepared_nicknames (nickname varchar, formal varchar)")
+    config = SplinkConfig(identifiers=[Identifier(name="national_id"), Identifier(name="member_no")])
+    con._con.execute(prepare_input_sql("int_identity__records", {"rid", "identifiers"}, config, "ids_prepared"),
+                     {"postcode_key_length": 3})
+    assert con._con.execute("select id_national_id, id_member_no from ids_prepared order by unique_id").fetchall() == [
+        ("A123456789", None), (None, None), (None, "M7")]  # crm, pos, shop (rid by system)
