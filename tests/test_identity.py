@@ -184,3 +184,21 @@ def test_source_mapped_identifiers_reach_the_records_and_the_model_input():
                      {"postcode_key_length": 3})
     assert con._con.execute("select id_national_id, id_member_no from ids_prepared order by unique_id").fetchall() == [
         ("A123456789", None), (None, None), (None, "M7")]  # crm, pos, shop (rid by system)
+
+
+def test_a_mapped_identifier_listed_in_keys_is_a_strong_key_with_the_guards():
+    # national_id mapped by crm and shop; listed in identity.keys it links deterministically (spaces and case
+    # do not matter); 000000000 (one repeated character) is a placeholder, never a key
+    identity = IdentityConfig(keys=["national_id", "email"], probabilistic={"enabled": False})
+    con = kinds_connection({"customers": [
+        cust("crm", "contacts", "C1", identifiers='{"national_id": "a123 456 789"}'),
+        cust("shop", "customers", "U1", identifiers='{"national_id": "A123456789", "member_no": "M7"}'),
+        cust("crm", "contacts", "C2", identifiers='{"national_id": "000000000"}'),
+        cust("shop", "customers", "U2", identifiers='{"national_id": "000-000-000"}'),
+    ]}, identity=identity)
+    resolve_customers(con, identity, "r1")
+    assert rows(con, "select system, record_id, link_keys, identifier_type from customer_identities "
+                     "where customer_records > 1 order by system, record_id") == [
+        ("crm", "C1", ["national_id"], "national_id"), ("shop", "U1", ["national_id"], "national_id")]
+    with pytest.raises(ValidationError, match="keys"):
+        IdentityConfig(keys=["National ID"])
