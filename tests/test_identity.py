@@ -202,3 +202,16 @@ def test_a_mapped_identifier_listed_in_keys_is_a_strong_key_with_the_guards():
         ("crm", "C1", ["national_id"], "national_id"), ("shop", "U1", ["national_id"], "national_id")]
     with pytest.raises(ValidationError, match="keys"):
         IdentityConfig(keys=["National ID"])
+
+
+def test_an_identifier_no_source_maps_is_a_config_error():
+    from flows.config import PipelineConfig
+
+    source = {"system": "crm", "entity": "contacts", "kind": "customers", "format": "csv", "path": "c.csv",
+              "columns": {"record_id": "id"}, "identifiers": {"national_id": "SSN"}}
+    assert PipelineConfig(sources=[source], identity={"keys": ["national_id", "email"]}).identity.keys == [
+        "national_id", "email"]
+    with pytest.raises(ValidationError, match=r"identifiers \['nationalid'\] are not mapped by any source"):
+        PipelineConfig(sources=[source], identity={"keys": ["nationalid"]})
+    with pytest.raises(ValidationError, match=r"identifiers \['tax_id'\] are not mapped"):
+        PipelineConfig(sources=[source], identity={"probabilistic": {"identifiers": [{"name": "tax_id"}]}})
