@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
@@ -139,6 +140,9 @@ class SourceConfig(BaseModel):
     table: str | None = None          # sqlite: table name
     timezone: str | None = None       # for timestamps without an offset
     default_region: str | None = None  # phone numbers without a country code
+    # characters of the normalised postcode that make its area key for this source's records (identity:
+    # blocking and the postcode comparison's "same area" level); None: identity.probabilistic.postcode_key_length
+    postcode_key_length: int | None = Field(None, ge=1)
     critical: bool = False            # a critical failure of this source fails the run
     max_reject_share: float = Field(0.2, ge=0, le=1)
     # rows read tonight under (1 - max_row_drop) x the median of the source's last loaded nights are flagged;
@@ -149,6 +153,9 @@ class SourceConfig(BaseModel):
     expressions: dict[str, str] = {}  # canonical field -> DuckDB SQL expression over the export's columns
     filter: str | None = None         # DuckDB SQL condition over the export's columns: rows where it is not true are filtered
     constants: dict[str, str] = {}    # canonical field -> fixed value for every row
+    # extra identifiers: name -> export column (e.g. national_id: SSN), carried to identity as the `identifiers`
+    # field (JSON); identity.probabilistic.identifiers compares each name it lists fuzzily (README)
+    identifiers: dict[str, str] = {}
     keys: dict[str, SyntheticKey] = {}  # canonical field -> a synthetic key (hash of columns, or line number)
     # rows repeating the source's key (its kind's, or contract.unique) are one entity: the first in file order
     # is kept, the later ones are counted as `merged` (not quarantined as duplicates) and their differing
@@ -202,14 +209,35 @@ class SourceConfig(BaseModel):
     def export_columns(self) -> list[str]:
         """The export columns the expressions, the synthetic keys and the filter reference (kept by the
         extract, prefixed)."""
-        texts = [*self.expressions.values(), *([self.filter] if self.filter else [])]
+        texts = [*self.field_expressions.values(), *([self.filter] if self.filter else [])]
         return list(dict.fromkeys([*(c for t in texts for c in referenced_columns(t)),
                                    *(c for k in self.keys.values() for c in k.export_columns)]))
 
     @property
+    def field_expressions(self) -> dict[str, str]:
+        """The expression fields, plus `identifiers` (a JSON object of the mapped identifier columns) when the
+        source maps some."""
+        if not self.identifiers:
+            return dict(self.expressions)
+        quoted = {name: '"' + column.replace('"', '""') + '"' for name, column in self.identifiers.items()}
+        pairs = ", ".join(f"'{name}', {column}" for name, column in quoted.items())
+        return {**self.expressions, "identifiers": f"json_object({pairs})"}
+
+    @property
     def mapped_fields(self) -> list[str]:
-        """Every canonical field the source gives: from columns, constants, expressions and synthetic keys."""
-        return [*self.columns, *self.constants, *self.expressions, *self.keys]
+        """Every canonical field the source gives: from columns, constants, expressions (identifiers
+        included) and synthetic keys."""
+        return [*self.columns, *self.constants, *self.field_expressions, *self.keys]
+
+    @field_validator("identifiers")
+    @classmethod
+    def _identifier_names(cls, ids: dict[str, str]) -> dict[str, str]:
+        for name, column in ids.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"identifier name {name!r} must be lower case letters, digits and _ (e.g. national_id)")
+            if not column.strip():
+                raise ValueError(f"identifier {name!r}: give the export column it is read from")
+        return ids
 
     @field_validator("filter")
     @classmethod

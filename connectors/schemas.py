@@ -50,6 +50,9 @@ KINDS: dict[str, dict[str, FieldSpec]] = {
         "account_type": _f(),
         "company": _f(),
         **_PERSON,
+        # extra identifiers (national id, customer number, ...): a JSON object {name: value}, filled from the
+        # source's `identifiers: {name: export column}`; identity compares them by name
+        "identifiers": _f("json", personal=True),
         "status": _f(),
         "marketing_opt_in": _f(),
         "created_at": _f("timestamp"),

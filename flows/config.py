@@ -76,6 +76,18 @@ class PipelineConfig(BaseModel):
                                  f"(rules: {names})")
         return self
 
+    @model_validator(mode="after")
+    def _identifier_names(self) -> "PipelineConfig":
+        """A key or a column-less probabilistic identifier names a built-in identifier or one a source maps
+        (a typo would otherwise link nothing, silently)."""
+        mapped = {"email", "phone", "loyalty_id", "login_id"} | {n for s in self.sources for n in s.identifiers}
+        named = [*self.identity.keys, *(i.name for i in self.identity.probabilistic.identifiers if i.column is None)]
+        unknown = sorted(set(named) - mapped)
+        if unknown:
+            raise ValueError(f"identity: identifiers {unknown} are not mapped by any source (map them in a source's "
+                             f"`identifiers: {{name: export column}}`; mapped: {sorted(mapped)})")
+        return self
+
 
 def load_config(path: Path) -> PipelineConfig:
     """Read and validate sources.yaml; raise ConfigError with the file and the offending field."""

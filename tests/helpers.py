@@ -17,7 +17,8 @@ def connect():
     return Database.connect()._con  # tests may use DuckDB directly; the pipeline never does
 
 
-def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | None = None, regions=None):
+def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | None = None, regions=None,
+                     postcode_keys=None):
     """A Database with one `kind_<kind>` table per kind (typed, empty unless rows are given)."""
     db = Database(connect(), step="test")
     register_udfs(db, "test-key", identity or IdentityConfig())
@@ -31,6 +32,10 @@ def kinds_connection(tables: dict[str, list[dict]], identity: IdentityConfig | N
             db._con.unregister("incoming")
     db.run("source_regions", "create table source_regions (system varchar, region varchar)")
     db.run_many("source_regions rows", "insert into source_regions values (?, ?)", list((regions or {}).items()))
+    db.run("source_postcode_keys", "create table source_postcode_keys "
+           "(system varchar, entity varchar, postcode_key_length integer)")
+    db.run_many("source_postcode_keys rows", "insert into source_postcode_keys values (?, ?, ?)",
+                [(system, entity, n) for (system, entity), n in (postcode_keys or {}).items()])
     db.run("journey_stages", "create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     db.run("policy_topics", "create table policy_topics (policy varchar, topic varchar)")
     register_survivorship(db, (identity or IdentityConfig()).survivorship)

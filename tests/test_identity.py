@@ -7,10 +7,14 @@ import hashlib
 import random
 
 import pytest
+from pydantic import ValidationError
 
-from transforms.config import IdentityConfig
+from connectors.config import SourceConfig
+from transforms.config import IdentityConfig, Identifier, ProbabilisticConfig as SplinkConfig
 from tests.helpers import kinds_connection, rows
 from transforms.identity import resolve_customers
+from transforms.identity.records import build_records
+from transforms.identity.splink import prepare_input_sql
 
 
 def cust(system, entity, rid, **kw):
@@ -134,3 +138,80 @@ def test_evaluation_scores_pairs_and_b_cubed_per_scope(resolved):
     assert ident["bcubed_recall"] == pytest.approx((5 * 5 / 6 + 4 * 1 / 4) / 9)
     assert scores["scopes"]["fuzzy_linkable"]["records"] == 0
     assert scores["precision"] == every["precision"] and scores["truth_records"] == 11
+
+
+def test_postcode_key_length_is_per_source_else_the_identity_setting():
+    # crm cuts its postcodes' area key at 5 characters, pos at 2; shop has no setting of its own and takes
+    # identity.probabilistic.postcode_key_length (4 here)
+    identity = IdentityConfig(probabilistic={"postcode_key_length": 4})
+    con = kinds_connection({"customers": [
+        cust("crm", "contacts", "C1", postcode="114-0023"),
+        cust("shop", "customers", "U1", postcode="114-0023"),
+        cust("pos", "members", "L1", postcode="114-0023"),
+    ]}, identity=identity, postcode_keys={("crm", "contacts"): 5, ("pos", "members"): 2})
+    build_records(con, identity.probabilistic.postcode_key_length)
+    keys = rows(con, "select system, postcode_norm, postcode_key from int_identity__records order by system")
+    assert keys == [("crm", "1140023", "11400"), ("pos", "1140023", "11"), ("shop", "1140023", "1140")]
+    # the probabilistic model blocks and compares on the record's own key, not a global cut
+    con._con.execute("create table pc_input as select rid, postcode_norm as postcode, postcode_key "
+                     "from int_identity__records")
+    con._con.execute("create table pc_prepared_nicknames (nickname varchar, formal varchar)")
+    present = {"rid", "postcode", "postcode_key"}
+    con._con.execute(prepare_input_sql("pc_input", present, SplinkConfig(postcode_key_length=4), "pc_prepared"))
+    assert con._con.execute("select postcode_key from pc_prepared order by unique_id").fetchall() == [
+        ("11400",), ("11",), ("1140",)]
+
+
+def test_postcode_key_length_of_a_source_is_optional_and_checked():
+    base = {"system": "crm", "entity": "contacts", "kind": "customers", "format": "csv", "path": "c.csv",
+            "columns": {"record_id": "id"}}
+    assert SourceConfig(**base).postcode_key_length is None  # old configs: the identity setting
+    assert SourceConfig(**base, postcode_key_length=5).postcode_key_length == 5
+    with pytest.raises(ValidationError, match="postcode_key_length"):
+        SourceConfig(**base, postcode_key_length=0)
+
+
+def test_source_mapped_identifiers_reach_the_records_and_the_model_input():
+    con = kinds_connection({"customers": [
+        cust("crm", "contacts", "C1", identifiers='{"national_id": "a123-456 789"}'),
+        cust("shop", "customers", "U1", identifiers='{"member_no": "M7"}'),
+        cust("pos", "members", "L1"),
+    ]})
+    build_records(con)
+    con._con.execute("create table ids_prepared_nicknames (nickname varchar, formal varchar)")
+    config = SplinkConfig(identifiers=[Identifier(name="national_id"), Identifier(name="member_no")])
+    con._con.execute(prepare_input_sql("int_identity__records", {"rid", "identifiers"}, config, "ids_prepared"),
+                     {"postcode_key_length": 3})
+    assert con._con.execute("select id_national_id, id_member_no from ids_prepared order by unique_id").fetchall() == [
+        ("A123456789", None), (None, None), (None, "M7")]  # crm, pos, shop (rid by system)
+
+
+def test_a_mapped_identifier_listed_in_keys_is_a_strong_key_with_the_guards():
+    # national_id mapped by crm and shop; listed in identity.keys it links deterministically (spaces and case
+    # do not matter); 000000000 (one repeated character) is a placeholder, never a key
+    identity = IdentityConfig(keys=["national_id", "email"], probabilistic={"enabled": False})
+    con = kinds_connection({"customers": [
+        cust("crm", "contacts", "C1", identifiers='{"national_id": "a123 456 789"}'),
+        cust("shop", "customers", "U1", identifiers='{"national_id": "A123456789", "member_no": "M7"}'),
+        cust("crm", "contacts", "C2", identifiers='{"national_id": "000000000"}'),
+        cust("shop", "customers", "U2", identifiers='{"national_id": "000-000-000"}'),
+    ]}, identity=identity)
+    resolve_customers(con, identity, "r1")
+    assert rows(con, "select system, record_id, link_keys, identifier_type from customer_identities "
+                     "where customer_records > 1 order by system, record_id") == [
+        ("crm", "C1", ["national_id"], "national_id"), ("shop", "U1", ["national_id"], "national_id")]
+    with pytest.raises(ValidationError, match="keys"):
+        IdentityConfig(keys=["National ID"])
+
+
+def test_an_identifier_no_source_maps_is_a_config_error():
+    from flows.config import PipelineConfig
+
+    source = {"system": "crm", "entity": "contacts", "kind": "customers", "format": "csv", "path": "c.csv",
+              "columns": {"record_id": "id"}, "identifiers": {"national_id": "SSN"}}
+    assert PipelineConfig(sources=[source], identity={"keys": ["national_id", "email"]}).identity.keys == [
+        "national_id", "email"]
+    with pytest.raises(ValidationError, match=r"identifiers \['nationalid'\] are not mapped by any source"):
+        PipelineConfig(sources=[source], identity={"keys": ["nationalid"]})
+    with pytest.raises(ValidationError, match=r"identifiers \['tax_id'\] are not mapped"):
+        PipelineConfig(sources=[source], identity={"probabilistic": {"identifiers": [{"name": "tax_id"}]}})

@@ -7,6 +7,7 @@ deterministic (seeded u sampling, ordered inputs), so a change in them is a chan
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from pathlib import Path
@@ -230,3 +231,25 @@ def test_identical_records_are_scored_once_and_linked_like_their_original():
     # nothing of the collapse is left behind in the connection
     assert not con.execute("select count(*) from duckdb_tables() where table_name like '%input_all%' "
                            "or table_name like '%self_pairs%' or table_name like '%input_tf_%'").fetchone()[0]
+
+
+def test_source_mapped_identifier_links_across_sources_despite_a_typo():
+    # the national id mapped by each source (`identifiers: {national_id: <column>}`) reaches the records as
+    # the `identifiers` JSON; `Identifier(name="national_id")` without a column compares it (upper case, no
+    # spaces or dashes): rec-30 moved house and its id has two digits transposed, written with a space
+    records = _edited_febrl("917 8276")
+    ids = [None if pd.isna(v) else json.dumps({"national_id": v}) for v in records.national_id]
+    records = records.drop(columns=["national_id"]).assign(identifiers=ids)
+    config = SplinkConfig(identifiers=SplinkConfig().identifiers + [Identifier(name="national_id")])
+    con, result, links = _link(records, config)
+    assert result.comparisons[-1] == "id_national_id"
+    a, b = _rid(records, "rec-30-org"), _rid(records, "rec-30-dup-0")
+    assert _pair(con, result.links_table, a, b) == [
+        (True, "Exact match on given_name", "Damerau-Levenshtein distance of id_national_id <= 1", False)]
+    assert con.execute(f"select id_national_id from {result.links_table.replace('links', 'input')} "
+                       "where unique_id = ?", [b]).fetchall() == [("9178276",)]
+    # without the setting, the mapped identifier is not compared: the moved record's pair is not linked
+    con, result, _ = _link(records, SplinkConfig())
+    assert "id_national_id" not in result.comparisons
+    assert con.execute(f"select count(*) from {result.links_table} where rid_l = ? and rid_r = ?",
+                       [a, b]).fetchall() == [(0,)]

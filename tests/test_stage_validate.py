@@ -11,7 +11,7 @@ import pytest
 from connectors.config import SourceConfig
 from flows.db import Database
 from tests.helpers import connect
-from transforms.stage import typed_sql
+from transforms.stage import prepared_sql, typed_sql
 from transforms.validate import build_suite, quarantine_record, re2_pattern, validate_table
 
 
@@ -244,3 +244,25 @@ def _space() -> str:
     assert spaces == {0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
                       *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000}
     return _PY_SPACE
+
+
+def test_mapped_identifiers_become_one_json_field_for_identity():
+    # `identifiers: {name: export column}` fills the customers' `identifiers` field (JSON, personal), read
+    # by identity.probabilistic.identifiers entries without a column; the columns are not in `attributes`
+    crm = SourceConfig(system="crm", entity="contacts", kind="customers", format="csv", path="x",
+                       columns={"record_id": "id"}, identifiers={"national_id": "SSN", "member_no": "Member No"})
+    assert crm.export_columns == ["SSN", "Member No"]
+    assert "identifiers" in crm.mapped_fields and crm.expressions == {}
+    con = connect()
+    con.register("extracted", raw_table([{"record_id": "C1", "_export__SSN": "A123 456", "_export__Member No": "M-7"},
+                                         {"record_id": "C2", "_export__SSN": None, "_export__Member No": None}]))
+    con.execute(f"create table raw as {prepared_sql(crm, 'extracted')}")
+    sql, params = typed_sql(crm)
+    df = con.execute(sql, params).df()
+    assert [json.loads(v) for v in df.sort_values("record_id").identifiers] == [{"national_id": "A123 456", "member_no": "M-7"},
+                                                       {"national_id": None, "member_no": None}]
+    with pytest.raises(ValueError, match="identifier name 'National ID'"):
+        SourceConfig(system="crm", entity="contacts", kind="customers", format="csv", path="x",
+                     columns={"record_id": "id"}, identifiers={"National ID": "SSN"})
+    with pytest.raises(ValueError, match="not canonical fields of kind 'order_lines'"):
+        SourceConfig(**(POS.model_dump() | {"identifiers": {"national_id": "SSN"}}))

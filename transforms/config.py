@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -28,7 +29,9 @@ class Identifier(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    column: str  # column of int_identity__records
+    # column of int_identity__records; None: the identifier of this name a source maps in its `identifiers`
+    # (compared upper-cased, without spaces, dots, dashes and slashes)
+    column: str | None = None
 
 
 class HouseholdRule(BaseModel):
@@ -144,7 +147,10 @@ class IdentityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # strong identifiers, highest priority first (the first one a link uses is its identifier type)
-    keys: list[Literal["email", "phone", "loyalty_id", "login_id"]] = ["login_id", "loyalty_id", "email", "phone"]
+    # (email, phone, loyalty_id, login_id, or the name of an identifier the sources map in `identifiers`,
+    # e.g. national_id: compared upper-cased without spaces, dots, dashes, slashes; one repeated character
+    # such as 000000000 is a placeholder, never a key)
+    keys: list[str] = ["login_id", "loyalty_id", "email", "phone"]
     max_records_per_key: int = Field(25, ge=2)
     placeholder_emails: list[str] = []
     placeholder_phones: list[str] = []
@@ -153,6 +159,15 @@ class IdentityConfig(BaseModel):
     stability: StabilityConfig = StabilityConfig()
     # golden record: for each attribute, systems in order of trust; unlisted systems come after, newest first
     survivorship: dict[str, list[str]] = {}
+
+    @field_validator("keys")
+    @classmethod
+    def _key_names(cls, keys: list[str]) -> list[str]:
+        bad = [k for k in keys if not re.fullmatch(r"[a-z][a-z0-9_]*", k)]
+        if bad:
+            raise ValueError(f"keys {bad}: give email, phone, loyalty_id, login_id or the name of an identifier "
+                             "the sources map (lower case letters, digits and _)")
+        return keys
 
 
 class MetricsConfig(BaseModel):

@@ -150,7 +150,7 @@ def _typed_columns(source: SourceConfig, params: dict) -> tuple[list[str], list[
 def _row_flags(source: SourceConfig, relations: dict[str, str] | None, params: dict) -> list[str]:
     """SELECT items of `_formula_field`, `_long_field` and the `_orphan__<field>` relation flags."""
     flags = []
-    computed = [*source.columns, *source.expressions]
+    computed = [*source.columns, *source.field_expressions]
     texts = [n for n in computed if KINDS[source.kind][n].type in ("string", "list")]
     formula = ", ".join(f"case when regexp_matches({quote(n + '__raw')}, $formula_re) then '{n}' end" for n in texts)
     long = ", ".join(f"case when length({quote(n + '__raw')}) > $max_len then '{n}' end" for n in computed)
@@ -192,7 +192,7 @@ def prepared_sql(source: SourceConfig, extracted: str) -> str:
     row passes the source's filter (no filter: every row; a filter that is NULL or false for a row filters it
     out)."""
     items = [quote(c) for c in [*source.columns, *source.constants]]
-    items += [f"CAST(({export_sql(text)}) AS VARCHAR) AS {quote(name)}" for name, text in source.expressions.items()]
+    items += [f"CAST(({export_sql(text)}) AS VARCHAR) AS {quote(name)}" for name, text in source.field_expressions.items()]
     # a replayed row keeps the key its original had (computed on the export's rows: replays never renumber them)
     items += [f"coalesce({quote(REPLAYED_KEY + name)}, {synthetic_key_sql(key)}) AS {quote(name)}"
               for name, key in source.keys.items()]

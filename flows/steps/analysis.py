@@ -20,7 +20,7 @@ def staged_kinds(spec: RunSpec, cfg: PipelineConfig) -> dict[str, tuple[str, Pat
 
 
 def open_analysis(spec: RunSpec, cfg: PipelineConfig, hash_key: str, step: str) -> Database:
-    """A database with the staged kinds, the UDFs and the source_regions, journey_stages, survivorship and
+    """A database with the staged kinds, the UDFs and the source_regions, source_postcode_keys, journey_stages, survivorship and
     policy_topics tables."""
     db = spec.connect(step)
     attach_kinds(db, staged_kinds(spec, cfg))
@@ -30,6 +30,11 @@ def open_analysis(spec: RunSpec, cfg: PipelineConfig, hash_key: str, step: str) 
         regions.setdefault(s.system, s.default_region or "TW")  # one default region per system: the first
     db.run("source_regions", "create table source_regions (system varchar, region varchar)")
     db.run_many("source_regions.insert", "insert into source_regions values (?, ?)", sorted(regions.items()))
+    db.run("source_postcode_keys", "create table source_postcode_keys "
+           "(system varchar, entity varchar, postcode_key_length integer)")
+    db.run_many("source_postcode_keys.insert", "insert into source_postcode_keys values (?, ?, ?)",
+                sorted((s.system, s.entity, s.postcode_key_length) for s in cfg.sources
+                       if s.postcode_key_length is not None))
     db.run("journey_stages", "create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     db.run_many("journey_stages.insert", "insert into journey_stages values (?, ?)", sorted(cfg.journey_stages.items()))
     register_survivorship(db, cfg.identity.survivorship)

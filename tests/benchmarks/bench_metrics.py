@@ -173,6 +173,7 @@ def main() -> None:
     db = Database(con, step="bench")
     register_udfs(db, "bench-key", identity)
     con.execute("create table source_regions (system varchar, region varchar)")
+    con.execute("create table source_postcode_keys (system varchar, entity varchar, postcode_key_length integer)")
     con.execute("create table journey_stages (touchpoint_type varchar, journey_stage varchar)")
     for tp, stage in sorted(cfg.journey_stages.items()):
         con.execute("insert into journey_stages values ($t, $s)", {"t": tp, "s": stage})

@@ -2,7 +2,8 @@
 Fellegi-Sunter links for records that share no strong key -> clusters (customers) -> stable customer ids.
 
 Input views (one per kind, the union of that kind's staged sources): `kind_customers`, `kind_tickets`,
-`kind_web_events`, plus `source_regions(system, region)`; `prev_identities` / `prev_id_map` for a rerun.
+`kind_web_events`, plus `source_regions(system, region)`,
+`source_postcode_keys(system, entity, postcode_key_length)`; `prev_identities` / `prev_id_map` for a rerun.
 Output tables (besides int_identity__located and the int_identity__norm_* lookups of distinct values):
 - `int_identity__records`: one row per identity record with its normalised attributes (personal: private);
 - `int_identity__keys`: strong identifier values that act as keys (after the guards);

@@ -1,6 +1,7 @@
 """Identity records: one row per customer record, ticket and analytics device, with normalised attributes.
 
-Input views: `kind_customers`, `kind_tickets`, `kind_web_events`, `source_regions(system, region)`.
+Input views: `kind_customers`, `kind_tickets`, `kind_web_events`, `source_regions(system, region)`,
+`source_postcode_keys(system, entity, postcode_key_length)` (sources with their own postcode key length).
 Output: `int_identity__located`, the `int_identity__norm_*` lookups and `int_identity__records`.
 """
 
@@ -15,9 +16,10 @@ NORMALISED = ("int_identity__norm_name", "int_identity__norm_email", "int_identi
               "int_identity__norm_id", "int_identity__norm_street", "int_identity__norm_postcode")
 
 
-def build_records(db: Database) -> None:
-    """Create int_identity__records (needs the sb_* UDFs)."""
+def build_records(db: Database, postcode_key_length: int = 3) -> None:
+    """Create int_identity__records (needs the sb_* UDFs); `postcode_key_length`: the area key's length for
+    records of sources without their own (source_postcode_keys)."""
     build(db, "int_identity__located")
     for table in NORMALISED:
         build(db, table)
-    build(db, "int_identity__records")
+    build(db, "int_identity__records", {"postcode_key_length": postcode_key_length})

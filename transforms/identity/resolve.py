@@ -37,7 +37,7 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     Returns counts, plus `seconds` per phase (the benchmark prints them)."""
     lap = _Laps()
     register_level_macros(db)
-    build_records(db)
+    build_records(db, identity.probabilistic.postcode_key_length)
     lap("records (normalise)")
     build_keys(db, identity)
     lap("strong keys and guards")

@@ -12,7 +12,8 @@ left out of the model, a null value is "no evidence", never a disagreement):
   name key) is compared only when given and family names are absent;
 - `birth_date` (DATE), `street_key`, `city`, `postcode` (full; `postcode_key` is used when it is absent);
 - identifiers, each a fuzzy comparison (exact / one edit / two edits): `email_norm`, `phone_norm`,
-  `loyalty_norm`, `login_norm` and any extra column declared in `ProbabilisticConfig.identifiers`.
+  `loyalty_norm`, `login_norm` and any extra column declared in `ProbabilisticConfig.identifiers` (one
+  without a column: the identifier of that name the sources map, from the records' `identifiers` JSON).
 
 Output tables (prefix `ProbabilisticConfig.output_prefix`, default `int_identity__splink_`):
 - `<prefix>links`: pairs at or above the threshold that the household rule lets through
@@ -33,7 +34,7 @@ from typing import Any, Literal
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from transforms.config import HouseholdRule, ProbabilisticConfig
+from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig
 from transforms.normalize import NICKNAMES
 
 log = logging.getLogger(__name__)
@@ -105,16 +106,30 @@ def prepare_input_sql(table: str, present: set[str], config: ProbabilisticConfig
         f"{text('city', 'city')} as city",
         f"{raw('postcode', 'postcode' if 'postcode' in present else 'postcode_key')} as postcode",
     ]
-    selects += [f"cast({col(i.column)} as varchar) as {_q('id_' + i.name)}" for i in config.identifiers
+    def identifier(i: Identifier) -> str:
+        if i.column is not None:
+            return f"cast({col(i.column)} as varchar)"
+        if "identifiers" not in present:
+            return "null::varchar"
+        # a source-mapped identifier (the `identifiers` JSON of the record); the name is checked by its pattern
+        value = f"json_extract_string(identifiers, '$.\"{i.name}\"')"
+        return f"nullif(regexp_replace(upper(trim({value})), '[\\s./-]', '', 'g'), '')"
+
+    selects += [f"{identifier(i)} as {_q('id_' + i.name)}" for i in config.identifiers
                 if config.compares_identifier(i)]
+    # the area key: the record's own (int_identity__records cuts it with its source's length) when the table
+    # has both postcode and postcode_key, else the first `postcode_key_length` characters of the postcode
+    own_key = "postcode" in present and "postcode_key" in present
+    selects.append(f"{'cast(postcode_key as varchar)' if own_key else 'null::varchar'} as _own_postcode_key")
     return f"""
 create or replace table {_q(prepared)} as
 with source as (
     select {", ".join(selects)} from {_q(table)}
 ),
 final as (
-    select s.*, coalesce(n.formal, s.given_name) as given_formal,
-           left(s.postcode, $postcode_key_length) as postcode_key
+    select s.* exclude (_own_postcode_key), coalesce(n.formal, s.given_name) as given_formal,
+           case when s.postcode is not null then {'s._own_postcode_key' if own_key else
+                                                  'left(s.postcode, $postcode_key_length)'} end as postcode_key
     from source as s left join {_q(prepared + '_nicknames')} as n on n.nickname = s.given_name
 )
 select * from final order by unique_id
@@ -297,7 +312,8 @@ def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_S
             cll.ExactMatchLevel("postcode_key").configure(label_for_charts="Same postcode area"),
             cll.ElseLevel()], output_column_name="postcode"), 1))
     for ident in config.identifiers:
-        if ident.column in present and config.compares_identifier(ident):
+        if (ident.column if ident.column is not None else "id_" + ident.name) in present \
+                and config.compares_identifier(ident):
             column = "id_" + ident.name
             specs.append(_Spec(column, _IdentifierComparison(column, [1, 2]), 3))
     return specs
@@ -349,8 +365,9 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
         raise ValueError(f"{table} has no rid column")
     con.execute(f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
     con.executemany(f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
-    con.execute(prepare_input_sql(table, present, config, prepared),
-                {"postcode_key_length": config.postcode_key_length,
+    input_sql = prepare_input_sql(table, present, config, prepared)
+    con.execute(input_sql,
+                {**({"postcode_key_length": config.postcode_key_length} if "$postcode_key_length" in input_sql else {}),
                  **{f"placeholder_{f}": [v.strip().lower() for v in values]
                     for f, values in config.placeholders.items() if values}})
     n_records, unsplit = con.execute(
@@ -362,6 +379,12 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
         # a field whose every value was a placeholder is absent, like a column nobody filled
         if not con.execute(f"select count({_q(f)}) from {_q(prepared)}").fetchall()[0][0]:
             present = present - {FIELD_COLUMNS[f], "postcode_key" if f == "postcode" else FIELD_COLUMNS[f]}
+    for ident in config.identifiers:
+        # a source-mapped identifier is present when some record has it
+        column = "id_" + ident.name
+        if ident.column is None and config.compares_identifier(ident) and \
+                con.execute(f"select count({_q(column)}) from {_q(prepared)}").fetchall()[0][0]:
+            present = present | {column}
     specs = build_comparisons(present, config)
     result.comparisons = [s.name for s in specs]
     if n_records < 2:

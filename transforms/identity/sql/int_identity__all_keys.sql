@@ -7,6 +7,15 @@ keys as (
     union all select rid, 'phone', phone_norm from records
     union all select rid, 'loyalty_id', loyalty_norm from records
     union all select rid, 'login_id', login_norm from records
+    union all
+    -- the identifiers the sources map (`identifiers: {national_id: SSN}`) that identity.keys lists, normalised
+    -- as the probabilistic model compares them (transforms/identity/splink.py)
+    select r.rid, k.name,
+           nullif(regexp_replace(upper(trim(json_extract_string(r.identifiers, '$."' || k.name || '"'))),
+                                 '[\s./-]', '', 'g'), '')
+    from records as r
+    cross join (select unnest($key_types) as name) as k
+    where r.identifiers is not null and k.name not in ('email', 'phone', 'loyalty_id', 'login_id')
 ),
 final as (
     select distinct rid, key_type, key_value,
@@ -14,5 +23,7 @@ final as (
            list_position($key_types, key_type) as key_priority
     from keys
     where key_value is not null and list_contains($key_types, key_type)
+      -- a mapped identifier of one repeated character (000000000, XXXX) is a placeholder
+      and (key_type in ('email', 'phone', 'loyalty_id', 'login_id') or length(replace(key_value, left(key_value, 1), '')) > 0)
 )
 select * from final

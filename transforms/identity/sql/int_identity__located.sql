@@ -6,14 +6,14 @@ with customers as (
                          else nullif(trim(concat_ws(' ', first_name, last_name)), '') end) as full_name,
            (full_name is null and last_name is null and first_name is not null) as name_partial,
            first_name, middle_name, last_name,
-           email, phone, loyalty_id, login_id, birth_date, street, postcode, city, account_type,
+           email, phone, loyalty_id, login_id, birth_date, street, postcode, city, account_type, identifiers,
            coalesce(updated_at, created_at) as seen_at
     from kind_customers
 ),
 tickets as (
     select _source_system as system, _source_entity as entity, record_id, full_name, false as name_partial,
            email, phone, loyalty_id, null as login_id, null::date as birth_date, null as street,
-           null as postcode, null as city, null as account_type, created_at as seen_at
+           null as postcode, null as city, null as account_type, null as identifiers, created_at as seen_at
     from kind_tickets
 ),
 devices as (
@@ -23,7 +23,7 @@ devices as (
            false as name_partial, null as email, null as phone, null as loyalty_id,
            case when count(distinct login_id) = 1 then min(login_id) end as login_id,
            null::date as birth_date, null as street, null as postcode, null as city, null as account_type,
-           max(event_at) as seen_at
+           null as identifiers, max(event_at) as seen_at
     from kind_web_events
     group by _source_system, device_id
 ),

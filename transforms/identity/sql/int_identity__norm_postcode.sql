@@ -1,2 +1,3 @@
-select postcode, sb_postcode(postcode) as postcode_norm, left(sb_postcode(postcode), 3) as postcode_key
+-- the area key (postcode_key) is cut per record in int_identity__records: its length is per source
+select postcode, sb_postcode(postcode) as postcode_norm
 from (select distinct postcode from int_identity__located where postcode is not null)

@@ -1,6 +1,8 @@
 with normalised as (
     select l.*, e.email_norm, p.phone_norm, y.id_norm as loyalty_norm, g.id_norm as login_norm,
-           n.name_key, n.family_key, s.street_key, c.postcode_key, c.postcode_norm
+           n.name_key, n.family_key, s.street_key, c.postcode_norm,
+           -- the one place that decides the area key: the source's postcode_key_length, else the identity one
+           left(c.postcode_norm, coalesce(k.postcode_key_length, $postcode_key_length)) as postcode_key
     from int_identity__located as l
     left join int_identity__norm_email as e on e.email = l.email
     left join int_identity__norm_phone as p on p.phone = l.phone and p.region = l.region
@@ -9,6 +11,7 @@ with normalised as (
     left join int_identity__norm_name as n on n.full_name = l.full_name
     left join int_identity__norm_street as s on s.street = l.street
     left join int_identity__norm_postcode as c on c.postcode = l.postcode
+    left join source_postcode_keys as k on k.system = l.system and k.entity = l.entity
 ),
 split_names as (
     -- what the probabilistic model compares: given and family names from the source's own fields, else
