@@ -84,3 +84,16 @@ def copy_data_dir(source: Path, target: Path) -> Path:
     """A copy of a data directory (exports, warehouse, private state) to go on from."""
     shutil.copytree(source, target, symlinks=True)
     return target
+
+
+# `make test` runs the suite in two processes (pytest-xdist, --dist loadfile: each module in one process, its
+# module fixtures run once). Modules are handed out in collection order: the longest go first, so that neither
+# process is left with a long module at the end.
+_LONGEST_FIRST = ["test_e2e", "test_deploy", "test_crash", "test_identity_gate", "test_cli", "test_review",
+                  "test_splink_linker", "test_vendors", "test_bad_input"]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {m: i for i, m in enumerate(_LONGEST_FIRST)}
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (rank.get(it.module.__name__.rsplit(".", 1)[-1], len(rank)), order[id(it)]))
