@@ -93,15 +93,14 @@ def preview(
     show_personal: Annotated[bool, typer.Option(help="show personal values in clear (default: their shape)")] = False,
 ) -> None:
     """Read the source's real files: its mapped and typed rows, the rules they fail, the unmapped columns."""
-    from collections import Counter
-
     import pyarrow as pa
 
     from connectors.extract import extract_source
     from connectors.schemas import KINDS
     from flows.db import Database, StatementError, quote
+    from flows.steps.validate import merge_rows
     from transforms.privacy import masked
-    from transforms.stage import merged_sql, prepared_sql, typed_sql
+    from transforms.stage import prepared_sql, typed_sql
     from transforms.validate import validate_table
 
     settings = Settings()
@@ -136,13 +135,8 @@ def preview(
                         + ", ".join(f"cast({quote(f)} as varchar)" for f in fields)
                         + " from typed order by _row_id limit $n", {"n": rows})
         outcome = validate_table(db, src, date.today())
-        merged = 0
-        if src.merge:
-            db.register("rejected_ids", outcome.rejected[["_row_id"]])
-            db.run("unrejected", "create view unrejected as select * from typed "
-                                 "where _row_id not in (select _row_id from rejected_ids)")
-            merged, conflicts = db.one("merged", f"select count(*), list(conflicts) from ({merged_sql(src, 'unrejected')})")
-            differing = Counter(f for row in conflicts or [] for f in row)
+        db.register("rejected", outcome.rejected)
+        merged, differing = merge_rows(db, src, src.merge)  # as the validate step folds them
     if src.filter:
         console.print(f"filtered by {src.filter!r}: {filtered:,} row(s) (counted as filtered, not loaded)")
     console.print(f"[bold]{name}[/bold] ({src.kind}): {len(got.files)} file(s), {typed_rows + filtered:,} rows read, "
@@ -163,7 +157,7 @@ def preview(
     console.print(t)
     if src.merge:
         console.print(f"merged: {merged:,} row(s) repeat an earlier row's {', '.join(src.unique_keys)} and would be "
-                      f"kept once; differing values: {dict(differing.most_common()) or 'none'}")
+                      f"kept once; differing values: {differing or 'none'}")
     console.print(f"unmapped columns (kept in attributes, values masked): {list(got.unmapped) or 'none'}")
     if got.not_kept:
         console.print(f"unmapped columns not kept (`attributes:` lists others): {list(got.not_kept)}")

@@ -72,7 +72,7 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> tuple[SourceValidation
                                outcome.rejected["rule"].value_counts().head(3).to_dict() if quarantined else {},
                                files_read=len(files["files"]), drop=drop)
         staged = spec.path("staging", f"{src.name}.parquet") if status == "loaded" else None
-        merged, conflicts = _merge_rows(db, src, bool(staged and src.merge))
+        merged, conflicts = merge_rows(db, src, bool(staged and src.merge))
         accepted = _stage_accepted(db, src, staged) if staged else 0
         held_back = typed - accepted - quarantined if status == "held_back" else 0
         per_file = _file_counts(db, files["files"], staged, status, src.merge)
@@ -178,7 +178,7 @@ def _first_critical_row(db: Database) -> tuple:
                                         "order by r._row_id limit 1")
 
 
-def _merge_rows(db: Database, src: SourceConfig, merge: bool) -> tuple[int, dict[str, int]]:
+def merge_rows(db: Database, src: SourceConfig, merge: bool) -> tuple[int, dict[str, int]]:
     """Table `merged`: the typed rows, not rejected, that repeat an earlier row's key (transforms.stage.merged_sql),
     when `merge` (a loaded source with `merge: true`), else empty. Returns (rows merged, merged rows per field
     whose value differs from the kept row's)."""
