@@ -24,7 +24,7 @@ import yaml
 
 from connectors.config import Format, SourceConfig
 from connectors.readers import COMPRESSED, open_export, read_export
-from connectors.schemas import KINDS, LINEAGE
+from connectors.schemas import KINDS, LINEAGE, UNIQUE_KEYS
 
 SAMPLE_ROWS = 2_000
 
@@ -32,7 +32,7 @@ SAMPLE_ROWS = 2_000
 # Simplified Chinese. A field's own name always counts.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "record id", "customer id", "customer no", "customer number", "contact id", "member id",
-                  "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number",
+                  "member no", "member number", "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number",
                   "unique email id", "euid",
                   "客戶編號", "客戶代號", "會員編號", "顧客編號", "編號", "客户编号", "会员编号", "工單編號", "案件編號"),
     "email": ("email", "e mail", "email address", "mail", "e mail address", "電子郵件", "電子信箱", "電郵", "信箱",
@@ -180,6 +180,8 @@ class Draft:
     mapping: dict[str, tuple[str, str]] = field(default_factory=dict)       # field -> (column, why)
     expressions: dict[str, tuple[str, str]] = field(default_factory=dict)   # field -> (expression, why)
     constants: dict[str, tuple[str, str]] = field(default_factory=dict)     # field -> (value, why)
+    keys: dict[str, tuple[str, list[str], str]] = field(default_factory=dict)  # field -> (hash|line_number, columns, why)
+    merge: str = ""             # why `merge: true` is proposed ("" when it is not)
     formats: dict[str, str] = field(default_factory=dict)
     number_format: dict[str, str] | None = None
     notes: list[str] = field(default_factory=list)
@@ -489,19 +491,16 @@ def _complete(d: Draft) -> None:
     decimals = [by_name[c] for f, (c, _) in d.mapping.items() if schema[f].type == "decimal"]
     if any(c.fmt == "comma_decimal" for c in decimals):
         d.number_format = {"decimal": ",", "thousands": "."}
-    row_cols = [_ident(c.name) for c in d.columns if c.shape != "empty"]
+    row_cols = [c.name for c in d.columns if c.shape != "empty"]
     for fld, spec in schema.items():
         if not spec.required or fld in d.mapping or fld in d.expressions:
             continue
         if fld in ("order_id", "event_id", "record_id") and row_cols:
-            d.expressions[fld] = (f"md5(cast(list_value({', '.join(row_cols)}) as varchar))",
-                                  "no id column: a hash of the whole row (rows repeated exactly share it and "
-                                  "are quarantined as duplicates): check")
+            d.keys[fld] = ("hash", row_cols, "no id column: a hash of the whole row (rows repeated exactly share "
+                                             "it and are quarantined as duplicates): check")
         elif fld == "line_no" and "order_id" in d.mapping:
-            order = _ident(d.mapping["order_id"][0])
-            within = ", ".join(_ident(d.mapping[f][0]) for f in ("sku", "quantity") if f in d.mapping) or order
-            d.expressions[fld] = (f"row_number() over (partition by {order} order by {within})",
-                                  "no line number: the line's position within its order, by sku: check")
+            d.keys[fld] = ("line_number", [d.mapping["order_id"][0]],
+                           "no line number: 1, 2, ... within the order, in file order")
         elif fld == "line_no":
             d.constants[fld] = ("1", "no line number: each row is its own order (its order_id is unique)")
         elif fld == "unit_list_price" and "unit_price_paid" in d.mapping:
@@ -509,6 +508,13 @@ def _complete(d: Draft) -> None:
         else:
             d.constants[fld] = (_PLACEHOLDER.get(fld, _PLACEHOLDER.get(spec.type, "unknown")),
                                 "REQUIRED and not found in the export: a placeholder, set it")
+    key = UNIQUE_KEYS[d.kind]
+    if len(key) == 1 and key[0] in d.mapping and d.kind in ("customers", "products"):
+        col = by_name[d.mapping[key[0]][0]]
+        if col.values and col.distinct < col.values:
+            d.merge = (f"{key[0]} repeats ({col.distinct:,} distinct of {col.values:,} in the sample): one "
+                       f"{'customer' if d.kind == 'customers' else 'product'} on many rows; the first row is kept, the "
+                       "others counted as merged (false: quarantined as duplicates)")
 
 
 _PLACEHOLDER = {"currency": "XXX", "channel": "unknown", "string": "unknown", "timestamp": "1970-01-01T00:00:00Z",
@@ -538,7 +544,7 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
         lines.append(f"{pad}delimiter: {_scalar(d.delimiter)}")
     if d.table:
         lines.append(f"{pad}table: {_scalar(d.table)}")
-    mapped_types = {KINDS[d.kind][f].type for f in (*d.mapping, *d.expressions)}
+    mapped_types = {KINDS[d.kind][f].type for f in (*d.mapping, *d.expressions, *d.keys)}
     if mapped_types & {"timestamp"}:
         lines.append(f"{pad}timezone: UTC             # guessed: the zone of timestamps written without an offset")
     if {"phone"} & set(d.mapping):
@@ -555,6 +561,12 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
         lines.append(f"{pad}expressions:")
         for fld, (text, why) in d.expressions.items():
             lines.append(f"{pad}  {fld}: {_scalar(text)}  # {why}")
+    if d.keys:
+        lines.append(f"{pad}keys:")
+        for fld, (how, cols, why) in d.keys.items():
+            lines.append(f"{pad}  {fld}: {{{how}: {_scalar(cols)}}}  # {why}")
+    if d.merge:
+        lines.append(f"{pad}merge: true  # {d.merge}")
     if d.constants:
         lines.append(f"{pad}constants:")
         for fld, (value, why) in d.constants.items():
@@ -571,8 +583,8 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
         lines.append(f"{pad}  severity: {{{', '.join(f'{chr(34)}shape:{f}{chr(34)}: warn' for f in shapes)}}}"
                      "  # a malformed one is counted, the row kept")
     # a column only hashed into a synthetic key is still not loaded as a field of its own
-    used = {c for c, _ in d.mapping.values()} | {c for t, why in d.expressions.values() if not t.startswith("md5(")
-                                                 for c in _columns_in(t, d)}
+    used = ({c for c, _ in d.mapping.values()} | {c for t, _ in d.expressions.values() for c in _columns_in(t, d)}
+            | {c for how, cols, _ in d.keys.values() if how == "line_number" for c in cols})
     left = [c for c in d.columns if c.name not in used]
     if left:
         lines.append(f"{pad}# not mapped (kept in `attributes`, personal-looking values by their shape): map a field "

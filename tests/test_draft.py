@@ -58,3 +58,31 @@ def test_format_encoding_and_delimiter(tmp_path):
     assert sniff_encoding(b"\xef\xbb\xbfid\n")[0] == "utf-8-sig"
     assert sniff_delimiter("a;b;c\n1;2,5;3\n4;5;6\n", ".csv") == ";"
     assert sniff_delimiter("a,b\n1,2\n", ".tsv") == "\t"
+
+
+# a POS export of order lines: the receipt number repeats on each of its lines; no line number column
+RECEIPTS = ("Receipt No,Member No,Item Code,Qty,Price,Sold At,Store\n"
+            "R-1,M-1,SKU-1,1,10.00,2026-11-18 10:00:00,S1\n"
+            "R-1,M-1,SKU-1,1,10.00,2026-11-18 10:00:00,S1\n"
+            "R-2,M-2,SKU-2,2,5.50,2026-11-18 11:00:00,S1\n"
+            "R-3,M-1,SKU-3,1,7.00,2026-11-19 09:30:00,S2\n")
+
+
+def test_draft_proposes_keys_and_merge(tmp_path):
+    """A missing line number becomes a `line_number` key within the order (file order: two identical lines of
+    one receipt are lines 1 and 2, never a tie); a repeated customer number, `merge: true` (one customer on
+    many rows); a missing id, a `hash` key over the whole row."""
+    from connectors.draft import draft, to_yaml
+
+    file = tmp_path / "receipts.csv"
+    file.write_text(RECEIPTS, encoding="utf-8")
+    lines = {ln.split("#")[0].strip() for ln in to_yaml(draft(file, "order_lines"), "pos", "receipts",
+                                                          "pos/receipts*.csv").splitlines()}
+    assert {"order_id: Receipt No", "keys:", "line_no: {line_number: [Receipt No]}"} <= lines
+    assert "merge: true" not in lines
+    customers = to_yaml(draft(file, "customers"), "pos", "members", "pos/receipts*.csv")
+    lines = {ln.split("#")[0].strip() for ln in customers.splitlines()}
+    assert {"record_id: Member No", "merge: true"} <= lines
+    assert "record_id repeats (2 distinct of 4 in the sample)" in customers
+    events = {ln.split("#")[0].strip() for ln in to_yaml(draft(file, "web_events"), "pos", "e", "p").splitlines()}
+    assert "event_id: {hash: [Receipt No, Member No, Item Code, Qty, Price, Sold At, Store]}" in events

@@ -200,6 +200,8 @@ def test_draft_of_the_unseen_sales_export_passes_check(tmp_path, monkeypatch):
     assert {"kind: order_lines", "format: csv", "path: electronics/sales_*.csv", "ordered_at: Purchase Date",
             "login_id: Customer ID", "sku: SKU", "quantity: Quantity", "unit_price_paid: Unit Price",
             'unit_list_price: \'"Unit Price"\'', "line_no: '1'", "currency: XXX", "channel: unknown"} <= lines
+    # no order id: a synthetic key, the hash of the whole row
+    assert any(ln.startswith("order_id: {hash: [Customer ID, Age, Gender, ") for ln in lines)
     # what it could not map is listed with its shape, never a value
     assert {"order_status: Order Status", "payment_method: Payment Method", "shipping_method: Shipping Type",
             "rating: Rating"} <= lines
