@@ -18,7 +18,6 @@ from flows.cli import app
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "vendors"
 VENDORS = ["shopify", "salesforce", "zendesk", "mailchimp", "ga4"]
-SHOPIFY_FILTER = 'max("Cancelled at") over (partition by "Name") is null'
 # An unseen single-table sales export (one row per order line, no order id, no line number), shaped like the
 # public electronics-shop export of the issue; invented rows. Row 6 repeats row 5 exactly (a line exported
 # twice): the only row the drafted entry quarantines.
@@ -142,19 +141,19 @@ def test_every_vendor_row_is_accounted_for(vendor_night):
     spec, summary = vendor_night
     counts = {name: (v["rows_in"], v["accepted"], v["quarantined"], v["held_back"], v["filtered"])
               for name, v in summary["validate"].items()}
-    # Shopify: 8 orders, 14 line items; #1006 (2 lines) was cancelled: filtered, not lost
-    assert counts == {"shopify__orders": (14, 12, 0, 0, 2), "salesforce__contacts": (10, 10, 0, 0, 0),
+    # Shopify: 8 orders, 14 line items; #1006 (2 lines) was cancelled: kept, with its status
+    assert counts == {"shopify__orders": (14, 14, 0, 0, 0), "salesforce__contacts": (10, 10, 0, 0, 0),
                       "zendesk__tickets": (8, 8, 0, 0, 0), "mailchimp__subscribers": (8, 8, 0, 0, 0),
                       "ga4__events": (12, 12, 0, 0, 0), "electronics__sales": (8, 7, 1, 0, 0)}
     assert _sql(spec, "select source, rows_in, accepted, quarantined, held_back, filtered, filter "
                       "from pipeline_run_sources order by source") == [
         ("electronics__sales", 8, 7, 1, 0, 0, None), ("ga4__events", 12, 12, 0, 0, 0, None),
         ("mailchimp__subscribers", 8, 8, 0, 0, 0, None),
-        ("salesforce__contacts", 10, 10, 0, 0, 0, None), ("shopify__orders", 14, 12, 0, 0, 2, SHOPIFY_FILTER),
+        ("salesforce__contacts", 10, 10, 0, 0, 0, None), ("shopify__orders", 14, 14, 0, 0, 0, None),
         ("zendesk__tickets", 8, 8, 0, 0, 0, None)]
     # every accepted row is in its model table
     assert _sql(spec, "select system, count(*) from fct_orders group by all order by all") == [
-        ("electronics", 7), ("shopify", 12)]
+        ("electronics", 7), ("shopify", 14)]
     assert _sql(spec, "select system, entity, count(*) from customer_identities group by all order by all") == [
         ("ga4", "devices", 4), ("mailchimp", "subscribers", 8), ("salesforce", "contacts", 10),
         ("zendesk", "tickets", 8)]
@@ -166,30 +165,33 @@ def test_every_vendor_row_is_accounted_for(vendor_night):
 
 def test_vendor_models_hold_the_hand_derived_figures(vendor_night):
     spec, summary = vendor_night
-    # fct_orders: 12 Shopify lines + 7 electronics lines; touchpoints: 49 of the vendors + 7 electronics orders
+    # fct_orders: 14 Shopify lines + 7 electronics lines; touchpoints: 50 of the vendors + 7 electronics orders
     assert {k: summary["model"][k] for k in ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints",
                                              "customer_journeys")} == {
-        "dim_customers": 16, "fct_orders": 19, "fct_support_cases": 7, "fct_touchpoints": 56, "customer_journeys": 42}
-    # line amounts: the price less the line's discount, times the quantity; POS orders mapped to `store`
-    assert _sql(spec, "select channel, count(*), sum(line_amount) from fct_orders where system = 'shopify' "
-                      "group by all order by all") == [
-        ("store", 2, Decimal("3270.00")), ("web", 10, Decimal("8033.00"))]
-    # order #1003: line numbers by SKU within the order; its time from the first row, offset +0800 kept
+        "dim_customers": 16, "fct_orders": 21, "fct_support_cases": 7, "fct_touchpoints": 57, "customer_journeys": 42}
+    # line amounts: the price less the line's discount, times the quantity; POS orders mapped to `store`;
+    # cancelled #1006 (refunded, 2 lines) kept with its status and is_sale false
+    assert _sql(spec, "select channel, order_status, is_sale, payment_method, shipping_method, count(*), "
+                      "sum(line_amount) from fct_orders where system = 'shopify' group by all order by all") == [
+        ("store", "completed", True, "Cash", None, 2, Decimal("3270.00")),
+        ("web", "cancelled", False, "Shopify Payments", "Standard", 2, Decimal("3070.00")),
+        ("web", "completed", True, "Shopify Payments", "Standard", 10, Decimal("8033.00"))]
+    # order #1003: line numbers in file order within the order; its time from the first row, offset +0800 kept
     assert _sql(spec, "select line_no, sku, cast(ordered_at as varchar) from fct_orders where order_id = '#1003' "
                       "order by line_no") == [
-        (1, "SKU-0002", "2026-11-18 13:05:44+00"), (2, "SKU-0003", "2026-11-18 13:05:44+00"),
-        (3, "SKU-0004", "2026-11-18 13:05:44+00")]
+        (1, "SKU-0004", "2026-11-18 13:05:44+00"), (2, "SKU-0002", "2026-11-18 13:05:44+00"),
+        (3, "SKU-0003", "2026-11-18 13:05:44+00")]
     # 10 Salesforce contacts, 8 of them Mailchimp subscribers (same email), 6 of 8 tickets theirs; the two
     # other tickets (a web form without contact details, a caller whose number no contact has) and the four
     # GA4 devices (no shared identifier) are customers of their own: 10 + 2 + 4
     assert _sql(spec, "select system_count, count(*) from dim_customers group by all order by all") == [
         (1, 7), (2, 5), (3, 4)]
-    # touchpoints: 7 Shopify orders (cancelled #1006 filtered), 7 electronics orders (a row's hash: one line
+    # touchpoints: 8 Shopify orders (cancelled #1006 an `order_cancelled`), 7 electronics orders (a row's hash: one line
     # each; its 2 cancelled orders are kept, as `order_cancelled`, not sales), 8 contacts, 4 rated tickets, 12 GA4 events, 18 signups
     assert _sql(spec, "select system, touchpoint_type, count(*) from fct_touchpoints where system <> 'ga4' "
                       "group by all order by all") == [
         ("electronics", "order", 5), ("electronics", "order_cancelled", 2), ("mailchimp", "signup", 8),
-        ("salesforce", "signup", 10), ("shopify", "order", 7),
+        ("salesforce", "signup", 10), ("shopify", "order", 7), ("shopify", "order_cancelled", 1),
         ("zendesk", "satisfaction_survey", 4), ("zendesk", "support_contact", 8)]
 
 
