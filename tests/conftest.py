@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import os
+import pickle
 import shutil
 import tempfile
 from datetime import date
@@ -56,14 +59,34 @@ def prefect_api():
 @pytest.fixture(scope="session")
 def first_night(tmp_path_factory, demo_exports, prefect_api) -> tuple[Path, dict]:
     """The demo's first night, run once per session through the Prefect flow into a pristine data directory:
-    (data dir, the flow's summary). Tests that go on from there copy it with `copy_data_dir` first."""
-    from flows.nightly import nightly
+    (data dir, the flow's summary). Tests that go on from there copy it with `copy_data_dir` first. Under
+    `make test`'s two worker processes it is run once for both: the first worker to need it runs it under a
+    file lock in their shared temporary directory, the other reads it from there."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's base directory, shared by the workers
+    done = shared / "first_night.pickle"
+    with _locked(shared / "first_night.lock"):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        from flows.nightly import nightly
 
-    data = demo_data_dir(tmp_path_factory.mktemp("first_night") / "data", demo_exports)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
-        summary = nightly(run_date=DEMO_END)
+        data = demo_data_dir(shared / "first_night" / "data", demo_exports)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SILOBRIDGE_DATA_DIR", str(data))
+            summary = nightly(run_date=DEMO_END)
+        done.write_bytes(pickle.dumps((data, summary)))
     return data, summary
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def demo_data_dir(data: Path, demo_exports: Path, probabilistic: bool = True) -> Path:
