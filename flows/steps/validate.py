@@ -140,12 +140,16 @@ def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, 
 
 
 def _prepare_rows(db: Database, spec: RunSpec, src: SourceConfig) -> tuple[int, int]:
-    """Table `prepared` (the extracted rows, expression fields computed, `_kept` by the filter) and view `raw`
+    """Table `prepared` (the extracted rows, expression fields computed, `_kept` by the filter; a view when
+    there is nothing to compute) and view `raw`
     (its kept rows); returns (rows read, rows filtered). An expression or filter DuckDB cannot evaluate on
     the export's values fails the run naming the source (DuckDB's message may quote a value: not repeated)."""
     db.view_over_parquet("extracted", spec.path("raw", f"{src.name}.parquet"))
+    # a source that computes nothing (no expression, synthetic key or filter) is only renamed: a view, not a
+    # copy of its rows
+    computed = bool(src.field_expressions or src.keys or src.filter)
     try:
-        db.run("prepared", f"create table prepared as {prepared_sql(src, 'extracted')}")
+        db.run("prepared", f"create {'table' if computed else 'view'} prepared as {prepared_sql(src, 'extracted')}")
     except StatementError as exc:
         kind = str(exc.__cause__).split(":")[0] if exc.__cause__ else "error"
         raise PipelineError(
