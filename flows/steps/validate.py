@@ -76,7 +76,7 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> tuple[SourceValidation
         accepted = _stage_accepted(db, src, staged) if staged else 0
         held_back = typed - accepted - quarantined if status == "held_back" else 0
         per_file = _file_counts(db, files["files"], staged, status, src.merge)
-        freshness = _freshness(db, src, spec.run_date) if staged else None
+        freshness = _freshness(db, src, spec.run_date, staged) if staged else None
         write_quarantine(db, spec, src, files["set_aside"])
         write_merged(db, spec, src)
     check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file, filtered, src.filter, merged)
@@ -231,12 +231,13 @@ def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status
     return out
 
 
-def _freshness(db: Database, src: SourceConfig, run_date: date) -> Freshness | None:
-    """The source's newest accepted record (contract freshness field) against the end of the run date."""
+def _freshness(db: Database, src: SourceConfig, run_date: date, staged: Path) -> Freshness | None:
+    """The source's newest accepted record (contract freshness field, read from the staged file: the view
+    `accepted` would join and sort again) against the end of the run date."""
     f = src.contract.freshness
     if f is None:
         return None
-    newest = db.scalar("freshness", f"select max({quote(f.field)}) from accepted")
+    newest = db.scalar("freshness", f"select max({quote(f.field)}) from {parquet_source(staged)}")
     end = datetime.combine(run_date, datetime.min.time(), tzinfo=timezone.utc) + pd.Timedelta(days=1)
     lag = None if newest is None else (end - newest).total_seconds() / 86400
     return {"field": f.field, "newest": None if newest is None else newest.isoformat(),
