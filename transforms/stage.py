@@ -205,8 +205,9 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
 
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
-    Columns added for validation: `_row_id` (position in the source: replayed files first, then by file name;
-    rows a filter left out keep their place), `_unparsed__<field>` (text present but not of the field's type),
+    Columns added for validation: `_row_id` (the row's place in the source: replayed files first, then by
+    file name and row number; its position where no row was filtered out, else unique and in that order but
+    with gaps), `_unparsed__<field>` (text present but not of the field's type),
     `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys: a row's rank among the rows with its
     key, and the first such row's file and row number; 1 and the row's own for a key held once or incomplete),
     `_header_row` (every mapped column holds its own name: a header repeated mid-file),
