@@ -173,6 +173,47 @@ def test_replayed_rows_come_first_so_a_corrected_row_keeps_its_key():
         ("replay/pos__transactions/fix.csv", 1, 1), ("pos/t.csv", -1, 2)]
 
 
+def test_row_ids_follow_file_order_and_only_repeated_keys_are_ranked():
+    # files arrive out of order; T1/1 is held three times (twice in b.csv), T2/1 once, a line without an order id
+    rows = [line(order_id="T1", quantity="3"), line(order_id="T1", quantity="4"), line(order_id=None),
+            line(order_id="T1", quantity="1"), line(order_id="T2")]
+    t = raw_table(rows)
+    files, numbers = ["pos/b.csv", "pos/b.csv", "pos/b.csv", "pos/a.csv", "pos/a.csv"], [1, 2, 3, 1, 2]
+    t = t.set_column(t.column_names.index("_source_file"), "_source_file", pa.array(files))
+    t = t.set_column(t.column_names.index("_row_number"), "_row_number", pa.array(numbers, pa.int64()))
+    con = connect()
+    con.register("raw", t)
+    sql, params = typed_sql(POS)
+    got = con.execute(f"select _row_id, _source_file, _row_number, order_id, _key_rank, _key_first_file, "
+                      f"_key_first_row from ({sql}) order by _row_id", params).fetchall()
+    assert got == [
+        (1, "pos/a.csv", 1, "T1", 1, "pos/a.csv", 1),
+        (2, "pos/a.csv", 2, "T2", 1, "pos/a.csv", 2),
+        (3, "pos/b.csv", 1, "T1", 2, "pos/a.csv", 1),
+        (4, "pos/b.csv", 2, "T1", 3, "pos/a.csv", 1),
+        (5, "pos/b.csv", 3, None, 1, "pos/b.csv", 3),
+    ]
+
+
+def test_great_expectations_stand_ins_import_the_module_on_first_use():
+    import sys
+
+    from transforms.validate import _defer_import
+
+    name = "colorsys"  # small, standard, and imported by nothing this suite runs
+    real = sys.modules.pop(name, None)
+    try:
+        _defer_import(name)
+        stand_in = sys.modules[name]
+        assert type(stand_in).__name__ == "_Deferred" and "rgb_to_hsv" not in vars(stand_in)
+        assert stand_in.rgb_to_hsv(1.0, 0.0, 0.0) == (0.0, 1.0, 1.0)  # first use: the real module, imported
+        assert sys.modules[name] is not stand_in and sys.modules[name].__file__.endswith("colorsys.py")
+    finally:
+        sys.modules.pop(name, None)
+        if real is not None:
+            sys.modules[name] = real
+
+
 def _gx_on_pandas(source: SourceConfig, df, run_date: date = RUN_DATE) -> dict[str, tuple[int, list]]:
     """Rule -> (unexpected count, first failing values) from GX's own pandas engine on the typed frame."""
     import great_expectations as gx

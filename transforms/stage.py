@@ -205,14 +205,18 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
 
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
-    Columns added for validation: `_row_id` (position in the source), `_unparsed__<field>` (text present
-    but not of the field's type), `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys),
+    Columns added for validation: `_row_id` (the row's place in the source: replayed files first, then by
+    file name and row number; its position where no row was filtered out, else unique and in that order but
+    with gaps), `_unparsed__<field>` (text present but not of the field's type),
+    `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys: a row's rank among the rows with its
+    key, and the first such row's file and row number; 1 and the row's own for a key held once or incomplete),
     `_header_row` (every mapped column holds its own name: a header repeated mid-file),
     `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
     the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
     the field to a relation (table or view) whose column `value` holds the target's values; a relation
     without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
     wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
+    Row numbers must be 1.. within each file (as the readers number them): `_row_id` is then unique.
     """
     params: dict = {}
     typed, raws, flags = _typed_columns(source, params)
@@ -222,27 +226,49 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     keys_present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
     nl = ",\n        "
     sql = f"""
-with source as (
-    -- replayed rows (corrected quarantined rows) first: a corrected row wins its key over the bad original
-    select *, row_number() over (order by not starts_with(_source_file, $replay_prefix), _source_file, _row_number) as _row_id
-    from {quote(raw_table)}
+with files as (
+    -- replayed rows (corrected quarantined rows) first: a corrected row wins its key over the bad original;
+    -- a row's position is its file's offset plus its row number: no sort of the rows themselves
+    select
+        _source_file,
+        coalesce(sum(_rows) over (order by not starts_with(_source_file, $replay_prefix), _source_file
+                                  rows between unbounded preceding and 1 preceding), 0) as _offset
+    from (select _source_file, max(_row_number) as _rows from {quote(raw_table)} group by all)
 ),
-typed as (
+source as (
+    select r.*, f._offset + r._row_number as _row_id
+    from {quote(raw_table)} as r
+    join files as f using (_source_file)
+),
+typed as materialized (
     select
         {nl.join(typed)},
         {nl.join(raws)},
         attributes, _source_system, _source_entity, _source_file, _row_number, _row_id
     from source
 ),
+repeated as (
+    -- keys held by more than one row: only their rows are ranked (a window over every row sorts them all)
+    select {keys} from typed where {keys_present} group by all having count(*) > 1
+),
+ranked as (
+    select
+        _row_id,
+        row_number() over w as _key_rank,
+        first_value(_source_file) over w as _key_first_file,
+        first_value(_row_number) over w as _key_first_row
+    from typed semi join repeated using ({keys})
+    window w as (partition by {keys} order by _row_id)
+),
 final as (
     select
-        *,
+        t.*,
         {" ".join(flags)}
-        case when {keys_present}
-            then row_number() over (partition by {keys} order by _row_id) else 1 end as _key_rank,
-        first_value(_source_file) over (partition by {keys} order by _row_id) as _key_first_file,
-        first_value(_row_number) over (partition by {keys} order by _row_id) as _key_first_row
-    from typed
+        coalesce(k._key_rank, 1) as _key_rank,
+        coalesce(k._key_first_file, t._source_file) as _key_first_file,
+        coalesce(k._key_first_row, t._row_number) as _key_first_row
+    from typed as t
+    left join ranked as k using (_row_id)
 )
 select * from final
 """

@@ -26,8 +26,10 @@ def extract_step(spec: RunSpec) -> dict[str, ExtractCounts]:
     for src in cfg.select(spec.sources):
         ex = extract_source(src, spec.exports_dir, spec.replay_dir, loaded)
         spec.path("raw").mkdir(parents=True, exist_ok=True)
-        # file by file: memory holds one export file, whatever the source's size
-        with pq.ParquetWriter(spec.path("raw", f"{src.name}.parquet"), ex.schema) as writer:
+        # file by file: memory holds one export file, whatever the source's size. Uncompressed: a run's own
+        # intermediate, read by the validate step only (events at 20k customers: writing 0.40 -> 0.29 CPU s,
+        # reading unchanged, 30% larger; dictionary encoding kept, it is what keeps the file small)
+        with pq.ParquetWriter(spec.path("raw", f"{src.name}.parquet"), ex.schema, compression="none") as writer:
             for table in ex.tables:
                 writer.write_table(table)
         problems = [{"file": e.file, "line": e.line, "problem": e.problem} for e in ex.file_errors]

@@ -76,7 +76,7 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> tuple[SourceValidation
         accepted = _stage_accepted(db, src, staged) if staged else 0
         held_back = typed - accepted - quarantined if status == "held_back" else 0
         per_file = _file_counts(db, files["files"], staged, status, src.merge)
-        freshness = _freshness(db, src, spec.run_date) if staged else None
+        freshness = _freshness(db, src, spec.run_date, staged) if staged else None
         write_quarantine(db, spec, src, files["set_aside"])
         write_merged(db, spec, src)
     check_reconciles(src.name, rows_in, accepted, quarantined, held_back, per_file, filtered, src.filter, merged)
@@ -140,12 +140,16 @@ def _relation_targets(spec: RunSpec, src: SourceConfig) -> dict[str, tuple[str, 
 
 
 def _prepare_rows(db: Database, spec: RunSpec, src: SourceConfig) -> tuple[int, int]:
-    """Table `prepared` (the extracted rows, expression fields computed, `_kept` by the filter) and view `raw`
+    """Table `prepared` (the extracted rows, expression fields computed, `_kept` by the filter; a view when
+    there is nothing to compute) and view `raw`
     (its kept rows); returns (rows read, rows filtered). An expression or filter DuckDB cannot evaluate on
     the export's values fails the run naming the source (DuckDB's message may quote a value: not repeated)."""
     db.view_over_parquet("extracted", spec.path("raw", f"{src.name}.parquet"))
+    # a source that computes nothing (no expression, synthetic key or filter) is only renamed: a view, not a
+    # copy of its rows
+    computed = bool(src.field_expressions or src.keys or src.filter)
     try:
-        db.run("prepared", f"create table prepared as {prepared_sql(src, 'extracted')}")
+        db.run("prepared", f"create {'table' if computed else 'view'} prepared as {prepared_sql(src, 'extracted')}")
     except StatementError as exc:
         kind = str(exc.__cause__).split(":")[0] if exc.__cause__ else "error"
         raise PipelineError(
@@ -227,12 +231,13 @@ def _file_counts(db: Database, read: dict[str, int], staged: Path | None, status
     return out
 
 
-def _freshness(db: Database, src: SourceConfig, run_date: date) -> Freshness | None:
-    """The source's newest accepted record (contract freshness field) against the end of the run date."""
+def _freshness(db: Database, src: SourceConfig, run_date: date, staged: Path) -> Freshness | None:
+    """The source's newest accepted record (contract freshness field, read from the staged file: the view
+    `accepted` would join and sort again) against the end of the run date."""
     f = src.contract.freshness
     if f is None:
         return None
-    newest = db.scalar("freshness", f"select max({quote(f.field)}) from accepted")
+    newest = db.scalar("freshness", f"select max({quote(f.field)}) from {parquet_source(staged)}")
     end = datetime.combine(run_date, datetime.min.time(), tzinfo=timezone.utc) + pd.Timedelta(days=1)
     lag = None if newest is None else (end - newest).total_seconds() / 86400
     return {"field": f.field, "newest": None if newest is None else newest.isoformat(),
