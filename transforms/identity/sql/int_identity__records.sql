@@ -27,8 +27,16 @@ split_names as (
     from normalised
 ),
 final as (
-    select * exclude (middle_name_norm, middle_name),
+    select * exclude (middle_name_norm, middle_name, identifiers),
            middle_name_norm as middle_name,
+           -- the identifiers the sources map (`identifiers: {national_id: SSN}`), normalised once for the strong
+           -- keys (int_identity__all_keys) and the probabilistic model (splink.py): upper case, without spaces,
+           -- dots, dashes and slashes; a value left empty is dropped
+           case when identifiers is not null then to_json(map_from_entries(list_filter(list_transform(
+               json_keys(identifiers),
+               lambda k: {'key': k, 'value': nullif(regexp_replace(upper(trim(
+                   json_extract_string(identifiers, '$."' || k || '"'))), '[\s./-]', '', 'g'), '')}),
+               lambda e: e.value is not null))) end as identifiers_norm,
            split_part(email_norm, '@', 1) as email_local,
            split_part(email_norm, '@', 2) as email_domain,
            left(split_part(email_norm, '@', 1), 4) as email_prefix,
