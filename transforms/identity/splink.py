@@ -347,10 +347,19 @@ def _present_fields(specs: list[_Spec], present: set[str]) -> set[str]:
 
 
 def _block_size_sql(prepared: str, rules: list[list[str]]) -> str:
-    """Per record and blocking rule, the size of its block: rules skip blocks above max_block_size."""
-    sizes = ", ".join(f"count(*) over (partition by {', '.join(_q(c) for c in rule)}) as {_q(f'__bs_{i}')}"
-                      for i, rule in enumerate(rules))
-    return f"create or replace table {_q(prepared)} as select *, {sizes} from {_q(prepared)} order by unique_id"
+    """Per record and blocking rule, the size of its block (null when the record lacks one of the rule's
+    values: it is in no block): rules skip blocks above max_block_size. Counted per block and joined back:
+    one window per rule would sort the whole table once per rule (5x the CPU at 250k records)."""
+    blocks, sizes = [], []
+    for i, rule in enumerate(rules):
+        columns = ", ".join(_q(c) for c in rule)
+        block = _q(f"__b{i}")
+        blocks.append(f"left join (select {columns}, count(*) as n from {_q(prepared)} "
+                      f"where {' and '.join(_q(c) + ' is not null' for c in rule)} group by {columns}) as {block} on "
+                      + " and ".join(f"{block}.{_q(c)} = p.{_q(c)}" for c in rule))
+        sizes.append(f"{block}.n as {_q(f'__bs_{i}')}")
+    return (f"create or replace table {_q(prepared)} as select p.*, {', '.join(sizes)} from {_q(prepared)} as p "
+            f"{' '.join(blocks)} order by p.unique_id")
 
 
 def _training_rule_sql(rule: list[str]) -> str:
