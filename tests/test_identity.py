@@ -4,6 +4,7 @@ clustering against networkx, stable ids across runs, and the evaluation scores."
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 
 import pytest
@@ -178,9 +179,14 @@ def test_source_mapped_identifiers_reach_the_records_and_the_model_input():
         cust("pos", "members", "L1"),
     ]})
     build_records(con)
+    # normalised once, in the records (upper case; spaces, dots, dashes and slashes removed): the strong keys
+    # and the model read these values
+    assert [(json.loads(v) if v else v) for (v,) in con._con.execute(
+        "select identifiers_norm from int_identity__records order by rid").fetchall()] == [
+        {"national_id": "A123456789"}, None, {"member_no": "M7"}]
     con._con.execute("create table ids_prepared_nicknames (nickname varchar, formal varchar)")
     config = SplinkConfig(identifiers=[Identifier(name="national_id"), Identifier(name="member_no")])
-    con._con.execute(prepare_input_sql("int_identity__records", {"rid", "identifiers"}, config, "ids_prepared"),
+    con._con.execute(prepare_input_sql("int_identity__records", {"rid", "identifiers_norm"}, config, "ids_prepared"),
                      {"postcode_key_length": 3})
     assert con._con.execute("select id_national_id, id_member_no from ids_prepared order by unique_id").fetchall() == [
         ("A123456789", None), (None, None), (None, "M7")]  # crm, pos, shop (rid by system)

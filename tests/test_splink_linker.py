@@ -235,11 +235,12 @@ def test_identical_records_are_scored_once_and_linked_like_their_original():
 
 def test_source_mapped_identifier_links_across_sources_despite_a_typo():
     # the national id mapped by each source (`identifiers: {national_id: <column>}`) reaches the records as
-    # the `identifiers` JSON; `Identifier(name="national_id")` without a column compares it (upper case, no
-    # spaces or dashes): rec-30 moved house and its id has two digits transposed, written with a space
-    records = _edited_febrl("917 8276")
+    # the `identifiers_norm` JSON (int_identity__records normalises it: upper case, no spaces or dashes);
+    # `Identifier(name="national_id")` without a column compares it: rec-30 moved house and its id has two
+    # digits transposed
+    records = _edited_febrl("9178276")
     ids = [None if pd.isna(v) else json.dumps({"national_id": v}) for v in records.national_id]
-    records = records.drop(columns=["national_id"]).assign(identifiers=ids)
+    records = records.drop(columns=["national_id"]).assign(identifiers_norm=ids)
     config = SplinkConfig(identifiers=SplinkConfig().identifiers + [Identifier(name="national_id")])
     con, result, links = _link(records, config)
     assert result.comparisons[-1] == "id_national_id"

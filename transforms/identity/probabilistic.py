@@ -116,7 +116,7 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
             "probabilistic_links": db.count("int_identity__fs_links"),
             "prior": result.probability_two_random_records_match,
             "possible_matches": result.possible, "held_by_household_rule": result.held_by_household_rule,
-            "warnings": list(result.warnings)}
+            "warnings": list(result.warnings), "seconds": dict(result.seconds)}
 
 
 def no_probabilistic_links(db: Database) -> dict:
@@ -125,4 +125,4 @@ def no_probabilistic_links(db: Database) -> dict:
     db.run("identity.identity_model empty", f"create or replace table identity_model ({MODEL_COLUMNS})")
     db.run("identity.int_identity__review_pairs empty", f"create or replace table int_identity__review_pairs ({REVIEW_COLUMNS})")
     return {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None, "possible_matches": 0,
-            "held_by_household_rule": 0, "warnings": []}
+            "held_by_household_rule": 0, "warnings": [], "seconds": {}}

@@ -2,7 +2,7 @@
 
 Input views: `kind_customers`, `kind_tickets`, `kind_web_events`, `source_regions(system, region)`,
 `source_postcode_keys(system, entity, postcode_key_length)` (sources with their own postcode key length).
-Output: `int_identity__located`, the `int_identity__norm_*` lookups and `int_identity__records`.
+Output: `int_identity__located`, the `int_identity__norm_*` lookups (one row per distinct value) and `int_identity__records`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from transforms.identity.tables import build
 
 # The Python normalisers run once per distinct value (names, emails and streets repeat across systems),
 # then join back to the records.
-NORMALISED = ("int_identity__norm_name", "int_identity__norm_email", "int_identity__norm_phone",
+NORMALISED = ("int_identity__norm_name", "int_identity__norm_part", "int_identity__norm_email", "int_identity__norm_phone",
               "int_identity__norm_id", "int_identity__norm_street", "int_identity__norm_postcode")
 
 

@@ -52,6 +52,7 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     else:
         fs = no_probabilistic_links(db)
     lap("probabilistic model")
+    lap.seconds |= {f"  splink {phase}": s for phase, s in fs["seconds"].items()}  # its parts
     build(db, "int_identity__links")
     db.run("identity.all_edges view", "create or replace view int_identity__all_edges as "
            "select rid_a as a, rid_b as b from int_identity__links")

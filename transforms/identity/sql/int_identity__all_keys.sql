@@ -8,14 +8,12 @@ keys as (
     union all select rid, 'loyalty_id', loyalty_norm from records
     union all select rid, 'login_id', login_norm from records
     union all
-    -- the identifiers the sources map (`identifiers: {national_id: SSN}`) that identity.keys lists, normalised
-    -- as the probabilistic model compares them (transforms/identity/splink.py)
-    select r.rid, k.name,
-           nullif(regexp_replace(upper(trim(json_extract_string(r.identifiers, '$."' || k.name || '"'))),
-                                 '[\s./-]', '', 'g'), '')
+    -- the identifiers the sources map (`identifiers: {national_id: SSN}`) that identity.keys lists, as
+    -- int_identity__records normalised them (the probabilistic model compares the same values)
+    select r.rid, k.name, json_extract_string(r.identifiers_norm, '$."' || k.name || '"')
     from records as r
     cross join (select unnest($key_types) as name) as k
-    where r.identifiers is not null and k.name not in ('email', 'phone', 'loyalty_id', 'login_id')
+    where r.identifiers_norm is not null and k.name not in ('email', 'phone', 'loyalty_id', 'login_id')
 ),
 final as (
     select distinct rid, key_type, key_value,
