@@ -44,7 +44,7 @@ $(STAMP): requirements.lock pyproject.toml
 	  $(BIN)/uv pip install --python $(BIN)/python -r requirements.lock >> $(PIPLOG) 2>&1 \
 	  && $(BIN)/uv pip install --python $(BIN)/python --no-deps -e . >> $(PIPLOG) 2>&1; \
 	else \
-	  { $(BIN)/python -m pip --version > /dev/null 2>&1 || $(BIN)/python -m ensurepip -q; } >> $(PIPLOG) 2>&1 \
+	  { $(BIN)/python -m pip --version > /dev/null 2>&1 || $(BIN)/python -m ensurepip; } >> $(PIPLOG) 2>&1 \
 	  && $(BIN)/python -m pip install --disable-pip-version-check -r requirements.lock >> $(PIPLOG) 2>&1 \
 	  && $(BIN)/python -m pip install --disable-pip-version-check --no-deps -e . >> $(PIPLOG) 2>&1; \
 	fi || { tail -n 30 $(PIPLOG); echo "install failed; full log: $(PIPLOG)"; exit 1; }
