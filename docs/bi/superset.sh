@@ -26,7 +26,7 @@ if [ ! -x "$BI_VENV/bin/superset" ]; then
   step "installing Apache Superset 6.1.0 + duckdb-engine in $BI_VENV (its own venv; ~1 min, ~760 MB)"
   "$PYTHON" -m venv "$BI_VENV"
   "$BI_VENV/bin/python" -m pip install --disable-pip-version-check -q uv==0.13.8
-  # Resolved as of Superset 6.1.0's release (later Flask-AppBuilder / Flask-Caching releases break it), except
+  # Resolved as of Superset 6.1.0's release (Flask-Caching 2.5.1, released after it, stops it starting), except
   # duckdb: the version that wrote the catalog. Superset 6.1.0 imports cachetools without requiring it.
   "$BI_VENV/bin/uv" pip install -q --python "$BI_VENV/bin/python" \
     --exclude-newer 2026-06-01 --exclude-newer-package duckdb=2026-12-01 \
