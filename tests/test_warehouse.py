@@ -103,6 +103,26 @@ def test_a_copied_warehouse_opens_from_any_working_directory(tmp_path, monkeypat
         assert catalog.db.scalar("t", "select v from dim_customers") == 7
 
 
+def test_a_bi_tool_opens_a_copied_warehouse_through_sqlalchemy(tmp_path):
+    """The README's BI connection, as Superset makes it: SQLAlchemy + duckdb-engine, read-only, the views' base
+    directory given in the URI (file_search_path), on a warehouse copied elsewhere; nothing of ours edited."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    wh = tmp_path / "warehouse"
+    warehouse.publish(_version(tmp_path, "20261120T020000Z", 7), wh, "20261120T020000Z")
+    moved = tmp_path / "bi" / "warehouse"
+    shutil.copytree(wh, moved, symlinks=True)
+    shutil.rmtree(wh)
+    uri = f"duckdb:///{moved}/warehouse.duckdb?access_mode=read_only&file_search_path={moved}"
+    engine = sqlalchemy.create_engine(uri, poolclass=NullPool)  # Superset's default: a connection per query
+    with engine.connect() as con:
+        assert sqlalchemy.inspect(con).get_view_names() == ["dim_customers"]  # what a BI tool lists as datasets
+        assert con.execute(sqlalchemy.text("select v from dim_customers")).scalar() == 7
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only"):
+            con.execute(sqlalchemy.text("create table bi_scratch as select 1"))
+
+
 def test_a_version_being_read_is_not_pruned_until_its_reader_is_done(tmp_path):
     from flows.warehouse.catalog import Catalog
 
