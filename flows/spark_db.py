@@ -21,6 +21,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -52,6 +54,18 @@ SESSION_CONF = {
 # local[N]: the driver is the only process; bind it to the loopback interface (no network)
 LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
+
+def _local_conf() -> dict[str, str]:
+    """LOCAL_CONF, and the Python workers of UDFs run by this interpreter with this project importable (a
+    cluster's workers need both installed: README "Running on Spark")."""
+    import transforms
+
+    root = str(Path(transforms.__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    # pyspark starts its workers with $PYSPARK_PYTHON (not the spark.pyspark.python setting) when it is set
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return LOCAL_CONF | {"spark.pyspark.python": sys.executable, "spark.executorEnv.PYTHONPATH": path}
+
 _DUCK_TO_SPARK_TYPES = {"VARCHAR": "string", "BOOLEAN": "boolean", "BIGINT": "bigint", "INTEGER": "int",
                         "DOUBLE": "double", "DATE": "date", "TIMESTAMP": "timestamp_ntz",
                         "TIMESTAMPTZ": "timestamp"}
@@ -67,7 +81,7 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
     # personal data, and the error reaches our logs anyway, masked (StatementError)
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
-    settings = SESSION_CONF | (LOCAL_CONF if master.startswith("local") else {}) | (conf or {})
+    settings = SESSION_CONF | (_local_conf() if master.startswith("local") else {}) | (conf or {})
     if master.startswith("sc://"):
         builder = SparkSession.builder.remote(master)
         settings = {k: v for k, v in settings.items() if not k.startswith(("spark.ui", "spark.driver"))}
@@ -80,7 +94,8 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
         if key.startswith("spark.sql."):
             session.conf.set(key, value)
     if not master.startswith("sc://"):
-        session.sparkContext.setLogLevel("ERROR")
+        # a failed task's log lines may quote its data; the failure reaches us as a StatementError, masked
+        session.sparkContext.setLogLevel("FATAL")
     return session
 
 
@@ -93,6 +108,7 @@ class SparkDatabase:
         self.step = step
         self._views: set[str] = set()
         self._parquet_n = 0
+        self._links: Path | None = None
 
     @classmethod
     def connect(cls, master: str = "local[2]", step: str = "", conf: dict[str, str] | None = None) -> "SparkDatabase":
@@ -200,8 +216,7 @@ class SparkDatabase:
                         paths.append(arg.to_py())
                 self._parquet_n += 1
                 view = f"__parquet_{self._parquet_n}"
-                self._spark.read.option("mergeSchema", str(merge).lower()).parquet(*map(str, paths)) \
-                    .createOrReplaceTempView(view)
+                self._read_parquet(paths, merge).createOrReplaceTempView(view)
                 alias = node.args.get("alias")
                 table = exp.to_table(view)
                 if alias is not None:
@@ -209,6 +224,21 @@ class SparkDatabase:
                 return table
             return node
         return tree.transform(rule)
+
+    def _read_parquet(self, paths: Sequence[str | Path], merge: bool):
+        """A DataFrame over Parquet files. Spark skips files named `_*` or `.*` (its own metadata files) even
+        when named explicitly: those are read through a symbolic link named otherwise."""
+        readable = []
+        for p in map(str, paths):
+            name = os.path.basename(p)
+            if name.startswith(("_", ".")) and "://" not in p:
+                if self._links is None:
+                    self._links = Path(tempfile.mkdtemp(prefix="silobridge-spark-"))
+                link = self._links / f"{len(list(self._links.iterdir()))}-{name.lstrip('_.')}"
+                link.symlink_to(Path(p).resolve())
+                p = str(link)
+            readable.append(p)
+        return self._spark.read.option("mergeSchema", str(merge).lower()).parquet(*readable)
 
     def _materialise(self, name: str, frame) -> None:
         # a table's rows are computed once (as DuckDB's `create table`), not again by every later read
@@ -291,8 +321,7 @@ class SparkDatabase:
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         start = time.perf_counter()
         try:
-            self._spark.read.option("mergeSchema", str(union_by_name).lower()).parquet(*map(str, paths)) \
-                .createOrReplaceTempView(name)
+            self._read_parquet(paths, union_by_name).createOrReplaceTempView(name)
         except Exception as exc:
             raise StatementError(self.step, f"view {name}", _first_line(exc)) from exc
         self._views.add(name.lower())
@@ -343,6 +372,9 @@ class SparkDatabase:
         for view in self._views:
             self._spark.catalog.dropTempView(view)
         self._views.clear()
+        if self._links is not None:
+            shutil.rmtree(self._links, ignore_errors=True)
+            self._links = None
 
     def __enter__(self) -> "SparkDatabase":
         return self
@@ -362,9 +394,18 @@ def stop_spark() -> None:
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _first_line(exc: BaseException) -> str:
-    text = getattr(exc, "getMessage", lambda: None)() if hasattr(exc, "getErrorClass") else None
-    text = text or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0]
+    """The first line of an error's message; for a JVM error seen through py4j ("An error occurred while calling
+    o788.getResult"), that of the Java exception (the message's values are masked by StatementError)."""
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        try:
+            text = str(java.toString())
+        except Exception:  # the gateway may be gone
+            text = str(exc)
+    else:
+        text = str(exc)
+    text = text.strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _args(params: dict | Sequence | None):
