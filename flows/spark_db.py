@@ -41,7 +41,6 @@ log = logging.getLogger("silobridge.spark")
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",               # casts that fail raise, as DuckDB's do
-    "spark.sql.shuffle.partitions": "4",
     "spark.sql.adaptive.enabled": "true",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -55,7 +54,7 @@ SESSION_CONF = {
 LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
-def _local_conf() -> dict[str, str]:
+def _local_conf(master: str) -> dict[str, str]:
     """LOCAL_CONF, and the Python workers of UDFs run by this interpreter with this project importable (a
     cluster's workers need both installed: README "Running on Spark")."""
     import transforms
@@ -64,7 +63,12 @@ def _local_conf() -> dict[str, str]:
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     # pyspark starts its workers with $PYSPARK_PYTHON (not the spark.pyspark.python setting) when it is set
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return LOCAL_CONF | {"spark.pyspark.python": sys.executable, "spark.executorEnv.PYTHONPATH": path}
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM's own address lookup, on the loopback too
+    # one shuffle partition per core (Spark's default, 200, is sized for a cluster: each is a task)
+    cores = master[len("local["):-1] if master.startswith("local[") else "1"
+    partitions = str(os.cpu_count() or 2) if cores == "*" else cores
+    return LOCAL_CONF | {"spark.pyspark.python": sys.executable, "spark.executorEnv.PYTHONPATH": path,
+                         "spark.sql.shuffle.partitions": partitions}
 
 _DUCK_TO_SPARK_TYPES = {"VARCHAR": "string", "BOOLEAN": "boolean", "BIGINT": "bigint", "INTEGER": "int",
                         "DOUBLE": "double", "DATE": "date", "TIMESTAMP": "timestamp_ntz",
@@ -81,7 +85,7 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
     # personal data, and the error reaches our logs anyway, masked (StatementError)
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
-    settings = SESSION_CONF | (_local_conf() if master.startswith("local") else {}) | (conf or {})
+    settings = SESSION_CONF | (_local_conf(master) if master.startswith("local") else {}) | (conf or {})
     if master.startswith("sc://"):
         builder = SparkSession.builder.remote(master)
         settings = {k: v for k, v in settings.items() if not k.startswith(("spark.ui", "spark.driver"))}
@@ -182,8 +186,7 @@ class SparkDatabase:
             added = self._spark.sql(spark_sql(exp.select("*").from_(source.copy())), args=_args(params))
         else:
             added = self._query(source, params)
-        added = _conform(added, current, columns)
-        self._materialise(name, current.unionByName(added))
+        self._append(name, current, _conform(added, current, columns))
         return self._empty()
 
     def _delete(self, tree: exp.Delete, params):
@@ -245,6 +248,12 @@ class SparkDatabase:
         frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
         self._views.add(name.lower())
 
+    def _append(self, name: str, current, added) -> None:
+        # only the added rows are computed; the table is the union of its materialised parts (appending to a
+        # table many times, as the metrics step does, does not compute its earlier rows again)
+        current.unionByName(added.localCheckpoint(eager=True)).createOrReplaceTempView(name)
+        self._views.add(name.lower())
+
     def _empty(self):
         return self._spark.createDataFrame([], "_ int")
 
@@ -286,8 +295,7 @@ class SparkDatabase:
                 raise ValueError("run_many runs inserts only on Spark")
             table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
             current = self._spark.table(table.name)
-            added = self._spark.createDataFrame(rows, current.schema)
-            self._materialise(table.name, current.unionByName(added))
+            self._append(table.name, current, self._spark.createDataFrame(rows, current.schema))
         except Exception as exc:
             raise StatementError(self.step, name, _first_line(exc)) from exc
         log.debug("%s %s x%d %.3fs", self.step, name, len(rows), time.perf_counter() - start)

@@ -152,22 +152,27 @@ def _rule_count_distinct_window(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _rule_filtered_distinct_string_agg(node: exp.Expression) -> exp.Expression:
-    """`string_agg(distinct x, sep order by x) filter (where c)`: Spark's listagg fails on a FILTER over a
-    DISTINCT (a ClassCastException in Spark 4.3): the condition moves into the argument, `listagg(distinct case
-    when c then x end, sep) within group (order by case when c then x end)` (nulls are skipped either way)."""
-    if not (isinstance(node, exp.Filter) and isinstance(node.this, exp.GroupConcat)
-            and isinstance(node.this.this, exp.Order) and isinstance(node.this.this.this, exp.Distinct)):
+def _rule_distinct_string_agg(node: exp.Expression) -> exp.Expression:
+    """`string_agg(distinct x, sep order by x) [filter (where c)]`: sqlglot writes Spark's `listagg(distinct ...)
+    within group`, which Spark 4.3 fails to plan beside other distinct aggregates or under a FILTER (a
+    ClassCastException in RewriteDistinctAggregates). Written as the sorted set instead: `array_join(array_sort(
+    collect_set(x) [filter (where c)]), sep)`, null when there is no value (as DuckDB's string_agg)."""
+    agg, where = (node.this, node.expression) if isinstance(node, exp.Filter) else (node, None)
+    if not (isinstance(agg, exp.GroupConcat) and isinstance(agg.this, exp.Order)
+            and isinstance(agg.this.this, exp.Distinct)):
         return node
-    agg = node.this.copy()
-    order, cond = agg.this, node.expression.this
+    order = agg.this
     (value,) = order.this.expressions
-    if len(order.expressions) != 1 or order.expressions[0].this != value:
-        raise ValueError("string_agg(distinct x order by y) filter (...): only ordered by x itself translates to Spark")
-    case = exp.Case(ifs=[exp.If(this=cond.copy(), true=value.copy())])
-    order.this.set("expressions", [case])
-    order.expressions[0].set("this", case.copy())
-    return agg
+    if len(order.expressions) != 1 or order.expressions[0].this != value or order.expressions[0].args.get("desc"):
+        raise ValueError("string_agg(distinct x order by y): only ordered by x itself translates to Spark")
+    values = _func("collect_set", value.copy())
+    if where is not None:
+        values = exp.Filter(this=values, expression=where.copy())
+    values = _func("array_sort", values)
+    separator = agg.args.get("separator") or exp.Literal.string(",")
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=_func("size", values.copy()), expression=exp.Literal.number(0)),
+                                true=exp.null())],
+                    default=_func("array_join", values, separator.copy()))
 
 
 def _rule_division(node: exp.Expression) -> exp.Expression:
@@ -189,6 +194,6 @@ RULES: tuple[Rule, ...] = (
     _rule_to_days,
     _rule_list_index,
     _rule_count_distinct_window,
-    _rule_filtered_distinct_string_agg,
+    _rule_distinct_string_agg,
     _rule_division,
 )
