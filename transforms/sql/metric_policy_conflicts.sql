@@ -40,8 +40,7 @@ per_policy as (
 ),
 
 identified_contacts as (
-    select t._source_system as system, t._source_file as file, t._row_number as row_number,
-           t.record_id, t.created_at, t.sku, t.topic, i.customer_id
+    select t.record_id, t.created_at, t.sku, t.topic, i.customer_id
     from kind_tickets as t
     join customer_identities as i
         on i.system = t._source_system and i.entity = t._source_entity and i.record_id = t.record_id
@@ -54,10 +53,11 @@ governed as (
     join per_policy as pp on pp.policy = pt.policy and pp.numerator > 0
 ),
 
--- contacts after a sale of the same SKU to the same customer (a join, not an EXISTS inside the aggregate:
--- Spark does not run correlated subqueries there)
+-- (customer, SKU, time) of the contacts after a sale of that SKU to that customer: a join, not an EXISTS
+-- inside the aggregate (Spark does not run correlated subqueries there); whether a sale came before depends
+-- on these three only
 after_sale as (
-    select distinct c.system, c.file, c.row_number
+    select distinct c.customer_id, c.sku, c.created_at
     from identified_contacts as c
     join fct_orders as o
         on o.customer_id = c.customer_id and o.sku = c.sku and o.ordered_at <= c.created_at and o.is_sale
@@ -67,11 +67,11 @@ policy_contacts as (
     select
         g.policy,
         g.topic,
-        count(s.row_number) as numerator,
+        count(s.customer_id) as numerator,
         count(c.record_id) as denominator
     from governed as g
     left join identified_contacts as c on c.topic = g.topic
-    left join after_sale as s on s.system = c.system and s.file = c.file and s.row_number = c.row_number
+    left join after_sale as s on s.customer_id = c.customer_id and s.sku = c.sku and s.created_at = c.created_at
     group by g.policy, g.topic
 ),
 
