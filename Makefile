@@ -51,7 +51,7 @@ test: install chromium spark
 	@$(BIN)/lint-imports --no-cache > /dev/null && echo "import contracts: kept" || { $(BIN)/lint-imports --no-cache; exit 1; }
 	@$(BIN)/python -m pytest -m "(server or not server) and not spark" -n 2 --dist loadfile
 	@echo "==> Spark parity tests (one Spark local[2] session per module)"
-	@$(BIN)/python -m pytest -m spark -p no:randomly
+	@$(BIN)/python -m pytest -m spark
 
 # engine: spark and the parity tests: the optional `spark` group (requirements-spark.lock, ~900 MB with its jars)
 # installed with uv when pyspark is missing, and a Java 17+ runtime (Debian's, installed here when missing, as root).
