@@ -14,7 +14,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 # ~16 CPU s, where compiling all of them at install took 75 s of wall time on 2 cores.
 export PYTHONDONTWRITEBYTECODE =
 
-.PHONY: install chromium demo-data run test serve deploy worker bench bench-metrics report-screenshot lock clean
+.PHONY: install spark chromium demo-data run test serve deploy worker bench bench-metrics report-screenshot lock clean
 
 UV_VERSION := 0.13.8
 # uv's binary is kept per user, beside pip's and uv's own caches: a fresh clone reuses it (bootstrapping it with
@@ -60,9 +60,27 @@ demo-data: install
 run: demo-data
 	@$(BIN)/silobridge run --run-date $(RUN_DATE)
 
-test: install chromium
+test: install chromium spark
 	@$(BIN)/lint-imports --no-cache > /dev/null && echo "import contracts: kept" || { $(BIN)/lint-imports --no-cache; exit 1; }
-	@$(BIN)/python -m pytest -m "server or not server" -n 2 --dist loadfile
+	@$(BIN)/python -m pytest -m "(server or not server) and not spark" -n 2 --dist loadfile
+	@echo "==> Spark parity tests (one Spark local[2] session per module)"
+	@$(BIN)/python -m pytest -m spark
+
+# engine: spark and the parity tests: the optional `spark` group (requirements-spark.lock, ~900 MB with its jars)
+# installed with uv when pyspark is missing, and a Java 17+ runtime (Debian's, installed here when missing, as root).
+spark: install
+	@$(BIN)/python -c 'import pyspark' 2>/dev/null || { \
+	  echo "==> installing pyspark from requirements-spark.lock (~900 MB, once)"; \
+	  if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --python $(BIN)/python -r requirements-spark.lock >> $(PIPLOG) 2>&1; \
+	  else $(BIN)/python -m pip install --disable-pip-version-check -r requirements-spark.lock >> $(PIPLOG) 2>&1; fi \
+	  || { tail -n 30 $(PIPLOG); echo "pyspark install failed; full log: $(PIPLOG)"; exit 1; }; }
+	@java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1; }; \
+	if [ "$$(java_major || true)" -ge 17 ] 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "==> installing a Java 17 runtime (apt-get) for Spark"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) > .java-install.log 2>&1 \
+	    || { tail -n 20 .java-install.log; echo "apt-get install openjdk-17-jre-headless failed"; exit 1; }; \
+	else echo "Spark needs Java 17 or newer (found: $$(java -version 2>&1 | head -n 1 || echo none)): install a JDK/JRE 17+ and put java on PATH"; exit 1; fi
 
 # The report test renders in headless Chromium (Debian's package); installed here when missing (as root).
 chromium:

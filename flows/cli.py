@@ -131,9 +131,13 @@ def run(
     full_refresh: Annotated[bool, typer.Option(help="start history afresh; do not reuse earlier loads")] = False,
     accept_identity_changes: Annotated[bool, typer.Option(
         help="publish even if more customers change than identity.stability.max_changed_share allows")] = False,
+    engine: Annotated[Optional[str], typer.Option(
+        help="where the model and metrics steps run: duckdb or spark (default: SILOBRIDGE_ENGINE, else duckdb)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the nightly flow once, in Prefect's embedded mode unless PREFECT_API_URL is set."""
+    if engine not in (None, "duckdb", "spark"):
+        raise typer.BadParameter(f"engine {engine!r}: duckdb or spark", param_hint="--engine")
     _quiet_prefect(hide_failure_tracebacks=not verbose)
     _progress_logging(verbose)
     from connectors.config import ConfigError
@@ -150,7 +154,7 @@ def run(
     start = time.perf_counter()
     try:
         summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh,
-                          accept_identity_changes=accept_identity_changes)
+                          accept_identity_changes=accept_identity_changes, engine=engine)
     except (PipelineError, ConfigError, WarehouseLocked, PublicKeyRefused) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)

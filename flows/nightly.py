@@ -4,6 +4,7 @@
 # signature at run time, and string annotations fail for deployment runs ("NightlyModel is not fully defined").
 import shutil
 from datetime import date, datetime, timezone
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -44,11 +45,13 @@ def _as_task(step: Step, spec: RunSpec, summary: dict, hash_key: str) -> dict:
 
 @flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)
 def nightly(run_date: date | None = None, sources: list[str] | None = None, full_refresh: bool = False,
-            accept_identity_changes: bool = False) -> dict:
-    """Extract, validate, stage, resolve identities, model, measure and publish one night's exports."""
+            accept_identity_changes: bool = False,
+            engine: Literal["duckdb", "spark"] | None = None) -> dict:
+    """Extract, validate, stage, resolve identities, model, measure and publish one night's exports; `engine`
+    (duckdb, spark; default: the SILOBRIDGE_ENGINE setting) is where the model and metrics steps run."""
     now = datetime.now(timezone.utc)
     settings = Settings()
-    spec = make_spec(settings, run_date, sources, full_refresh, now, accept_identity_changes)
+    spec = make_spec(settings, run_date, sources, full_refresh, now, accept_identity_changes, engine)
     settings.hash_key()  # refused (public demo key on real data) or generated before anything runs
     try:
         # the hash key is read by each task that needs it (see _task_of), not passed through the flow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     schedule_timezone: str = "Asia/Taipei"
     # The Prefect process work pool of the production deployment (prefect.yaml, `silobridge deploy`).
     work_pool: str = "silobridge"
+    # Where the model and metrics steps run: "duckdb" (this process) or "spark" (README "Running on Spark"); extract,
+    # validate and publish run on DuckDB either way, and analysts read the same Parquet and DuckDB catalog.
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    # The Spark master of engine spark: local[N] (a JVM in this process), spark://host:port, yarn, k8s://...,
+    # or a Spark Connect server sc://host:port (the worker then needs no JVM).
+    spark_master: str = "local[2]"
     duckdb_threads: int = Field(2, ge=1)
     duckdb_memory_limit: str = "6GB"
 

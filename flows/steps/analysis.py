@@ -19,10 +19,10 @@ def staged_kinds(spec: RunSpec, cfg: PipelineConfig) -> dict[str, tuple[str, Pat
             for s in cfg.sources if spec.path("staging", f"{s.name}.parquet").exists()}
 
 
-def open_analysis(spec: RunSpec, cfg: PipelineConfig, hash_key: str, step: str) -> Database:
-    """A database with the staged kinds, the UDFs and the source_regions, source_postcode_keys, journey_stages, survivorship and
-    policy_topics tables."""
-    db = spec.connect(step)
+def open_analysis(spec: RunSpec, cfg: PipelineConfig, hash_key: str, step: str, engine: str = "duckdb") -> Database:
+    """A database on `engine` (duckdb, spark) with the staged kinds, the UDFs and the source_regions,
+    source_postcode_keys, journey_stages, survivorship and policy_topics tables."""
+    db = spec.connect_engine(step, engine)
     attach_kinds(db, staged_kinds(spec, cfg))
     register_udfs(db, hash_key, cfg.identity)
     regions = {}

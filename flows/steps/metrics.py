@@ -26,11 +26,8 @@ def metrics_step(spec: RunSpec, hash_key: str) -> MetricsResult:
     rows of the same as-of date (a rerun of the night) they replace; returns the new rows, the history's rows and the headline."""
     cfg = spec.config()
     p = params(spec, cfg)
-    with open_analysis(spec, cfg, hash_key, "metrics") as db:
-        attach_identity(db, spec)
-        for table in MODELS:
-            db.view_over_parquet(table, spec.path("out", f"{table}.parquet"))
-        _attach_quality(db, spec)
+    with open_analysis(spec, cfg, hash_key, "metrics", spec.engine) as db:
+        attach_metric_inputs(db, spec)
         new_rows = (build_metrics(db, p)
                     + build_quality_metrics(db, p)
                     + append_metrics(db, IDENTITY_SCORES_SQL, p))
@@ -43,8 +40,19 @@ def metrics_step(spec: RunSpec, hash_key: str) -> MetricsResult:
         db.run("metrics_sorted", "create view metrics_sorted as select * from metrics "
                                  "order by run_id, family, metric, metric_date, dimension")
         total = db.write_parquet("metrics_sorted", spec.path("out", "metrics.parquet"))
+    # the headline: a small query over the written file, on DuckDB whatever the engine
+    with spec.connect("metrics") as db:
+        db.view_over_parquet("metrics", spec.path("out", "metrics.parquet"))
         headline = _headline(db, spec.run_id, spec.run_date)
     return {"rows": new_rows, "history_rows": total, "headline": headline}
+
+
+def attach_metric_inputs(db: Database, spec: RunSpec) -> None:
+    """What the metric files read: the identity tables, the models of out/ and the validation counts."""
+    attach_identity(db, spec)
+    for table in MODELS:
+        db.view_over_parquet(table, spec.path("out", f"{table}.parquet"))
+    _attach_quality(db, spec)
 
 
 def _attach_quality(db: Database, spec: RunSpec) -> None:

@@ -10,10 +10,10 @@ from transforms.model import build_models, model_rows
 
 
 def model_step(spec: RunSpec, hash_key: str) -> dict[str, int]:
-    """Build the models into out/; returns rows per model. Raises PipelineError when a staged source's rows
+    """Build the models into out/ (on the spec's engine); returns rows per model. Raises PipelineError when a staged source's rows
     are not all in its model table (or merged with a reason): nothing is lost past staging."""
     cfg = spec.config()
-    with open_analysis(spec, cfg, hash_key, "model") as db:
+    with open_analysis(spec, cfg, hash_key, "model", spec.engine) as db:
         attach_identity(db, spec)
         rows = build_models(db, params(spec, cfg))
         check_models_reconcile(model_rows(db))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -27,6 +28,8 @@ class RunSpec(BaseModel):
     full_refresh: bool = False
     ground_truth_dir: Path | None = None  # demo ground truth: the run scores its identity resolution
     accept_identity_changes: bool = False  # bypass the identity stability gate for this run
+    engine: Literal["duckdb", "spark"] = "duckdb"  # where the model and metrics steps run
+    spark_master: str = "local[2]"
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "6GB"
     keep_versions: int = 3
@@ -40,6 +43,15 @@ class RunSpec(BaseModel):
         return Database.connect(self.duckdb_threads, self.duckdb_memory_limit,
                                 temp_directory=self.run_dir / "duckdb_tmp", step=step)
 
+    def connect_engine(self, step: str, engine: str = "duckdb"):
+        """A database for `step` on `engine`: DuckDB (`connect`) or this spec's Spark master (flows.spark_db,
+        imported only then: pyspark is an optional dependency)."""
+        if engine == "duckdb":
+            return self.connect(step)
+        from flows.spark_db import SparkDatabase
+
+        return SparkDatabase.connect(self.spark_master, step=step)
+
     def path(self, *parts: str) -> Path:
         return self.run_dir.joinpath(*parts)
 
@@ -50,8 +62,8 @@ def new_run_id(now: datetime) -> str:
 
 
 def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
-              now: datetime, accept_identity_changes: bool = False) -> RunSpec:
-    """The RunSpec of a new run started at `now`."""
+              now: datetime, accept_identity_changes: bool = False, engine: str | None = None) -> RunSpec:
+    """The RunSpec of a new run started at `now`; `engine` overrides the settings' (a flow or CLI parameter)."""
     run_id = new_run_id(now)
     return RunSpec(
         run_id=run_id,
@@ -66,6 +78,8 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
         full_refresh=full_refresh,
         ground_truth_dir=settings.ground_truth_path,
         accept_identity_changes=accept_identity_changes,
+        engine=engine or settings.engine,
+        spark_master=settings.spark_master,
         duckdb_threads=settings.duckdb_threads,
         duckdb_memory_limit=settings.duckdb_memory_limit,
         keep_versions=settings.keep_versions,

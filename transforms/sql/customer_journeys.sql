@@ -22,7 +22,10 @@ sequenced as (
         lag(channel) over w as previous_channel,
         lag(system) over w as previous_system,
         lag(journey_stage) over w as previous_stage,
-        date_diff('second', lag(occurred_at) over w, occurred_at) / 3600.0 as hours_since_previous
+        -- seconds between the truncated times: DuckDB's date_diff counts boundaries crossed, Spark's whole
+        -- seconds elapsed; on whole seconds both agree
+        date_diff('second', date_trunc('second', lag(occurred_at) over w), date_trunc('second', occurred_at)) / 3600.0
+            as hours_since_previous
     from touchpoints
     window w as (partition by customer_id order by occurred_at, touchpoint_id)
 ),

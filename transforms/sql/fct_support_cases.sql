@@ -66,7 +66,8 @@ final as (
 
 select
     *,
-    date_diff('minute', opened_at, resolved_at) / 60.0 as hours_to_resolution,
+    -- minute boundaries crossed (DuckDB's date_diff), written so that Spark, which counts whole minutes elapsed, agrees
+    date_diff('minute', date_trunc('minute', opened_at), date_trunc('minute', resolved_at)) / 60.0 as hours_to_resolution,
     contacts = 1 and status in ('resolved', 'closed') as first_contact_resolution
 from final
 order by opened_at, case_id

@@ -45,7 +45,10 @@ email_activity as (
         e._source_system as system,
         'email_' || e.event_type as touchpoint_type,
         e.campaign_id as reference_id,
-        concat_ws('|', e.campaign_id, e.subscriber_id, e.event_type, cast(e.event_at as varchar)) as touchpoint_key,
+        -- the event time as DuckDB's text of a UTC timestamp (2026-11-09 02:13:09.5+00), spelled out so that
+        -- Spark, whose cast writes no offset, gives the same key
+        concat_ws('|', e.campaign_id, e.subscriber_id, e.event_type,
+                  regexp_replace(strftime(e.event_at, '%Y-%m-%d %H:%M:%S.%f'), '\.?0+$', '') || '+00') as touchpoint_key,
         e.event_at as occurred_at,
         'email' as channel,
         i.customer_id,
@@ -91,13 +94,14 @@ signups as (
     where c.created_at is not null
 ),
 
+-- explicit columns, not `union all by name` (which Spark lacks)
 unioned as (
-    select * from orders
-    union all by name select * from support_contacts
-    union all by name select * from surveys
-    union all by name select * from email_activity
-    union all by name select * from web_events
-    union all by name select * from signups
+    select system, touchpoint_type, reference_id, touchpoint_key, occurred_at, channel, customer_id, sku, amount from orders
+    union all select system, touchpoint_type, reference_id, touchpoint_key, occurred_at, channel, customer_id, sku, amount from support_contacts
+    union all select system, touchpoint_type, reference_id, touchpoint_key, occurred_at, channel, customer_id, sku, amount from surveys
+    union all select system, touchpoint_type, reference_id, touchpoint_key, occurred_at, channel, customer_id, sku, amount from email_activity
+    union all select system, touchpoint_type, reference_id, touchpoint_key, occurred_at, channel, customer_id, sku, amount from web_events
+    union all select system, touchpoint_type, reference_id, touchpoint_key, occurred_at, channel, customer_id, sku, amount from signups
 ),
 
 final as (

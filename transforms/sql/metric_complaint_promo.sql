@@ -6,7 +6,7 @@
 -- sent a campaign promoting the product of one of their open complaints while it was open. Denominator:
 -- customers with at least one complaint about a product.
 with identified as (
-    select customer_id from customer_identities group by customer_id having bool_or(len(identifier_types) > 0)
+    select customer_id from customer_identities group by customer_id having bool_or(array_length(identifier_types) > 0)
 ),
 
 complaints as (

@@ -11,7 +11,7 @@ customers as (
     select customer_id
     from customer_identities
     group by customer_id
-    having bool_or(len(identifier_types) > 0)
+    having bool_or(array_length(identifier_types) > 0)
 ),
 
 present as (

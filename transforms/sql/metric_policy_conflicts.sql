@@ -44,7 +44,7 @@ identified_contacts as (
     from kind_tickets as t
     join customer_identities as i
         on i.system = t._source_system and i.entity = t._source_entity and i.record_id = t.record_id
-    where len(i.identifier_types) > 0
+    where array_length(i.identifier_types) > 0
 ),
 
 governed as (
@@ -53,17 +53,25 @@ governed as (
     join per_policy as pp on pp.policy = pt.policy and pp.numerator > 0
 ),
 
+-- (customer, SKU, time) of the contacts after a sale of that SKU to that customer: a join, not an EXISTS
+-- inside the aggregate (Spark does not run correlated subqueries there); whether a sale came before depends
+-- on these three only
+after_sale as (
+    select distinct c.customer_id, c.sku, c.created_at
+    from identified_contacts as c
+    join fct_orders as o
+        on o.customer_id = c.customer_id and o.sku = c.sku and o.ordered_at <= c.created_at and o.is_sale
+),
+
 policy_contacts as (
     select
         g.policy,
         g.topic,
-        count(*) filter (where exists (
-            select 1 from fct_orders as o
-            where o.customer_id = c.customer_id and o.sku = c.sku and o.ordered_at <= c.created_at and o.is_sale
-        )) as numerator,
+        count(s.customer_id) as numerator,
         count(c.record_id) as denominator
     from governed as g
     left join identified_contacts as c on c.topic = g.topic
+    left join after_sale as s on s.customer_id = c.customer_id and s.sku = c.sku and s.created_at = c.created_at
     group by g.policy, g.topic
 ),
 

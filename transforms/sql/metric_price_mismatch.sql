@@ -9,8 +9,10 @@
 -- minus lowest channel price. Denominator: lowest price. Value: the relative spread. Detail lists every
 -- channel's price.
 with days as (
+    -- generate_series (its end included) in the select list: Spark has no range() table function over dates
     select cast(d as date) as day
-    from range(cast($as_of_date as date) - cast($lookback_days - 1 as integer), cast($as_of_date as date) + 1, interval 1 day) as t(d)
+    from (select unnest(generate_series(cast($as_of_date as date) - cast($lookback_days - 1 as integer),
+                                        cast($as_of_date as date), interval 1 day)) as d)
 ),
 
 prices as (
@@ -70,12 +72,13 @@ spread as (
     where high > low
 ),
 
+-- explicit columns, not `union all by name` (which Spark lacks)
 final as (
-    select * from share
-    union all by name
-    select * from window_share
-    union all by name
-    select * from spread
+    select metric, metric_date, dimension, numerator, denominator, detail from share
+    union all
+    select metric, metric_date, dimension, numerator, denominator, detail from window_share
+    union all
+    select metric, metric_date, dimension, numerator, denominator, detail from spread
 )
 
 select

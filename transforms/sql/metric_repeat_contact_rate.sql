@@ -9,7 +9,7 @@ with contacts as (
     from kind_tickets as t
     join customer_identities as i
         on i.system = t._source_system and i.entity = t._source_entity and i.record_id = t.record_id
-    where len(i.identifier_types) > 0
+    where array_length(i.identifier_types) > 0
 ),
 
 flagged as (

@@ -14,7 +14,7 @@
 with identities as (
     select
         system,
-        len(identifier_types) = 0 as no_identifier,
+        array_length(identifier_types) = 0 as no_identifier,
         count(*) over (partition by customer_id) > 1 as linked
     from customer_identities
 ),

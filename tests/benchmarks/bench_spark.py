@@ -1,0 +1,89 @@
+"""The model and metrics steps on DuckDB and on Spark, over the same night's staged and identity tables.
+
+    .venv/bin/python tests/benchmarks/bench_spark.py --customers 20000 [--days 30] [--master local[2]]
+
+Generates the demo exports into a temporary directory, runs the night on DuckDB through the metrics step
+(flows.steps.run.run_night, unpublished; the probabilistic linker off: identity is not measured here), then
+runs the model and metrics steps again with engine spark on a copy of the run directory, and prints each
+step's wall seconds on both engines, the Spark session's start, and whether the written tables agree (rows
+per table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+RUN_DATE = date(2026, 11, 20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--master", default="local[2]")
+    args = parser.parse_args()
+
+    from flows.demo.generator import generate
+    from tests.conftest import demo_data_dir
+
+    root = Path(tempfile.mkdtemp(prefix="silobridge-bench-spark-"))
+    try:
+        exports = root / "exports"
+        generate(exports, customers=args.customers, days=args.days, seed=7, end_date=RUN_DATE)
+        data = demo_data_dir(root / "data", exports, probabilistic=False)
+        os.environ["SILOBRIDGE_DATA_DIR"] = str(data)
+        from flows.settings import Settings
+        from flows.spark_db import SparkDatabase
+        from flows.steps.metrics import metrics_step
+        from flows.steps.model import model_step
+        from flows.steps.run import run_night
+        from flows.steps.spec import make_spec
+
+        settings = Settings()
+        key = settings.hash_key()
+        spec = make_spec(settings, RUN_DATE, None, False, datetime.now(timezone.utc))
+        seconds: dict[str, float] = {}
+
+        def timed(step, spec, summary, hash_key):
+            if step.name == "publish":
+                return {}
+            start = time.perf_counter()
+            result = step(spec, summary, hash_key)
+            seconds[step.name] = time.perf_counter() - start
+            return result
+
+        summary = run_night(spec, key, on_step=timed)
+        rows_in = sum(c["rows"] for c in summary["extract"].values() if isinstance(c, dict) and "rows" in c)
+        start = time.perf_counter()
+        SparkDatabase.connect(args.master, step="bench").close()
+        session_s = time.perf_counter() - start
+        run_dir = shutil.copytree(spec.run_dir, root / "spark_run", symlinks=True)
+        on_spark = spec.model_copy(update={"run_dir": run_dir, "engine": "spark", "spark_master": args.master})
+        start = time.perf_counter()
+        spark_models = model_step(on_spark, key)
+        spark_model_s = time.perf_counter() - start
+        start = time.perf_counter()
+        spark_metrics = metrics_step(on_spark, key)
+        spark_metrics_s = time.perf_counter() - start
+        print(f"{args.customers:,} customers, {args.days} days, {rows_in:,} rows in; Spark master {args.master}")
+        print(f"spark session start: {session_s:.1f} s")
+        print("| step | DuckDB s | Spark s |\n| --- | ---: | ---: |")
+        print(f"| model | {seconds['model']:.1f} | {spark_model_s:.1f} |")
+        print(f"| metrics | {seconds['metrics']:.1f} | {spark_metrics_s:.1f} |")
+        same = spark_models == summary["model"] and spark_metrics["rows"] == summary["metrics"]["rows"]
+        print(f"rows per model and metric rows equal: {same} ({sum(spark_models.values()):,} model rows)")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
