@@ -49,7 +49,24 @@ def parquet_source(paths: Path | Sequence[Path], union_by_name: bool = False) ->
     return f"read_parquet({arg}{', union_by_name = true' if union_by_name else ''})"
 
 
-class Database:
+class RowQueries:
+    """`one` and `scalar`, from a database's `rows`: the same on every engine (DuckDB's `Database`, Spark's)."""
+
+    def rows(self, name: str, sql: str, params: dict | Sequence | None = None) -> list[tuple]:
+        raise NotImplementedError
+
+    def one(self, name: str, sql: str, params: dict | Sequence | None = None) -> tuple | None:
+        """The first row of a query (None when it has none); the rest is discarded."""
+        rows = self.rows(name, sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, name: str, sql: str, params: dict | Sequence | None = None) -> Any:
+        """The first column of the first row."""
+        row = self.one(name, sql, params)
+        return None if row is None else row[0]
+
+
+class Database(RowQueries):
     """One DuckDB connection: named statements with bound parameters, logged, errors named."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, step: str = ""):
@@ -96,16 +113,6 @@ class Database:
     def rows(self, name: str, sql: str, params: dict | Sequence | None = None) -> list[tuple]:
         """All rows of a query."""
         return self._execute(name, sql, params, lambda r: r.fetchall())
-
-    def one(self, name: str, sql: str, params: dict | Sequence | None = None) -> tuple | None:
-        """The first row of a query (None when it has none); the rest is discarded."""
-        rows = self.rows(name, sql, params)
-        return rows[0] if rows else None
-
-    def scalar(self, name: str, sql: str, params: dict | Sequence | None = None) -> Any:
-        """The first column of the first row."""
-        row = self.one(name, sql, params)
-        return None if row is None else row[0]
 
     def df(self, name: str, sql: str, params: dict | Sequence | None = None):
         """A query's rows as a pandas DataFrame."""

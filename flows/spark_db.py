@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from flows.db import StatementError
+from flows.db import RowQueries, StatementError
 from transforms.spark_dialect import parse_duckdb, spark_sql
 
 log = logging.getLogger("silobridge.spark")
@@ -103,7 +103,7 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
     return session
 
 
-class SparkDatabase:
+class SparkDatabase(RowQueries):
     """One SparkSession: named DuckDB-dialect statements with bound parameters, translated, logged, errors
     named; tables are temporary views."""
 
@@ -264,16 +264,6 @@ class SparkDatabase:
     def rows(self, name: str, sql: str, params: dict | Sequence | None = None) -> list[tuple]:
         """All rows of a query (Python values as DuckDB's rows hold them)."""
         return self._execute(name, sql, params, lambda df: [tuple(r) for r in df.collect()])
-
-    def one(self, name: str, sql: str, params: dict | Sequence | None = None) -> tuple | None:
-        """The first row of a query (None when it has none)."""
-        rows = self.rows(name, sql, params)
-        return rows[0] if rows else None
-
-    def scalar(self, name: str, sql: str, params: dict | Sequence | None = None) -> Any:
-        """The first column of the first row."""
-        row = self.one(name, sql, params)
-        return None if row is None else row[0]
 
     def df(self, name: str, sql: str, params: dict | Sequence | None = None):
         """A query's rows as a pandas DataFrame (through Arrow, as DuckDB's `df()`)."""
