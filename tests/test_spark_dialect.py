@@ -123,3 +123,18 @@ def test_tables_insert_delete_and_parquet_round_trip(both, tmp_path):
     db.view_over_parquet("u2", tmp_path / "u.parquet")
     assert db.scalar("u2 sum", "select sum(y) from u2") == 15
     assert both["duckdb"].scalar("read", f"select sum(y) from read_parquet('{tmp_path / 'u.parquet'}')") == 15
+
+
+def test_engine_spark_without_pyspark_says_what_to_install(monkeypatch, tmp_path):
+    """`engine: spark` on a machine without the optional Spark dependencies: a PipelineError naming them and
+    `make spark`, not an ImportError traceback."""
+    import importlib.util
+
+    from flows.steps.policy import PipelineError
+    from flows.steps.spec import RunSpec
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else find_spec(name, *a))
+    spec = RunSpec.model_construct(engine="spark", spark_master="local[2]")
+    with pytest.raises(PipelineError, match=r"pyspark is not installed\): `make spark` installs them"):
+        spec.connect_engine("model", "spark")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,11 @@ class RunSpec(BaseModel):
         imported only then: pyspark is an optional dependency)."""
         if engine == "duckdb":
             return self.connect(step)
+        if importlib.util.find_spec("pyspark") is None:
+            from flows.steps.policy import PipelineError
+
+            raise PipelineError("engine 'spark' needs the optional Spark dependencies (pyspark is not installed): "
+                                "`make spark` installs them and checks for Java 17+")
         from flows.spark_db import SparkDatabase
 
         return SparkDatabase.connect(self.spark_master, step=step)
