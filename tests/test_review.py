@@ -15,6 +15,14 @@ from flows.warehouse.review import EXPORT_COLUMNS, ReviewFileError, import_label
 HEADER = "system_a,entity_a,record_id_a,system_b,entity_b,record_id_b,label\n"
 
 
+def _write_queue(path: Path, rows: list[dict]) -> None:
+    """A review queue file as `review export` writes it, with the rows given (labels edited)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _file(tmp_path: Path, body: str, name: str = "labels.csv") -> Path:
     path = tmp_path / name
     path.write_text(HEADER + body, encoding="utf-8")
@@ -79,19 +87,13 @@ def test_review_export_and_import_through_the_cli(first_night, tmp_path, monkeyp
     assert all(0.5 <= float(r["match_probability"]) < 0.99 for r in queue if r["reason"] == "review band")
     assert queue[0]["evidence"] == "name: Exact match on name (+6.86), street: Exact match on street (+6.97)"
     queue[0]["label"] = "match"
-    with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(queue)
+    _write_queue(out, queue)
     imported = runner.invoke(app, ["review", "import", str(out)])
     assert imported.exit_code == 0, imported.output
     assert "imported 1 match and 0 non-match labels (0 withdrawn); 1 labels stored" in imported.output
     assert len(read_labels(data / "state")) == 1
     queue[1]["label"] = "yes"
-    with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(queue)
+    _write_queue(out, queue)
     refused = runner.invoke(app, ["review", "import", str(out)])
     assert refused.exit_code == 1
     assert "line 3: label 'yes' is not one of match, non-match or blank" in refused.output
