@@ -32,7 +32,7 @@ SAMPLE_ROWS = 2_000
 # Simplified Chinese. A field's own name always counts.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "record id", "customer id", "customer no", "customer number", "contact id", "member id",
-                  "member no", "member number", "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number",
+                  "member no", "member number", "rec id", "account id", "subscriber id", "client id", "ticket id", "case id", "case number", "ticket number",
                   "unique email id", "euid",
                   "客戶編號", "客戶代號", "會員編號", "顧客編號", "編號", "客户编号", "会员编号", "工單編號", "案件編號"),
     "email": ("email", "e mail", "email address", "mail", "e mail address", "電子郵件", "電子信箱", "電郵", "信箱",
@@ -48,7 +48,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "birth_date": ("birth date", "birthday", "birthdate", "date of birth", "dob", "生日", "出生日期", "出生年月日"),
     "street": ("street", "address", "address 1", "address line 1", "street address", "mailing street",
                "billing street", "billing address1", "地址", "住址", "通訊地址", "聯絡地址", "收件地址", "地址1"),
-    "city": ("city", "town", "mailing city", "billing city", "城市", "縣市", "縣市別", "城市名称"),
+    "city": ("city", "town", "suburb", "mailing city", "billing city", "城市", "縣市", "縣市別", "城市名称"),
     "postcode": ("zip", "postcode", "postal code", "zip code", "zip postal code", "mailing zip", "billing zip",
                  "mailing zip postal code", "郵遞區號", "郵編", "邮编", "邮政编码"),
     "loyalty_id": ("loyalty id", "loyalty card", "loyalty number", "member card", "membership number",

@@ -44,6 +44,7 @@ def test_day_month_ambiguity_is_said():
     ("Email", "email", 3), ("E-mail", "email", 3), ("電子郵件", "email", 3), ("手機", "phone", 3),
     ("Billing Phone", "phone", 2), ("Lineitem sku", "sku", 2), ("會員手機號碼", "phone", 1),
     ("customerId", "login_id", 3), ("Mailing Zip/Postal Code", "postcode", 3), ("Subject", "email", 0),
+    ("rec_id", "record_id", 3), ("suburb", "city", 3),       # FEBRL's person records
 ])
 def test_column_names_to_fields(column, field, score):
     assert _name_score(column, field) == score
