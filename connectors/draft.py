@@ -121,6 +121,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "policy": ("policy", "rule", "政策"),
     "value": ("value", "setting", "值"),
 }
+# Address parts with no canonical field: beside a street, city or postcode column, a column of one of these names
+# is part of the address (FEBRL's and US exports' `state`), not the record's status.
+ADDRESS_PARTS = {"state", "province", "state province", "region", "county", "country", "縣", "省", "州"}
+# Extra identifiers a customers export may carry (`identifiers:` name -> column names that mean it): evidence for
+# identity once `identity.keys` or `identity.probabilistic.identifiers` lists the name (README "Tuning matching")
+IDENTIFIERS = {
+    "national_id": ("ssn", "soc sec id", "social security number", "social security no", "national id",
+                    "national id number", "national insurance number", "nino", "id number", "id no",
+                    "identity number", "citizen id", "身分證字號", "身份證字號", "身分證號", "身份证号", "身份证号码"),
+    "tax_id": ("tax id", "tin", "taxpayer id", "vat number", "vat id", "統一編號", "統編", "税号"),
+    "passport_no": ("passport", "passport no", "passport number", "護照號碼", "护照号码"),
+}
+# a street number in a column of its own, assembled with the street (`street: street_number || ' ' || ...`)
+STREET_NUMBER = {"street number", "street no", "house number", "house no", "building number", "門牌", "门牌号"}
 # Field type -> the shapes a column mapped to it may have (a name match against another shape is commented).
 FITS = {
     "timestamp": {"date", "timestamp", "roc", "epoch_s", "epoch_ms", "epoch_us"},
@@ -184,6 +198,7 @@ class Draft:
     merge: str = ""             # why `merge: true` is proposed ("" when it is not)
     formats: dict[str, str] = field(default_factory=dict)
     number_format: dict[str, str] | None = None
+    identifiers: dict[str, tuple[str, str]] = field(default_factory=dict)   # name -> (column, why)
     notes: list[str] = field(default_factory=list)
 
 
@@ -365,10 +380,13 @@ def _propose(columns: list[Column], kind: str) -> tuple[dict[str, tuple[str, str
     """(field -> (column, why), score) for one kind: each field its best-named column whose shape fits, then
     email and phone columns by their values alone."""
     candidates = []
+    address = any(_name_score(c.name, f) >= 2 for c in columns for f in ("street", "city", "postcode"))
     for col in columns:
         if col.shape == "empty":  # nothing in the sample says what it holds
             continue
         for fld in KINDS[kind]:
+            if fld == "status" and address and _norm(col.name) in ADDRESS_PARTS:
+                continue
             score = _name_score(col.name, fld)
             if score and _shape_fits(col, fld, kind):
                 # between names as good, a timestamp field prefers a column with the time of day
@@ -491,6 +509,8 @@ def _complete(d: Draft) -> None:
     decimals = [by_name[c] for f, (c, _) in d.mapping.items() if schema[f].type == "decimal"]
     if any(c.fmt == "comma_decimal" for c in decimals):
         d.number_format = {"decimal": ",", "thousands": "."}
+    if "identifiers" in schema:
+        _identifiers(d)
     row_cols = [c.name for c in d.columns if c.shape != "empty"]
     for fld, spec in schema.items():
         if not spec.required or fld in d.mapping or fld in d.expressions:
@@ -515,6 +535,25 @@ def _complete(d: Draft) -> None:
             d.merge = (f"{key[0]} repeats ({col.distinct:,} distinct of {col.values:,} in the sample): one "
                        f"{'customer' if d.kind == 'customers' else 'product'} on many rows; the first row is kept, the "
                        "others counted as merged (false: quarantined as duplicates)")
+
+
+def _identifiers(d: Draft) -> None:
+    """Extra identifier columns (national id, tax id, passport) as `identifiers:`, and a street number kept in a
+    column of its own assembled with the street."""
+    used = {c for c, _ in d.mapping.values()}
+    for name, synonyms in IDENTIFIERS.items():
+        col = next((c for c in d.columns if c.name not in used and c.shape != "empty" and _norm(c.name) in synonyms),
+                   None)
+        if col is not None:
+            d.identifiers[name] = (col.name, f"by name; values: {describe(col)}; evidence only once "
+                                             f"identity.keys or identity.probabilistic.identifiers lists {name}")
+            used.add(col.name)
+    number = next((c for c in d.columns if c.name not in used and _norm(c.name) in STREET_NUMBER
+                   and c.shape != "empty"), None)
+    if number is not None and "street" in d.mapping:
+        street = d.mapping.pop("street")[0]
+        d.expressions["street"] = (f"concat_ws(' ', trim({_ident(number.name)}), trim({_ident(street)}))",
+                                   "the street number and the street, from two columns (a missing part is skipped)")
 
 
 _PLACEHOLDER = {"currency": "XXX", "channel": "unknown", "string": "unknown", "timestamp": "1970-01-01T00:00:00Z",
@@ -561,6 +600,11 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
         lines.append(f"{pad}expressions:")
         for fld, (text, why) in d.expressions.items():
             lines.append(f"{pad}  {fld}: {_scalar(text)}  # {why}")
+    if d.identifiers:
+        width = max(len(f"{n}: {_scalar(c)}") for n, (c, _) in d.identifiers.items())
+        lines.append(f"{pad}identifiers:")
+        for name, (col, why) in d.identifiers.items():
+            lines.append(f"{pad}  {f'{name}: {_scalar(col)}'.ljust(width)}  # {why}")
     if d.keys:
         lines.append(f"{pad}keys:")
         for fld, (how, cols, why) in d.keys.items():
@@ -584,14 +628,17 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
                      "  # a malformed one is counted, the row kept")
     # a column only hashed into a synthetic key is still not loaded as a field of its own
     used = ({c for c, _ in d.mapping.values()} | {c for t, _ in d.expressions.values() for c in _columns_in(t, d)}
+            | {c for c, _ in d.identifiers.values()}
             | {c for how, cols, _ in d.keys.values() if how == "line_number" for c in cols})
     left = [c for c in d.columns if c.name not in used]
     if left:
         lines.append(f"{pad}# not mapped (kept in `attributes`, personal-looking values by their shape): map a field "
                      f"of kind {d.kind} where one fits")
         for c in left:
-            hint = _other_field(c, d.kind)
-            lines.append(f"{pad}#   {_scalar(c.name)}: {describe(c)}" + (f"; could be {hint}" if hint else ""))
+            hint = ("part of the address (no canonical field)" if _norm(c.name) in ADDRESS_PARTS
+                    and any(f in d.mapping or f in d.expressions for f in ("street", "city", "postcode"))
+                    else _other_field(c, d.kind))
+            lines.append(f"{pad}#   {_scalar(c.name)}: {describe(c)}" + (f"; {hint}" if hint.startswith("part") else f"; could be {hint}" if hint else ""))
     for note in d.notes:
         lines.append(f"{pad}# note: {note}")
     return "\n".join(lines) + "\n"

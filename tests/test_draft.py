@@ -87,3 +87,26 @@ def test_draft_proposes_keys_and_merge(tmp_path):
     assert "record_id repeats (2 distinct of 4 in the sample)" in customers
     events = {ln.split("#")[0].strip() for ln in to_yaml(draft(file, "web_events"), "pos", "e", "p").splitlines()}
     assert "event_id: {hash: [Receipt No, Member No, Item Code, Qty, Price, Sold At, Store]}" in events
+
+
+def test_person_file_address_parts_and_identifiers(tmp_path):
+    """A FEBRL-shaped person file (public record-linkage data): `state` beside an address is part of it (no
+    canonical field: kept in attributes), not the customer's status; the street number in its own column is
+    assembled with the street; a social security number becomes an extra identifier. With no address columns
+    beside it, `state` still means a status (a ticket's state)."""
+    from connectors.draft import draft, to_yaml
+
+    people = tmp_path / "people.csv"
+    people.write_text("rec_id, given_name, surname, street_number, address_1, suburb, postcode, state, soc_sec_id\n"
+                      "rec-1-org, ann, lee, 1, high st, kingston, 2604, act, 1234567\n"
+                      "rec-2-org, bo, tan, 9, low rd, hobart, 7000, tas, 7654321\n", encoding="utf-8")
+    entry = to_yaml(draft(people, "customers"), "febrl", "people", "febrl/people*.csv")
+    fields = {ln.split("#")[0].strip() for ln in entry.splitlines()}
+    assert {"record_id: rec_id", "city: suburb", "postcode: postcode", "national_id: soc_sec_id",
+            "street: concat_ws(' ', trim(street_number), trim(address_1))"} <= fields
+    assert not any(f.startswith(("status:", "street: address_1")) for f in fields)
+    assert "#   state: text, 2 distinct of 2; part of the address (no canonical field)" in entry
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("id,created,channel,state\nT-1,2026-11-18 10:00:00,email,open\n", encoding="utf-8")
+    fields = {ln.split("#")[0].strip() for ln in to_yaml(draft(tickets, "tickets"), "desk", "t", "t*.csv").splitlines()}
+    assert "status: state" in fields
