@@ -23,10 +23,11 @@ from pathlib import Path
 import yaml
 
 from connectors.config import Format, SourceConfig
-from connectors.readers import COMPRESSED, open_export, read_export
+from connectors.readers import COMPRESSED, footer_start, open_export, read_export
 from connectors.schemas import KINDS, LINEAGE, UNIQUE_KEYS
 
 SAMPLE_ROWS = 2_000
+FOOTER_MAX = 10  # trailing lines that are not rows, at most, proposed as a report's footer
 
 # Canonical field -> column names that mean it, normalised (`_norm`): English first, then Traditional and
 # Simplified Chinese. A field's own name always counts.
@@ -187,6 +188,7 @@ class Draft:
     encoding: str = "utf-8"
     delimiter: str = ","
     table: str | None = None
+    footer_lines: int = 0       # csv: lines at the end that are not rows (a report's footer)
     rows: int = 0
     columns: list[Column] = field(default_factory=list)
     kind: str = ""
@@ -443,6 +445,8 @@ def draft(path: Path, kind: str | None = None) -> Draft:
             suffix = next((s.lower() for s in reversed(path.suffixes) if s.lower() not in COMPRESSED), "")
             text = head.decode(d.encoding if d.encoding != "utf-16" else "utf-16", "replace").lstrip("\ufeff")
             d.delimiter = sniff_delimiter(text, suffix)
+            width = len(next(csv.reader(text.splitlines()[:1], delimiter=d.delimiter), []))
+            d.footer_lines = footer_start(path, d.encoding, d.delimiter, width, FOOTER_MAX)[1]
     if fmt == "sqlite":
         import sqlite3
 
@@ -456,7 +460,8 @@ def draft(path: Path, kind: str | None = None) -> Draft:
         if len(tables) > 1:
             d.notes.append(f"the file holds {len(tables)} tables; drafted the first, {d.table!r}")
     probe = SourceConfig.model_construct(system="draft", entity="draft", format=fmt, encoding=d.encoding,
-                                         delimiter=d.delimiter, table=d.table, sheet=None)
+                                         delimiter=d.delimiter, table=d.table, sheet=None,
+                                         footer_lines=d.footer_lines)
     from connectors.readers import ExportError
 
     try:
@@ -583,6 +588,9 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
         lines.append(f"{pad}delimiter: {_scalar(d.delimiter)}")
     if d.table:
         lines.append(f"{pad}table: {_scalar(d.table)}")
+    if d.footer_lines:
+        lines.append(f"{pad}footer_lines: {d.footer_lines}  # the file ends with {d.footer_lines} line(s) that are not rows "
+                     "(a report's footer): skipped")
     mapped_types = {KINDS[d.kind][f].type for f in (*d.mapping, *d.expressions, *d.keys)}
     if mapped_types & {"timestamp"}:
         lines.append(f"{pad}timezone: UTC             # guessed: the zone of timestamps written without an offset")

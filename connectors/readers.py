@@ -7,6 +7,7 @@ quarantined with its original text instead of failing the read or being silently
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import datetime as dt
@@ -156,6 +157,72 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+class _Prefix(io.RawIOBase):
+    """The first `size` bytes of a stream (an export without its footer), for Arrow's CSV reader."""
+
+    def __init__(self, raw: io.BufferedIOBase, size: int):
+        self.raw, self.left = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.left <= 0:
+            return 0
+        data = self.raw.read(min(len(buffer), self.left))
+        buffer[:len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+FOOTER_TAIL = 1 << 16  # bytes at the end of a file where a footer is looked for
+
+
+def footer_start(path: Path, encoding: str, delimiter: str, width: int, max_lines: int) -> tuple[int, int]:
+    """(byte offset where the footer starts, footer lines) of a CSV export: the trailing lines, at most
+    `max_lines` of them not blank, whose field count is not the header's `width`. (file size, 0) when the file
+    ends with a row. A line with the header's width is a row, never footer; nor is a line with an odd number of
+    quotes: it ends a quoted value that spans lines (the file's last row)."""
+    size, tail = 0, b""
+    if path.suffix.lower() not in (*COMPRESSED, ".zip"):
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            fh.seek(max(0, size - FOOTER_TAIL))
+            tail = fh.read()
+    else:
+        with open_export(path) as fh:  # compressed: streamed through once, keeping the last bytes
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                tail = (tail + chunk)[-FOOTER_TAIL:]
+    codec = codecs.lookup(encoding).name
+    if codec.startswith("utf-16"):
+        with open_export(path) as fh:
+            bom = fh.read(2)
+        codec = "utf-16-be" if bom == b"\xfe\xff" else "utf-16-le"
+        tail = tail[len(tail) % 2:]
+    text = tail.decode(codec, "replace")
+    lines = text.splitlines(keepends=True)
+    if size > len(tail):
+        lines = lines[1:]  # the first line of the tail may be cut: never footer
+    cut, found = len(lines), 0
+    while cut > 0:
+        line = lines[cut - 1]
+        if line.strip():
+            fields = next(csv.reader([line], delimiter=delimiter), [])
+            if found == max_lines or len(fields) == width or line.count('"') % 2:
+                break
+            found += 1
+        cut -= 1
+    if not found:
+        return size, 0
+    footer = "".join(lines[cut:]).encode(codec)
+    return size - len(footer), found
+
+
 def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     with open_export(path) as fh:
         start = fh.read(2)
@@ -170,8 +237,10 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise ExportError(display_name, f"header repeats column(s) {dupes}", line=1)
+    end = footer_start(path, source.encoding, source.delimiter, len(header), source.footer_lines)[0] \
+        if source.footer_lines else None
     try:
-        with _arrow_input(path) as raw:
+        with (_arrow_input(path) if end is None else contextlib.closing(_Prefix(open_export(path), end))) as raw:
             table = pacsv.read_csv(
                 raw,
                 read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=header, skip_rows=1),
@@ -193,7 +262,9 @@ def _read_csv(path: Path, source: SourceConfig, display_name: str) -> pa.Table:
         msg = str(exc).split(":")
         shape = (f"Expected {len(header)} columns, got {fields}" if fields is not None else
                  msg[1].strip() if len(msg) > 1 and "Expected" in msg[1] else "malformed CSV")
-        raise ExportError(display_name, f"{shape} (delimiter {source.delimiter!r})", line=line) from None
+        footer = (f"; footer_lines: {source.footer_lines} skips at most {source.footer_lines} such line(s) at the "
+                  "end of a file" if source.footer_lines else "")
+        raise ExportError(display_name, f"{shape} (delimiter {source.delimiter!r}{footer})", line=line) from None
     return table
 
 

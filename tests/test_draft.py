@@ -110,3 +110,15 @@ def test_person_file_address_parts_and_identifiers(tmp_path):
     tickets.write_text("id,created,channel,state\nT-1,2026-11-18 10:00:00,email,open\n", encoding="utf-8")
     fields = {ln.split("#")[0].strip() for ln in to_yaml(draft(tickets, "tickets"), "desk", "t", "t*.csv").splitlines()}
     assert "status: state" in fields
+
+
+def test_draft_proposes_footer_lines_for_a_reports_footer(tmp_path):
+    from connectors.draft import draft, to_yaml
+
+    from tests.test_readers import SALESFORCE_CLASSIC
+
+    report = tmp_path / "report.csv"
+    report.write_text(SALESFORCE_CLASSIC, encoding="utf-8")
+    d = draft(report, "customers")
+    assert (d.footer_lines, d.rows) == (4, 2)
+    assert "footer_lines: 4" in {ln.split("#")[0].strip() for ln in to_yaml(d, "sf", "c", "c*.csv").splitlines()}
