@@ -267,3 +267,31 @@ def test_a_replayed_row_of_a_source_with_keys_and_expressions_computes_them_agai
     first = staged(spec, "shop__sales_orders", ["order_id", "line_no", "_row_number"])
     assert [{k: r[k] for k in ("order_id", "line_no", "_row_number")} for r in rows
             if not r["_source_file"].startswith("replay/")] == first
+
+
+def test_a_held_back_source_keeps_the_merged_rows_of_the_rows_it_keeps(tmp_path):
+    """Night 2's file has a sharp row drop; the customers source holds back: it keeps night 1's rows, and so night
+    1's merged rows (27), while tonight's repeats are counted as held back, not merged."""
+    from flows.steps.run import run_night
+    from flows.warehouse.catalog import Catalog
+
+    sources = SOURCES.replace("    merge: true\n    attributes: [Age, Gender, Loyalty Member]",
+                              "    merge: true\n    attributes: [Age, Gender, Loyalty Member]\n"
+                              "    on_row_drop: hold_back")
+    spec = make(tmp_path, sources)
+    run_night(spec, "sales-test-key-0123456789abcdef")
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines(keepends=True)
+    (spec.exports_dir / FILE).write_text("".join(lines[:11]), encoding="utf-8")   # header + 10 of 40 lines
+    run_id = "20261121T020000000000Z"
+    night2 = RunSpec(run_id=run_id, run_date=date(2026, 11, 21), run_dir=tmp_path / "work" / run_id,
+                     exports_dir=spec.exports_dir, warehouse_dir=spec.warehouse_dir, state_dir=spec.state_dir,
+                     config_path=spec.config_path, replay_dir=spec.replay_dir)
+    summary = run_night(night2, "sales-test-key-0123456789abcdef")
+    v = summary["validate"]["shop__sales_customers"]
+    assert (v["status"], v["rows_in"], v["accepted"], v["held_back"], v["merged"]) == ("held_back", 10, 0, 10, 0)
+    with Catalog.open(spec.warehouse_dir) as catalog:
+        merged = catalog.db.rows("t", "select source, run_id, count(*) from merged_rows group by all order by 1")
+        customers = catalog.db.scalar("t", "select count(*) from customer_identities")
+    assert merged == [("shop__sales_customers", "20261120T020000000000Z", 27),
+                      ("shop__sales_products", run_id, 5)]
+    assert customers == 13

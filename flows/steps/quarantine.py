@@ -91,14 +91,20 @@ def write_published_merged(db: Database, spec: RunSpec) -> None:
     db.write_parquet("merged_published", spec.path("out", "merged_rows.parquet"))
 
 
-def keep_published_quarantine(spec: RunSpec, previous: Path, source: str, old_rejected: Path) -> None:
-    """A source not run tonight keeps its quarantined and merged rows of the published version (and the
-    quarantined rows' originals)."""
+def keep_published_merged(spec: RunSpec, previous: Path, source: str) -> None:
+    """A source whose rows are the published version's (not run or held back tonight) keeps that version's
+    merged rows: they describe the rows it keeps (tonight's repeats of a held-back source are held back)."""
     old_m = previous / "merged_rows.parquet"
     if old_m.exists():
         spec.path("merged").mkdir(parents=True, exist_ok=True)
         pq.write_table(pq.read_table(old_m).filter(pc.equal(pc.field("source"), source)),
                        spec.path("merged", f"{source}.parquet"))
+
+
+def keep_published_quarantine(spec: RunSpec, previous: Path, source: str, old_rejected: Path) -> None:
+    """A source not run tonight keeps its quarantined and merged rows of the published version (and the
+    quarantined rows' originals)."""
+    keep_published_merged(spec, previous, source)
     old_q = previous / "quarantine.parquet"
     if not old_q.exists():
         return

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from flows import warehouse
 from flows.steps.policy import PipelineError
-from flows.steps.quarantine import keep_published_quarantine
+from flows.steps.quarantine import keep_published_merged, keep_published_quarantine
 from flows.steps.results import SourceValidation
 from flows.steps.spec import RunSpec
 
@@ -37,6 +37,8 @@ def stage_step(spec: RunSpec, validated: dict[str, SourceValidation]) -> dict[st
             if result is None:
                 keep_published_quarantine(spec, previous, src.name,
                                           warehouse.rejected_file(spec.state_dir, previous.name, src.name))
+            else:  # held back: tonight's quarantine says why; the kept rows' merged rows are the last version's
+                keep_published_merged(spec, previous, src.name)
             log.info("%s: reusing the rows staged by run %s", src.name, previous.name)
         if path.exists():
             staged[src.name] = pq.read_metadata(path).num_rows
