@@ -265,23 +265,42 @@ def sniff_delimiter(text: str, suffix: str) -> str:
         return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
+DATE_SHARE = 0.95  # a date format that reads this share of a column's values fits it (real exports have typos)
+
+
 def _date_format(values: list[str]) -> tuple[str | None, str]:
-    """(format, note) of date-like text: iso8601, roc or a strftime pattern; (None, '') when not dates."""
-    if all(ISO_RE.match(v) for v in values):
+    """(format, note) of date-like text: iso8601, roc or a strftime pattern that reads every value, else the one
+    that reads the most, at least DATE_SHARE of them (the others become `parse:` warnings, said in the note);
+    (None, '') when not dates."""
+    iso = sum(1 for v in values if ISO_RE.match(v))
+    if iso == len(values):
         return "iso8601", ""
-    fits = []
+    read: dict[str, int] = {}
+    allowed = (1 - DATE_SHARE) * len(values)  # misses after which a format cannot fit (stops early on text)
     for fmt in DATE_FORMATS:
-        try:
-            for v in values:
+        n = misses = 0
+        for v in values:
+            try:
                 datetime.strptime(v, fmt)
-        except ValueError:
-            continue
-        fits.append(fmt)
-    if fits:
+                n += 1
+            except ValueError:
+                misses += 1
+                if misses > allowed:
+                    break
+        read[fmt] = n if misses <= allowed else 0
+    best = max(read.values())
+    fits = [f for f in DATE_FORMATS if read[f] == best]
+    if best == len(values) or (best >= DATE_SHARE * len(values) and best > iso):
         swapped = [f for f in fits[1:] if set(f.replace("%d", "%m")) == set(fits[0].replace("%d", "%m"))
                    and f.replace("%d", "§").replace("%m", "%d").replace("§", "%m") == fits[0]]
-        note = (f"day and month could be swapped ({swapped[0]} fits too): check" if swapped else "")
-        return fits[0], note
+        notes = [f"day and month could be swapped ({swapped[0]} fits too): check"] if swapped else []
+        if best < len(values):
+            notes.append(f"{len(values) - best:,} of {len(values):,} sampled values do not read as {fits[0]} "
+                         "(each such row: a parse:<field> warning, the value null)")
+        return fits[0], "; ".join(notes)
+    if iso >= DATE_SHARE * len(values):
+        return "iso8601", (f"{len(values) - iso:,} of {len(values):,} sampled values are not ISO-8601 "
+                           "(each such row: a parse:<field> warning, the value null)")
     if all(ROC_RE.match(v) and int(ROC_RE.match(v).group(1)) < 200 for v in values):
         return "roc", "Taiwan (Minguo) calendar: year 1 = 1912"
     return None, ""

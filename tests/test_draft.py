@@ -16,6 +16,8 @@ from connectors.draft import _name_score, classify, sniff_delimiter, sniff_encod
     (["20/11/2026", "16/06/1986"], "date", "%d/%m/%Y"),
     (["20.11.2026 08:30"], "timestamp", "%d.%m.%Y %H:%M"),
     (["075/06/16", "101/03/09"], "roc", "roc"),               # Taiwan (Minguo) years
+    (["19560231"] + ["19800101"] * 39, "date", "%Y%m%d"),    # FEBRL: a typo'd date among 40 (95% read)
+    (["19560231", "19800101"], "integer", None),              # half: not dates
     (["1795046400"], "epoch_s", None),
     (["1795046400000000", "1795046401234567"], "epoch_us", None),
     (["12.50", "1,290.00"], "decimal", "comma_thousands"),
