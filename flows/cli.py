@@ -191,7 +191,7 @@ def _print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     scores = summary.get("identity", {}).get("evaluation")
     if scores:
         t = Table("scope", "records", "pairwise precision", "pairwise recall", "F1", "B-cubed P", "B-cubed R",
-                  title="identity resolution vs demo ground truth")
+                  title="identity resolution vs the ground truth sample")
         for scope, sc in scores["scopes"].items():
             t.add_row(scope, f"{sc['records']:,}", f"{sc['precision']:.4f}", f"{sc['recall']:.4f}", f"{sc['f1']:.4f}",
                       f"{sc['bcubed_precision']:.4f}", f"{sc['bcubed_recall']:.4f}")
@@ -358,7 +358,7 @@ def report(
 
 @app.command()
 def evaluate() -> None:
-    """Print the identity scores the last run computed against the demo ground truth."""
+    """Print the identity scores the last run computed against the ground truth sample (SILOBRIDGE_GROUND_TRUTH_DIR)."""
     rows = evaluate_warehouse(Settings().warehouse_path)
     if not rows:
         err.print("the published run has no identity scores (scores need ground truth: the demo data has it)")

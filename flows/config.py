@@ -77,6 +77,21 @@ class PipelineConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _complete_360_systems(self) -> "PipelineConfig":
+        unknown = sorted(set(self.metrics.complete_360_systems or []) - {s.system for s in self.sources})
+        if unknown:
+            raise ValueError(f"metrics.complete_360_systems: systems {unknown} have no source (systems: "
+                             f"{sorted({s.system for s in self.sources})})")
+        return self
+
+    @property
+    def complete_360_systems(self) -> list[str]:
+        """The systems a complete 360 view needs: the configured ones, else every system with a customers source."""
+        if self.metrics.complete_360_systems is not None:
+            return list(self.metrics.complete_360_systems)
+        return sorted({s.system for s in self.sources if s.kind == "customers"})
+
+    @model_validator(mode="after")
     def _identifier_names(self) -> "PipelineConfig":
         """A key or a column-less probabilistic identifier names a built-in identifier or one a source maps
         (a typo would otherwise link nothing, silently)."""

@@ -41,7 +41,7 @@ def test_run_prints_the_warehouse_tables_quarantine_and_headline(cli, data_dir):
     for table in ("dim_customers", "customer_identities", "fct_touchpoints", "quarantine", "pipeline_runs"):
         assert table in out
     assert "range:quantity" in out and "unique:order_id,line_no" in out and "required:ordered_at" in out
-    assert "price_mismatch_sku_share" in out and "identity resolution vs demo ground truth" in out and "fuzzy_linkable" in out
+    assert "price_mismatch_sku_share" in out and "identity resolution vs the ground truth sample" in out and "fuzzy_linkable" in out
     report = (data_dir / "warehouse" / "current" / "report.html").resolve()
     assert "(open it in a browser)" in " ".join(out.split()) and report.exists()  # rich wraps long lines
     # `silobridge report` renders the published version again, here into a file of our choosing

@@ -706,3 +706,23 @@ def test_every_metric_has_one_definition_with_its_family():
         "family": "consistency", "unit": "share", "direction": "lower", "file": "metric_policy_conflicts.sql",
         "definition": "Dimension \"all\". Numerator: policies whose channels state different values on the "
                       "as-of date. Denominator: policies stated by any channel."}
+
+
+def test_complete_360_defaults_to_every_system_with_a_customers_source(tmp_path):
+    """Other people's exports do not have the demo's crm/shop/pos/marketing: by default a complete 360 view
+    needs every system with a customers source; a listed system without a source is a configuration error."""
+    from flows.config import ConfigError, load_config
+
+    base = ("sources:\n"
+            "  - {system: febrl_a, entity: people, kind: customers, format: csv, path: 'a/*.csv', columns: {record_id: id}}\n"
+            "  - {system: febrl_b, entity: people, kind: customers, format: csv, path: 'b/*.csv', columns: {record_id: id}}\n"
+            "  - {system: desk, entity: tickets, kind: tickets, format: csv, path: 't/*.csv',\n"
+            "     columns: {record_id: id, created_at: at, channel: ch}}\n")
+    path = tmp_path / "sources.yaml"
+    path.write_text(base, encoding="utf-8")
+    assert load_config(path).complete_360_systems == ["febrl_a", "febrl_b"]
+    path.write_text(base + "metrics: {complete_360_systems: [febrl_a, desk]}\n", encoding="utf-8")
+    assert load_config(path).complete_360_systems == ["febrl_a", "desk"]
+    path.write_text(base + "metrics: {complete_360_systems: [crm, febrl_a]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"metrics.complete_360_systems: systems \['crm'\] have no source"):
+        load_config(path)

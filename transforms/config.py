@@ -182,8 +182,9 @@ class MetricsConfig(BaseModel):
     feedback_days: int = Field(30, ge=0)
     # support topics that count as a complaint (complaint_promo_share)
     complaint_topics: list[str] = ["delivery", "return", "defect", "billing"]
-    # a customer has a complete 360 view when present in every one of these systems
-    complete_360_systems: list[str] = ["crm", "shop", "pos", "marketing"]
+    # a customer has a complete 360 view when present in every one of these systems; None (the default): every
+    # system with a customers source (was the demo's four systems, which other exports do not have)
+    complete_360_systems: list[str] | None = None
     # a system counts as integrated when at least this share of its records is linked to another system
     integrated_min_share: float = Field(0.2, ge=0, le=1)
     # service policy -> the support topic it governs (policy_conflict_contacts)

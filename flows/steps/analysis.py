@@ -55,6 +55,6 @@ def params(spec: RunSpec, cfg: PipelineConfig) -> dict:
         "lookback_days": cfg.metrics.lookback_days,
         "feedback_days": cfg.metrics.feedback_days,
         "complaint_topics": cfg.metrics.complaint_topics,
-        "complete_360_systems": cfg.metrics.complete_360_systems,
+        "complete_360_systems": cfg.complete_360_systems,
         "integrated_min_share": cfg.metrics.integrated_min_share,
     }

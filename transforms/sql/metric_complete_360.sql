@@ -1,7 +1,7 @@
 -- metric: integration/complete_360_share (higher is better)
 -- Dimension "all"; detail names the required systems. Numerator: unified customers with at least one
 -- record in every system that the configured 360 definition names (metrics.complete_360_systems in
--- data/sources.yaml). Denominator: unified customers with at least one usable identifier (email, phone,
+-- data/sources.yaml; default: every system with a customers source). Denominator: unified customers with at least one usable identifier (email, phone,
 -- loyalty id or login id) on some record.
 with required as (
     select unnest($complete_360_systems) as system
