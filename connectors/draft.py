@@ -47,10 +47,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "middle_name": ("middle name", "middle initial"),
     "last_name": ("last name", "surname", "family name", "lastname", "lname", "姓"),
     "birth_date": ("birth date", "birthday", "birthdate", "date of birth", "dob", "生日", "出生日期", "出生年月日"),
-    "street": ("street", "address", "address 1", "address line 1", "street address", "mailing street",
+    "street": ("street", "street name", "address", "address 1", "address line 1", "street address", "mailing street",
                "billing street", "billing address1", "地址", "住址", "通訊地址", "聯絡地址", "收件地址", "地址1"),
     "city": ("city", "town", "suburb", "mailing city", "billing city", "城市", "縣市", "縣市別", "城市名称"),
-    "postcode": ("zip", "postcode", "postal code", "zip code", "zip postal code", "mailing zip", "billing zip",
+    "postcode": ("zip", "postcode", "postal code", "zip code", "zipcode", "zip postal code", "mailing zip", "billing zip",
                  "mailing zip postal code", "郵遞區號", "郵編", "邮编", "邮政编码"),
     "loyalty_id": ("loyalty id", "loyalty card", "loyalty number", "member card", "membership number",
                    "card number", "會員卡號", "會員卡", "卡號", "会员卡号"),
@@ -136,6 +136,19 @@ IDENTIFIERS = {
 }
 # a street number in a column of its own, assembled with the street (`street: street_number || ' ' || ...`)
 STREET_NUMBER = {"street number", "street no", "house number", "house no", "building number", "門牌", "门牌号"}
+# ... and a unit / apartment in one, after the street
+STREET_UNIT = {"unit", "unit number", "unit no", "apartment", "apartment number", "apt", "suite", "flat"}
+# single words that mean a field only as the whole column name, never as its last word (`street_name`,
+# `employer_name`, `product_name` are not a person's name)
+NO_SUFFIX = {"name"}
+# a column whose name starts with one of these is about an organisation (a W-2's employer address, a store's
+# phone), never the person's own name, address or contact details
+ORG_WORDS = {"employer", "company", "business", "vendor", "supplier", "store", "shop", "office", "work",
+             "merchant", "branch", "warehouse"}
+PERSON_FIELDS = {"full_name", "first_name", "middle_name", "last_name", "email", "phone", "street", "city",
+                 "postcode", "birth_date"}
+# a US social security number is not a phone number
+SSN_RE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 # Field type -> the shapes a column mapped to it may have (a name match against another shape is commented).
 FITS = {
     "timestamp": {"date", "timestamp", "roc", "epoch_s", "epoch_ms", "epoch_us"},
@@ -332,6 +345,7 @@ def classify(name: str, values: list[str]) -> Column:
         col.shape = "roc" if fmt == "roc" else "timestamp" if has_time else "date"
         col.fmt = fmt
     elif share(lambda v: PHONE_RE.match(v) and 7 <= sum(c.isdigit() for c in v) <= 15 and not IPV4_RE.match(v)
+               and not SSN_RE.match(v)
                and (v.startswith(("+", "0", "(")) or re.search(r"[\s\-.()]", v))) >= 0.8:
         col.shape = "phone"
     elif all(re.fullmatch(r"[+-]?\d+", v) for v in values):
@@ -377,7 +391,8 @@ def _name_score(column: str, fld: str) -> int:
     words = n.split()
     for s in names:
         sw = s.split()
-        if s.isascii() and len(sw) <= len(words) and words[-len(sw):] == sw and (len(sw) > 1 or len(s) > 2):
+        if s.isascii() and len(sw) <= len(words) and words[-len(sw):] == sw and (len(sw) > 1 or len(s) > 2) \
+                and s not in NO_SUFFIX:
             return 2
     if any(not s.isascii() and len(s) >= 2 and s in n for s in names):
         return 1
@@ -402,11 +417,16 @@ def _propose(columns: list[Column], kind: str) -> tuple[dict[str, tuple[str, str
     email and phone columns by their values alone."""
     candidates = []
     address = any(_name_score(c.name, f) >= 2 for c in columns for f in ("street", "city", "postcode"))
+    identifier_names = {s for names in IDENTIFIERS.values() for s in names}
     for col in columns:
         if col.shape == "empty":  # nothing in the sample says what it holds
             continue
+        words = _norm(col.name).split()
         for fld in KINDS[kind]:
-            if fld == "status" and address and _norm(col.name) in ADDRESS_PARTS:
+            if fld == "status" and address and (_norm(col.name) in ADDRESS_PARTS or words[-1:] and
+                                                 words[-1] in ADDRESS_PARTS):
+                continue
+            if fld in PERSON_FIELDS and words[:1] and words[0] in ORG_WORDS:
                 continue
             score = _name_score(col.name, fld)
             if score and _shape_fits(col, fld, kind):
@@ -423,7 +443,9 @@ def _propose(columns: list[Column], kind: str) -> tuple[dict[str, tuple[str, str
         used.add(col.name)
     for shape, fld in (("email", "email"), ("phone", "phone")):
         if fld in KINDS[kind] and fld not in mapping:
-            found = [c for c in columns if c.shape == shape and c.name not in used]
+            found = [c for c in columns if c.shape == shape and c.name not in used
+                     and _norm(c.name) not in identifier_names
+                     and not set(_norm(c.name).split()[:1]) & ORG_WORDS]
             if found:
                 mapping[fld] = (found[0].name, f"guessed from its values ({describe(found[0])}): check")
                 used.add(found[0].name)
@@ -572,12 +594,30 @@ def _identifiers(d: Draft) -> None:
             d.identifiers[name] = (col.name, f"by name; values: {describe(col)}; evidence only once "
                                              f"identity.keys or identity.probabilistic.identifiers lists {name}")
             used.add(col.name)
-    number = next((c for c in d.columns if c.name not in used and _norm(c.name) in STREET_NUMBER
-                   and c.shape != "empty"), None)
-    if number is not None and "street" in d.mapping:
-        street = d.mapping.pop("street")[0]
-        d.expressions["street"] = (f"concat_ws(' ', trim({_ident(number.name)}), trim({_ident(street)}))",
-                                   "the street number and the street, from two columns (a missing part is skipped)")
+    if "street" not in d.mapping:
+        return
+    street = by_name(d, d.mapping["street"][0])
+    # the street's own qualifier (`mailing_address_street_name` -> `mailing address`): its number and unit share it
+    prefix = " ".join(w for w in _norm(street.name).split() if w not in {"street", "name", "address", "line", "1"})
+
+    def part(names: set[str]) -> Column | None:
+        found = [c for c in d.columns if c.name not in used and c.shape != "empty"
+                 and any(_norm(c.name) == n or _norm(c.name).endswith(" " + n) for n in names)
+                 and _norm(c.name).split()[0] not in ORG_WORDS]
+        return next((c for c in found if _norm(c.name).startswith(prefix)), None) if prefix else \
+            next((c for c in found if _norm(c.name) in names), None)
+
+    number, unit = part(STREET_NUMBER), part(STREET_UNIT)
+    if number is not None or unit is not None:
+        d.mapping.pop("street")
+        parts = [c for c in (number, street, unit) if c is not None]
+        d.expressions["street"] = (f"concat_ws(' ', {', '.join(f'trim({_ident(c.name)})' for c in parts)})",
+                                   f"the street from {len(parts)} columns ({', '.join(c.name for c in parts)}; "
+                                   "a missing part is skipped)")
+
+
+def by_name(d: Draft, name: str) -> Column:
+    return next(c for c in d.columns if c.name == name)
 
 
 _PLACEHOLDER = {"currency": "XXX", "channel": "unknown", "string": "unknown", "timestamp": "1970-01-01T00:00:00Z",

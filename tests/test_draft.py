@@ -124,3 +124,25 @@ def test_draft_proposes_footer_lines_for_a_reports_footer(tmp_path):
     d = draft(report, "customers")
     assert (d.footer_lines, d.rows) == (4, 2)
     assert "footer_lines: 4" in {ln.split("#")[0].strip() for ln in to_yaml(d, "sf", "c", "c*.csv").splitlines()}
+
+
+def test_a_tax_form_export_maps_the_persons_mailing_address_not_the_employers(tmp_path):
+    """pseudopeople's W2/1099 shape (public synthetic data): an SSN is an identifier, not a phone; the employer's
+    street, city and state are not the person's (nor `employer_state` a status); the mailing address is assembled
+    from its number, street name and unit; `street_name` is not a person's name."""
+    from connectors.draft import draft, to_yaml
+
+    forms = tmp_path / "forms.csv"
+    forms.write_text(
+        "record_id,ssn,employer_name,employer_street_number,employer_street_name,employer_city,employer_state,"
+        "first_name,middle_initial,last_name,mailing_address_street_number,mailing_address_street_name,"
+        "mailing_address_unit_number,mailing_address_city,mailing_address_state,mailing_address_zipcode\n"
+        "f-1,123-45-6789,Acme,1,main st,Anytown,WA,Ann,B,Lee,12,oak ave,,Springfield,WA,98001\n"
+        "f-2,987-65-4321,Acme,1,main st,Anytown,WA,Bo,,Tan,7,elm st,# 3,Springfield,WA,98002\n", encoding="utf-8")
+    entry = to_yaml(draft(forms, "customers"), "tax", "forms", "tax/forms*.csv")
+    fields = {ln.split("#")[0].strip() for ln in entry.splitlines()}
+    assert {"record_id: record_id", "first_name: first_name", "middle_name: middle_initial", "last_name: last_name",
+            "city: mailing_address_city", "postcode: mailing_address_zipcode", "national_id: ssn",
+            "street: concat_ws(' ', trim(mailing_address_street_number), trim(mailing_address_street_name), "
+            "trim(mailing_address_unit_number))"} <= fields
+    assert not any(f.startswith(("phone:", "status:", "full_name:", "default_region:")) for f in fields)
