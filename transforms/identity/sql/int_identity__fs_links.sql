@@ -47,6 +47,10 @@ conflicting as (
     where b.partners > 1 and e.partner <> b.best_partner
       and (sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, $name_close) = 'different'
            or sb_birth_level(l.birth_date, r.birth_date) = 'different')
+      -- unless the model itself links the partner's cluster and the best partner's (their disagreement is then
+      -- outweighed: a typo'd or replaced surname beside an agreeing id and birth date)
+      and not exists (select 1 from cluster_pairs as p
+                      where p.c1 = least(e.partner, b.best_partner) and p.c2 = greatest(e.partner, b.best_partner))
 ),
 final as (
     select k.rid_a, k.rid_b, k.match_weight, k.match_probability, k.evidence, k.evidence_levels
