@@ -147,6 +147,24 @@ def test_family_email_is_contested_and_links_only_records_that_agree():
     assert guard[0] == "email" and guard[1] == 5 and guard[2].startswith("shared by different people")
 
 
+def test_an_id_shared_by_names_that_differ_only_in_the_middle_initial_is_contested():
+    """pseudopeople's W2 noise copies an SSN between family members: Patricia B. and Patrick C. Oddo (first names
+    close enough to pass for a typo) share one; their middle initials tell them apart, so the id is contested
+    and links only the records that agree (Patricia's two forms), not Patrick's."""
+    ssn = '{"national_id": "170754537"}'
+    con = kinds_connection({"customers": [
+        crm("F1", first_name="Patricia", middle_name="B", last_name="Oddo", identifiers=ssn),
+        crm("F2", first_name="Patahicia", middle_name="B", last_name="Oddo", identifiers=ssn),
+        crm("F3", first_name="Patrick", middle_name="C", last_name="Oddo", identifiers=ssn),
+    ]})
+    identity = IdentityConfig(keys=[*IdentityConfig().keys, "national_id"])
+    identity.probabilistic.enabled = False
+    resolve_customers(con, identity, "r1")
+    groups = rows(con, "select list(record_id order by record_id) from customer_identities group by customer_id order by 1")
+    assert groups == [(["F1", "F2"],), (["F3"],)]
+    assert rows(con, "select key_type, records from identity_guards") == [("national_id", 3)]
+
+
 def test_role_mailbox_is_guarded_even_below_the_cap():
     con = kinds_connection({"customers": [crm("C1", email="info@acme.com.tw"), crm("C2", email="INFO@acme.com.tw")]})
     resolve_customers(con, IdentityConfig(), "r1")

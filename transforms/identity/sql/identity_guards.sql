@@ -16,7 +16,7 @@ role_mailboxes as (
 ),
 shared_by_different_people as (
     select key_type, key_value, key_records,
-           'shared by different people (names or birth dates disagree): links only records that agree' as reason
+           'shared by different people (names, birth dates or middle initials disagree): links only records that agree' as reason
     from contested
 ),
 final as (
