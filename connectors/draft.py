@@ -214,6 +214,7 @@ class Draft:
     formats: dict[str, str] = field(default_factory=dict)
     number_format: dict[str, str] | None = None
     identifiers: dict[str, tuple[str, str]] = field(default_factory=dict)   # name -> (column, why)
+    phone_region: tuple[str, int, int] | None = None  # (region, valid in it, sampled without a country code)
     notes: list[str] = field(default_factory=list)
 
 
@@ -523,7 +524,33 @@ def draft(path: Path, kind: str | None = None) -> Draft:
                        "(the readers need one: add it)")
     _choose_kind(d, kind)
     _complete(d)
+    if "phone" in d.mapping:
+        values = [v.strip() for v in sample.column(d.mapping["phone"][0]).to_pylist() if v and v.strip()]
+        d.phone_region = phone_region(values)
     return d
+
+
+# countries tried for phone numbers written without a country code, the first winning ties
+PHONE_REGIONS = ("TW", "US", "GB", "CN", "HK", "JP", "SG", "AU", "DE", "FR", "CA", "IN", "MY", "KR", "NL", "ES", "IT")
+
+
+def phone_region(values: list[str]) -> tuple[str, int, int]:
+    """(region, numbers valid in it, numbers without a country code) for the sampled phone numbers: the country
+    in which most of those written without `+` are valid numbers (phonenumbers' metadata)."""
+    import phonenumbers
+
+    local = [v for v in values[:500] if not v.lstrip().startswith(("+", "00"))]
+    best = ("TW", 0)
+    for region in PHONE_REGIONS:
+        valid = 0
+        for v in local:
+            try:
+                valid += phonenumbers.is_valid_number(phonenumbers.parse(v, region))
+            except phonenumbers.NumberParseException:
+                pass
+        if valid > best[1]:
+            best = (region, valid)
+    return best[0], best[1], len(local)
 
 
 def _choose_kind(d: Draft, kind: str | None) -> None:
@@ -654,7 +681,11 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
     if mapped_types & {"timestamp"}:
         lines.append(f"{pad}timezone: UTC             # guessed: the zone of timestamps written without an offset")
     if {"phone"} & set(d.mapping):
-        lines.append(f"{pad}default_region: TW        # guessed: the country of phone numbers without a country code")
+        region, valid, local = d.phone_region or ("TW", 0, 0)
+        why = (f"{valid:,} of {local:,} sampled numbers without a country code are valid there" if local else
+               "no sampled number lacks a country code")
+        lines.append(f"{pad}default_region: {region}        # guessed: the country of phone numbers without a "
+                     f"country code ({why})")
     lines.append(f"{pad}columns:" + ("" if d.mapping else " {}"))
     if d.mapping:
         width = max(len(f"{f}: {_scalar(c)}") for f, (c, _) in d.mapping.items())

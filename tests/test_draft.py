@@ -146,3 +146,17 @@ def test_a_tax_form_export_maps_the_persons_mailing_address_not_the_employers(tm
             "street: concat_ws(' ', trim(mailing_address_street_number), trim(mailing_address_street_name), "
             "trim(mailing_address_unit_number))"} <= fields
     assert not any(f.startswith(("phone:", "status:", "full_name:", "default_region:")) for f in fields)
+
+
+@pytest.mark.parametrize(("values", "region"), [
+    (["(206) 555-0142", "415-555-0199", "2065550100"], ("US", 3, 3)),
+    (["0912-345-678", "02 2700 0000"], ("TW", 2, 2)),
+    (["020 7123 4567", "07911 123456"], ("GB", 2, 2)),
+    (["+886912345678"], ("TW", 0, 0)),                       # a country code: any default does
+])
+def test_the_default_phone_region_is_guessed_from_the_numbers(values, region):
+    """A US export's numbers read in Taiwan are invalid (their phone evidence lost): the draft proposes the
+    country where most numbers written without a country code are valid."""
+    from connectors.draft import phone_region
+
+    assert phone_region(values) == region
