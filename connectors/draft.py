@@ -24,7 +24,7 @@ import yaml
 
 from connectors.config import Format, SourceConfig
 from connectors.readers import COMPRESSED, footer_start, open_export, read_export
-from connectors.schemas import KINDS, LINEAGE, UNIQUE_KEYS
+from connectors.schemas import KINDS, LINEAGE, ORDER_STATUSES, UNIQUE_KEYS
 
 SAMPLE_ROWS = 2_000
 FOOTER_MAX = 10  # trailing lines that are not rows, at most, proposed as a report's footer
@@ -62,7 +62,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("status", "state", "狀態", "状态"),
     "marketing_opt_in": ("marketing opt in", "opt in", "accepts marketing", "subscribed", "newsletter",
                          "email opt in", "同意行銷", "訂閱電子報", "订阅"),
-    "created_at": ("created", "created at", "created date", "creation date", "create time", "signup date",
+    "created_at": ("create date", "created", "created at", "created date", "creation date", "create time", "signup date",
                    "registered", "registration date", "join date", "optin time", "建立日期", "建立時間", "註冊日期",
                    "加入日期", "创建时间", "注册日期"),
     "updated_at": ("updated", "updated at", "last modified", "last modified date", "last changed", "modified",
@@ -82,15 +82,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "units", "amount of items", "數量", "件數", "数量"),
     "unit_list_price": ("list price", "unit list price", "msrp", "compare at price", "original price", "rrp",
                         "定價", "原價", "牌價", "原价"),
-    "unit_price_paid": ("unit price", "price", "price paid", "sale price", "selling price", "單價", "售價", "成交價",
+    "unit_price_paid": ("item cost", "item price", "unit price", "price", "price paid", "sale price", "selling price", "單價", "售價", "成交價",
                         "单价"),
     "discount_code": ("discount code", "promo code", "coupon", "coupon code", "voucher", "折扣碼", "優惠碼",
                       "優惠券", "优惠码"),
     "currency": ("currency", "currency code", "幣別", "幣值", "币种", "货币"),
     "order_status": ("order status", "status", "financial status", "fulfillment status", "訂單狀態", "狀態",
                      "订单状态"),
-    "payment_method": ("payment method", "payment", "payment type", "payment gateway", "付款方式", "支付方式"),
-    "shipping_method": ("shipping method", "shipping type", "shipping", "delivery method", "delivery type",
+    "payment_method": ("payment method title", "payment method", "payment", "payment type", "payment gateway", "付款方式", "支付方式"),
+    "shipping_method": ("shipping method title", "shipping method", "shipping type", "shipping", "delivery method", "delivery type",
                         "配送方式", "運送方式", "物流方式"),
     "rating": ("rating", "product rating", "review score", "stars", "評分", "评分"),
     "topic": ("topic", "category", "type", "issue type", "reason", "問題類型", "問題分類", "類別", "问题类型"),
@@ -214,15 +214,22 @@ class Draft:
     formats: dict[str, str] = field(default_factory=dict)
     number_format: dict[str, str] | None = None
     identifiers: dict[str, tuple[str, str]] = field(default_factory=dict)   # name -> (column, why)
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)     # field -> {export value: canonical}
     phone_region: tuple[str, int, int] | None = None  # (region, valid in it, sampled without a country code)
     notes: list[str] = field(default_factory=list)
 
 
 def _norm(name: str) -> str:
-    """A column name compared by meaning: NFKC, camelCase split, lower case, punctuation to single spaces."""
+    """A column name compared by meaning: NFKC, camelCase split, lower case, `#` as "no", punctuation to single
+    spaces."""
     text = unicodedata.normalize("NFKC", name)
-    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text).lower()
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text).lower().replace("#", " no ")
     return " ".join(re.sub(r"[^\w]+|_", " ", text).split())
+
+
+def _unqualified(name: str) -> str:
+    """A column name without its parenthesised qualifiers: WooCommerce's `Email (Billing)`, `Quantity (- Refund)`."""
+    return _norm(re.sub(r"\([^)]*\)", " ", name))
 
 
 def sniff_format(path: Path) -> Format:
@@ -385,6 +392,8 @@ def _number_style(values: list[str]) -> str | None:
 def _name_score(column: str, fld: str) -> int:
     """How well a column name means a field: 3 the same, 2 the field's words end the name (`Billing Phone`),
     1 a Chinese synonym inside the name, 0 not at all."""
+    if "(" in column and _unqualified(column) and _unqualified(column) != _norm(column):
+        return max(_name_score(_unqualified(column), fld), _name_score(column.replace("(", " ").replace(")", " "), fld))
     n = _norm(column)
     names = (fld.replace("_", " "), *SYNONYMS.get(fld, ()))
     if n in names or n.replace(" ", "") in {s.replace(" ", "") for s in names}:
@@ -527,7 +536,42 @@ def draft(path: Path, kind: str | None = None) -> Draft:
     if "phone" in d.mapping:
         values = [v.strip() for v in sample.column(d.mapping["phone"][0]).to_pylist() if v and v.strip()]
         d.phone_region = phone_region(values)
+    if "order_status" in d.mapping:
+        _status_map(d, {v.strip() for v in sample.column(d.mapping["order_status"][0]).to_pylist() if v and v.strip()})
     return d
+
+
+# order statuses of shop and POS platforms (Shopify, WooCommerce, Magento, Square...) -> the canonical ones
+ORDER_STATUS_SYNONYMS = {
+    "completed": ("complete", "completed", "paid", "fulfilled", "delivered", "shipped", "closed", "success",
+                  "succeeded", "authorized", "partially paid", "partially_paid", "partially fulfilled", "已完成", "完成",
+                  "已付款", "已出貨", "已送達"),
+    "pending": ("pending", "processing", "on-hold", "on hold", "awaiting payment", "unpaid", "open", "new",
+                "unfulfilled", "partially shipped", "待付款", "處理中", "待出貨", "处理中", "待付款"),
+    "cancelled": ("cancelled", "canceled", "voided", "void", "failed", "declined", "expired", "abandoned", "已取消",
+                  "取消", "已作廢"),
+    "returned": ("returned", "refunded", "partially refunded", "partially_refunded", "return", "refund", "已退貨",
+                 "退貨", "已退款", "退款", "已退货", "退货"),
+}
+
+
+def _status_map(d: Draft, values: set[str]) -> None:
+    """value_maps for the sampled order statuses that are not canonical but mean one; the others are said."""
+    lookup = {syn.lower(): canon for canon, syns in ORDER_STATUS_SYNONYMS.items() for syn in syns}
+    mapped, unknown = {}, []
+    for v in sorted(values):
+        if v.lower() in ORDER_STATUSES:  # read case-blind
+            continue
+        canon = lookup.get(v.lower()) or lookup.get(v.lower().replace("_", " ").replace("-", " "))
+        if canon:
+            mapped[v] = canon
+        else:
+            unknown.append(v)
+    if mapped:
+        d.value_maps["order_status"] = mapped
+    if unknown:
+        d.notes.append(f"order_status: {len(unknown)} sampled value(s) mean none of {list(ORDER_STATUSES)}: rows "
+                       "with them are quarantined until value_maps maps them")
 
 
 # countries tried for phone numbers written without a country code, the first winning ties
@@ -715,6 +759,10 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
             lines.append(f"{pad}  {fld}: {_scalar(value)}  # {why}")
     if d.formats:
         lines.append(f"{pad}formats: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in d.formats.items())}}}")
+    if d.value_maps:
+        lines.append(f"{pad}value_maps:  # the export's values that mean a canonical one (guessed: check)")
+        for fld, vm in d.value_maps.items():
+            lines.append(f"{pad}  {fld}: {{{', '.join(f'{_scalar(k)}: {_scalar(v)}' for k, v in vm.items())}}}")
     if d.number_format:
         lines.append(f"{pad}number_format: {{decimal: {_scalar(d.number_format['decimal'])}, "
                      f"thousands: {_scalar(d.number_format['thousands'])}}}  # decimals written 1.234,56")

@@ -160,3 +160,26 @@ def test_the_default_phone_region_is_guessed_from_the_numbers(values, region):
     from connectors.draft import phone_region
 
     assert phone_region(values) == region
+
+
+def test_a_woocommerce_order_export(tmp_path):
+    """WooCommerce's order export (its column names qualify with parentheses and `#`): quantity, line number,
+    price paid, payment and shipping methods found; `refunded` mapped to `returned`, an unknown status said."""
+    from connectors.draft import draft, to_yaml
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "Order ID,Order Status,Order Date,Email (Billing),Payment Method Title,Shipping Method Title,SKU,Item #,"
+        "Item Name,Quantity (- Refund),Item Cost,Coupon Code,Order Currency\n"
+        "1001,completed,2026-11-01 10:22:00,a@example.com,Credit Card,Flat rate,TS-01,1,T-shirt,2,19.95,,USD\n"
+        "1001,completed,2026-11-01 10:22:00,a@example.com,Credit Card,Flat rate,MUG-2,2,Mug,1,20.00,,USD\n"
+        "1002,Refunded,2026-11-02 14:05:00,b@example.org,PayPal,Free shipping,MUG-2,1,Mug,1,12.00,,USD\n"
+        "1003,wc-on-layaway,2026-11-02 15:05:00,b@example.org,PayPal,Free shipping,MUG-2,1,Mug,1,12.00,,USD\n",
+        encoding="utf-8")
+    d = draft(orders, "order_lines")
+    fields = {ln.split("#", 1)[0].strip() for ln in to_yaml(d, "woo", "orders", "woo/*.csv").splitlines()}
+    assert {"quantity: Quantity (- Refund)", "unit_price_paid: Item Cost", "payment_method: Payment Method Title",
+            "shipping_method: Shipping Method Title", "order_status: Order Status",
+            "order_status: {Refunded: returned}"} <= fields
+    assert d.mapping["line_no"][0] == "Item #"
+    assert any("1 sampled value(s) mean none of" in n for n in d.notes)
