@@ -47,7 +47,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "middle_name": ("middle name", "middle initial"),
     "last_name": ("last name", "surname", "family name", "lastname", "lname", "姓"),
     "birth_date": ("birth date", "birthday", "birthdate", "date of birth", "dob", "生日", "出生日期", "出生年月日"),
-    "street": ("street", "street name", "address", "address 1", "address line 1", "street address", "mailing street",
+    "street": ("street", "street name", "address", "address 1", "address 1 2", "address line 1", "street address", "mailing street",
                "billing street", "billing address1", "地址", "住址", "通訊地址", "聯絡地址", "收件地址", "地址1"),
     "city": ("city", "town", "suburb", "mailing city", "billing city", "城市", "縣市", "縣市別", "城市名称"),
     "postcode": ("zip", "postcode", "postal code", "zip code", "zipcode", "zip postal code", "mailing zip", "billing zip",
@@ -215,6 +215,7 @@ class Draft:
     number_format: dict[str, str] | None = None
     identifiers: dict[str, tuple[str, str]] = field(default_factory=dict)   # name -> (column, why)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)     # field -> {export value: canonical}
+    attributes: list[str] | None = None   # the unmapped columns kept (None: all)
     phone_region: tuple[str, int, int] | None = None  # (region, valid in it, sampled without a country code)
     notes: list[str] = field(default_factory=list)
 
@@ -541,6 +542,39 @@ def draft(path: Path, kind: str | None = None) -> Draft:
     return d
 
 
+def customers_companion(path: Path, order: Draft) -> Draft | None:
+    """A second entry over an order-lines export that carries its customers' details (a shop's billing email,
+    name, phone on every line; not an id alone): `kind: customers`, one record per customer key (`merge: true`), so that the
+    orders join the customer and the customer joins the other silos. The orders entry gets the key as `login_id`
+    when it has no customer key yet. None when the export names no customer."""
+    if order.kind != "order_lines":
+        return None
+    key = next((order.mapping[f][0] for f in ("login_id", "loyalty_id") if f in order.mapping), None)
+    if key is None:
+        emails = [c for c in order.columns if c.shape == "email" or _name_score(c.name, "email") >= 2]
+        if not emails:
+            return None
+        key = emails[0].name
+        order.mapping["login_id"] = (key, "the customer's email ties each line to its customer record (the "
+                                          "customers entry below)")
+    c = draft(path, "customers")
+    if not {"email", "phone", "full_name", "first_name", "last_name"} & set(c.mapping):
+        if order.mapping.get("login_id", ("", ""))[1].startswith("the customer's email"):
+            order.mapping.pop("login_id")
+        return None  # an id alone (a sales export's Customer ID): the order lines carry it already
+    used = {col for col, _ in order.mapping.values()} - {key}
+    c.mapping = {f: m for f, m in c.mapping.items() if m[0] not in used and f not in ("record_id", "login_id",
+                                                                                       "loyalty_id")}
+    c.keys.pop("record_id", None)
+    c.mapping = {"record_id": (key, "the customer key of the order lines: one record per customer"),
+                 **({"loyalty_id": (key, "as on the order lines")} if order.mapping.get("loyalty_id", ("",))[0] == key
+                    else {"login_id": (key, "as on the order lines")}), **c.mapping}
+    c.merge = ("each customer repeats on every line of their orders: the first row is kept, the others counted "
+               "as merged")
+    c.attributes = []
+    return c
+
+
 # order statuses of shop and POS platforms (Shopify, WooCommerce, Magento, Square...) -> the canonical ones
 ORDER_STATUS_SYNONYMS = {
     "completed": ("complete", "completed", "paid", "fulfilled", "delivered", "shipped", "closed", "success",
@@ -753,6 +787,8 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
             lines.append(f"{pad}  {fld}: {{{how}: {_scalar(cols)}}}  # {why}")
     if d.merge:
         lines.append(f"{pad}merge: true  # {d.merge}")
+    if d.attributes is not None:
+        lines.append(f"{pad}attributes: {_scalar(d.attributes)}  # the other columns belong to the orders entry")
     if d.constants:
         lines.append(f"{pad}constants:")
         for fld, (value, why) in d.constants.items():
@@ -777,7 +813,9 @@ def to_yaml(d: Draft, system: str, entity: str, path_glob: str) -> str:
             | {c for c, _ in d.identifiers.values()}
             | {c for how, cols, _ in d.keys.values() if how == "line_number" for c in cols})
     left = [c for c in d.columns if c.name not in used]
-    if left:
+    if left and d.attributes is not None:
+        lines.append(f"{pad}# {len(left)} other column(s) not mapped and not kept here")
+    elif left:
         lines.append(f"{pad}# not mapped (kept in `attributes`, personal-looking values by their shape): map a field "
                      f"of kind {d.kind} where one fits")
         for c in left:

@@ -171,7 +171,7 @@ def draft(
     entity: Annotated[Optional[str], typer.Option(help="what the export holds (default: from the file name)")] = None,
 ) -> None:
     """Sniff an export and print a sources.yaml entry for it (shapes only, never values), to check and edit."""
-    from connectors.draft import draft as draft_entry, to_yaml
+    from connectors.draft import customers_companion, draft as draft_entry, to_yaml
 
     settings = Settings()
     if not file.is_file():
@@ -179,6 +179,7 @@ def draft(
         raise typer.Exit(1)
     try:
         d = draft_entry(file, kind)
+        companion = customers_companion(file, d)
     except ValueError as exc:
         err.print(f"[bold red]cannot draft {file.name}:[/bold red] {exc}")
         raise typer.Exit(1) from None
@@ -200,6 +201,10 @@ def draft(
     if not inside:
         typer.echo(f"# the file is outside the exports directory: copy it to {exports}/{system}/")
     typer.echo(to_yaml(d, system, entity, glob), nl=False)
+    if companion is not None:
+        typer.echo("  # the same file's customers (their details repeat on every order line): one record each, so "
+                   "that the orders join the customer and the customer joins the other silos")
+        typer.echo(to_yaml(companion, system, f"{entity}_customers", glob), nl=False)
 
 
 def _name(text: str) -> str:

@@ -183,3 +183,26 @@ def test_a_woocommerce_order_export(tmp_path):
             "order_status: {Refunded: returned}"} <= fields
     assert d.mapping["line_no"][0] == "Item #"
     assert any("1 sampled value(s) mean none of" in n for n in d.notes)
+
+
+def test_an_order_export_carrying_its_customers_gets_a_customers_entry(tmp_path):
+    """A guest-checkout order export (billing email, name, phone on every line, no customer id): the orders entry
+    takes the email as its customer key (`login_id`), and a second entry over the same file makes one customers
+    record per email (`merge: true`, no other columns), which identity joins to the other silos."""
+    from connectors.draft import customers_companion, draft, to_yaml
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text("Order ID,Order Date,Email (Billing),First Name (Billing),Phone (Billing),SKU,Quantity,Item Cost,"
+                      "Order Currency\n"
+                      "1001,2026-11-01 10:22:00,a@example.com,Avery,(206) 555-0142,TS-01,2,19.95,USD\n"
+                      "1001,2026-11-01 10:22:00,a@example.com,Avery,(206) 555-0142,MUG-2,1,20.00,USD\n", encoding="utf-8")
+    d = draft(orders, "order_lines")
+    c = customers_companion(orders, d)
+    assert d.mapping["login_id"][0] == "Email (Billing)"
+    entry = to_yaml(c, "woo", "orders_customers", "woo/*.csv")
+    fields = {ln.split("#", 1)[0].strip() for ln in entry.splitlines()}
+    assert {"kind: customers", "record_id: Email (Billing)", "login_id: Email (Billing)", "email: Email (Billing)",
+            "first_name: First Name (Billing)", "phone: Phone (Billing)", "merge: true", "attributes: []",
+            "default_region: US"} <= fields
+    assert not any(f.startswith(("created_at:", "status:")) for f in fields)
+    assert customers_companion(orders, draft(orders, "customers")) is None
