@@ -7,11 +7,18 @@ import re
 from importlib import resources
 
 from transforms.database import Database
-from transforms.sqltext import bind, create_table, load_sql as _load, quote
+from transforms.sqltext import bind, create_table, create_view, load_sql as _load, quote
 
 log = logging.getLogger(__name__)
 
 MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints", "customer_journeys")
+# Tables the models select from, built before the model that first reads them (not published).
+INTERMEDIATE = {"fct_touchpoints": ("int_touchpoints__sequenced",)}
+# Models that only select columns or rows of an intermediate table, in its order: views, not copies (each is read
+# once, by the Parquet writer; DuckDB keeps a table's insertion order through a projection and a filter, unless
+# preserve_insertion_order is turned off). Written from a view, a never-null column is an optional Parquet column
+# (from a table, DuckDB marks it required); its values are the same.
+VIEWS = ("fct_touchpoints", "customer_journeys")
 METRICS_COLUMNS = ("run_id", "as_of_date", "metric_date", "family", "metric", "dimension",
                    "numerator", "denominator", "value", "detail")
 # A metric's definition in its SQL file's header: "-- metric: <family>/<name> [(<unit>)]" then one
@@ -90,11 +97,16 @@ def metric_definitions() -> dict[str, dict]:
 
 
 def build_models(db: Database, params: dict) -> dict[str, int]:
-    """Create every model table from its SQL file; return rows per table."""
+    """Create every model (a table, or a view in VIEWS) from its SQL file, after the intermediate tables it
+    reads; return rows per model."""
     rows = {}
     for name in MODELS:
+        for table in INTERMEDIATE.get(name, ()):
+            sql = load_sql(table)
+            db.run(f"model.{table}", create_table(table, sql), bind(sql, params))
         sql = load_sql(name)
-        db.run(f"model.{name}", create_table(name, sql), bind(sql, params))
+        db.run(f"model.{name}", create_view(name, sql) if name in VIEWS else create_table(name, sql),
+               bind(sql, params))
         rows[name] = db.count(name)
         log.debug("model %s: %d rows", name, rows[name])
     return rows

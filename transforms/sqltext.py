@@ -29,6 +29,11 @@ def create_table(name: str, select: str) -> str:
     return f"create or replace table {quote(name)} as\n{select}"
 
 
+def create_view(name: str, select: str) -> str:
+    """`create or replace view <name> as <select>`."""
+    return f"create or replace view {quote(name)} as\n{select}"
+
+
 def bind(sql: str, params: dict) -> dict:
     """The subset of `params` that `sql` uses (DuckDB rejects unused named parameters); KeyError if one is missing."""
     used = set(_PARAM.findall(re.sub(r"--[^\n]*", "", sql)))

@@ -37,7 +37,7 @@ from flows.db import Database  # noqa: E402
 from flows.warehouse.staged import empty_kind_sql  # noqa: E402
 from transforms.identity import register_udfs, resolve_customers  # noqa: E402
 from transforms.model import (  # noqa: E402
-    MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names, register_survivorship,
+    INTERMEDIATE, MODELS, bind, insert_metric, load_sql, metric_definitions, metric_names, register_survivorship,
 )
 from connectors.schemas import KINDS  # noqa: E402
 
@@ -227,9 +227,11 @@ def main() -> None:
 
 
 def build_models_one(con, name: str, params: dict) -> int:
-    """Build one model (the same SQL and order as transforms.model.build_models); return its rows."""
-    sql = load_sql(name)
-    con.execute(f"create or replace table {name} as {sql}", bind(sql, params))
+    """Build one model, after the intermediate tables it reads (the same SQL and order as
+    transforms.model.build_models); return its rows."""
+    for table in (*INTERMEDIATE.get(name, ()), name):
+        sql = load_sql(table)
+        con.execute(f"create or replace table {table} as {sql}", bind(sql, params))
     return con.execute(f"select count(*) from {name}").fetchall()[0][0]
 
 
