@@ -115,6 +115,41 @@ def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
     assert all(label == min(members) for label, members in got.items())
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_merging_components_over_more_edges_matches_networkx(seed):
+    """The final clusters merge the deterministic ones (a partition connected by a subset of the edges):
+    the same components and labels as clustering every node over every edge."""
+    import duckdb
+    import networkx as nx
+
+    from flows.db import Database
+
+    from transforms.identity.clusters import connected_components, merge_components
+
+    rng = random.Random(seed)
+    n = 300
+    edges = sorted({tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randrange(100, 300))})
+    chain = list(range(0, 60, 3))
+    edges += [(a, b) for a, b in zip(chain, chain[1:])]
+    first = [e for e in edges if rng.random() < 0.5]  # the deterministic links: a subset of the final ones
+    con = Database(duckdb.connect())
+    con.run("nodes", "create table nodes as select range as node from range($n)", {"n": n})
+    for table, pairs in (("first_edges", first), ("edges", edges)):
+        con.run(table, f"create table {table} (a bigint, b bigint)")
+        con.run_many(table + " rows", f"insert into {table} values (?, ?)", pairs)
+    connected_components(con, "nodes", "first_edges", "base")
+    merge_components(con, "base", "edges", "clusters")
+    got: dict[int, set[int]] = {}
+    for node, label in rows(con, "select node, label from clusters"):
+        got.setdefault(label, set()).add(node)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    assert {frozenset(g) for g in got.values()} == {frozenset(c) for c in nx.connected_components(graph)}
+    assert all(label == min(members) for label, members in got.items())
+    assert sum(len(g) for g in got.values()) == n
+
+
 def test_evaluation_scores_pairs_and_b_cubed_per_scope(resolved):
     from transforms.identity import evaluate_identity
 

@@ -44,3 +44,34 @@ def connected_components(db: Database, nodes: str, edges: str, out: str) -> int:
         if changed == 0:
             return iteration
     raise RuntimeError(f"identity clustering did not converge in {MAX_ITERATIONS} iterations")  # pragma: no cover
+
+
+def contracted_edges_sql(base: str, edges: str) -> str:
+    """The edges between two components of `base(node, label)`, as edges between their labels."""
+    return f"""select distinct la.label as a, lb.label as b
+from {quote(edges)} as e
+join {quote(base)} as la on la.node = e.a
+join {quote(base)} as lb on lb.node = e.b
+where la.label <> lb.label"""
+
+
+def merge_components(db: Database, base: str, edges: str, out: str) -> int:
+    """Connected components of `edges(a, b)` over the nodes of `base(node, label)`, a partition whose every
+    part is already connected by `edges` (the deterministic clusters, whose links are among the final ones):
+    each part is contracted to its label, so propagation runs over the parts and the edges between them, not
+    over every record and link again. The table `out(node, label)` is the one `connected_components` makes
+    (labels are the smallest node of each component, as each part's label is its smallest node).
+
+    Returns the number of iterations."""
+    db.run(f"clusters.{out} part nodes", f"create or replace table {quote(out + '__parts')} as "
+           f"select distinct label as node from {quote(base)}")
+    db.run(f"clusters.{out} part edges",
+           f"create or replace table {quote(out + '__part_edges')} as {contracted_edges_sql(base, edges)}")
+    iterations = connected_components(db, out + "__parts", out + "__part_edges", out + "__merged")
+    db.run(f"clusters.{out}", f"""create or replace table {quote(out)} as
+select b.node, m.label
+from {quote(base)} as b
+join {quote(out + '__merged')} as m on m.node = b.label""")
+    for table in ("__parts", "__part_edges", "__merged"):
+        db.run(f"clusters.{out} drop {table}", f"drop table {quote(out + table)}")
+    return iterations

@@ -8,7 +8,7 @@ import time
 from transforms.config import IdentityConfig
 from transforms.database import Database
 from transforms.identity.clerical import apply_labels
-from transforms.identity.clusters import connected_components
+from transforms.identity.clusters import connected_components, merge_components
 from transforms.identity.customer_ids import assign_customer_ids
 from transforms.identity.keys import build_keys
 from transforms.identity.levels import register_level_macros
@@ -37,7 +37,7 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     Returns counts, plus `seconds` per phase (the benchmark prints them)."""
     lap = _Laps()
     register_level_macros(db)
-    build_records(db, identity.probabilistic.postcode_key_length)
+    build_records(db, identity.probabilistic.postcode_key_length, identity.placeholder_phones)
     lap("records (normalise)")
     build_keys(db, identity)
     lap("strong keys and guards")
@@ -56,7 +56,8 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     build(db, "int_identity__links")
     db.run("identity.all_edges view", "create or replace view int_identity__all_edges as "
            "select rid_a as a, rid_b as b from int_identity__links")
-    iterations = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    # every deterministic link is among the final links: the deterministic clusters are merged, not recomputed
+    iterations = merge_components(db, "int_identity__det_clusters", "int_identity__all_edges", "int_identity__clusters")
     clerical = apply_labels(db)  # checked against the model's clusters, then applied
     if clerical["must_links"] or clerical["links_cut"]:
         iterations = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
