@@ -186,3 +186,39 @@ def test_email_with_format_characters_anywhere_normalises_as_without(email, char
     for ch in chars:
         text.insert(rnd.randint(0, len(text)), ch)
     assert normalize_email("".join(text)) == normalize_email(email)
+
+
+def test_sql_fast_path_for_taiwan_mobiles_agrees_with_phonenumbers():
+    """int_identity__norm_phone computes Taiwanese mobile numbers in SQL and parses the rest with phonenumbers:
+    the two must give the same E.164 form (or none) for every shape, separator, digit width and region."""
+    import random
+
+    from tests.helpers import kinds_connection, rows
+    from transforms.config import IdentityConfig
+    from transforms.identity.tables import build
+
+    rng = random.Random(11)
+    phones = []
+    for _ in range(400):
+        second, rest = rng.choice("0123456789"), "".join(rng.choice("0123456789") for _ in range(7))
+        for n in (f"09{second}{rest}", f"9{second}{rest}", f"0{second}{rest}", f"8869{second}{rest}"):
+            phones += [n, f"+{n}", f"{n[:4]}-{n[4:7]}-{n[7:]}", f" {n[:4]} {n[4:7]} {n[7:]} ",
+                       f"({n[:2]}) {n[2:]}", f"{n}.", f"+{n[:3]} {n[3:6]} {n[6:]}", f"{n}1", n[:-1],
+                       n.translate(str.maketrans("0123456789", "０１２３４５６７８９"))]
+    phones += ["0999999999", "0900000000", "+886 900 000 000", "  +886912345678", "0912345678\t", "0912 345 678 x",
+               "09-1234-5678", "+886-0912-345-678", "886912345678", "＋886912345678", "0912‐345‐678"]
+    placeholder = "+886911111111"
+    phones += ["0911111111", "+886 911 111 111"]
+    config = IdentityConfig(placeholder_phones=[placeholder])
+    db = kinds_connection({}, config)
+    regions = ["TW", "GB", None]
+    db.run("located", "create table int_identity__located (phone varchar, region varchar)")
+    db.run_many("located rows", "insert into int_identity__located values (?, ?)",
+                [(p, r) for p in phones for r in regions])
+    build(db, "int_identity__norm_phone", {"placeholder_phones": [placeholder]})
+    got = {(p, r): e for p, r, e in rows(db, "select phone, region, phone_norm from int_identity__norm_phone")}
+    expected = {(p, r): (None if normalize_phone(p, r) == placeholder else normalize_phone(p, r))
+                for p in phones for r in regions}
+    assert got == expected
+    assert got[("09-1234-5678", "TW")] == "+886912345678" and got[("0911111111", "TW")] is None
+    assert sum(e is not None for e in got.values()) > 2000  # most of them are numbers

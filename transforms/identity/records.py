@@ -7,6 +7,8 @@ Output: `int_identity__located`, the `int_identity__norm_*` lookups (one row per
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from transforms.database import Database
 from transforms.identity.tables import build
 
@@ -16,10 +18,11 @@ NORMALISED = ("int_identity__norm_name", "int_identity__norm_part", "int_identit
               "int_identity__norm_id", "int_identity__norm_street", "int_identity__norm_postcode")
 
 
-def build_records(db: Database, postcode_key_length: int = 3) -> None:
+def build_records(db: Database, postcode_key_length: int = 3, placeholder_phones: Sequence[str] = ()) -> None:
     """Create int_identity__records (needs the sb_* UDFs); `postcode_key_length`: the area key's length for
-    records of sources without their own (source_postcode_keys)."""
+    records of sources without their own (source_postcode_keys); `placeholder_phones`: E.164 numbers that are
+    no one's (identity.placeholder_phones, which sb_phone drops too)."""
     build(db, "int_identity__located")
     for table in NORMALISED:
-        build(db, table)
+        build(db, table, {"placeholder_phones": list(placeholder_phones)})
     build(db, "int_identity__records", {"postcode_key_length": postcode_key_length})

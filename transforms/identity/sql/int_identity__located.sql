@@ -21,7 +21,8 @@ devices as (
     -- account ever signed in on it (a shared tablet must not join two customers)
     select _source_system as system, 'devices' as entity, device_id as record_id, null as full_name,
            false as name_partial, null as email, null as phone, null as loyalty_id,
-           case when count(distinct login_id) = 1 then min(login_id) end as login_id,
+           -- one account: its smallest and largest login are the same (cheaper than counting distinct logins)
+           case when min(login_id) = max(login_id) then min(login_id) end as login_id,
            null::date as birth_date, null as street, null as postcode, null as city, null as account_type,
            null as identifiers, max(event_at) as seen_at
     from kind_web_events
