@@ -78,10 +78,10 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     }
 
 
-def build_customer_identities(db: Database) -> None:
+def build_customer_identities(db: Database, key_types: list[str]) -> None:
     """`customer_identities` (one row per record, with its customer and how it was linked) and the
-    key -> customer lookup the models use, from the assigned ids."""
-    build(db, "customer_identities")
+    key -> customer lookup the models use, from the assigned ids; `key_types`: identity.keys, in priority order."""
+    build(db, "customer_identities", {"key_types": key_types})
     build(db, "int_identity__key_customers")
 
 
@@ -91,6 +91,6 @@ def resolve_customers(db: Database, identity: IdentityConfig, run_id: str, has_p
     counts = resolve_identities(db, identity)
     clock = time.perf_counter()
     changes = assign_customer_ids(db, run_id, has_previous)
-    build_customer_identities(db)
+    build_customer_identities(db, identity.keys)
     counts["seconds"]["stable ids"] = round(time.perf_counter() - clock, 2)
     return counts | {"customers": changes["customers"], "changes": changes}
