@@ -254,3 +254,35 @@ def test_source_mapped_identifier_links_across_sources_despite_a_typo():
     assert "id_national_id" not in result.comparisons
     assert con.execute(f"select count(*) from {result.links_table} where rid_l = ? and rid_r = ?",
                        [a, b]).fetchall() == [(0,)]
+
+
+class _Training:
+    """A stand-in for Splink's training API: raises the given errors in turn, then returns a session."""
+
+    def __init__(self, *errors):
+        self.errors, self.pairs = list(errors), []
+
+    def estimate_parameters_using_expectation_maximisation(self, rule, estimate_without_term_frequencies, max_pairs):
+        self.pairs.append(max_pairs)
+        if self.errors:
+            raise self.errors.pop(0)
+        return "session"
+
+
+_UNDERFLOW = ValueError("m_probability value 0.0 is below the minimum allowed value of 1e-300. Values this small "
+                        "cannot be represented accurately as float64 and will underflow to 0.0.")
+
+
+def test_em_that_drives_an_m_to_zero_is_rerun_once_on_more_pairs():
+    from transforms.identity.splink import EM_RETRY_PAIRS_FACTOR, estimate_m
+
+    training = _Training(_UNDERFLOW)
+    assert estimate_m(training, ["name"], 300_000) == "session"
+    assert training.pairs == [300_000, EM_RETRY_PAIRS_FACTOR * 300_000] and EM_RETRY_PAIRS_FACTOR == 4
+    assert estimate_m(_Training(), ["name"], 300_000) == "session"  # no retry when the sample trains
+    with pytest.raises(ValueError, match="below the minimum"):  # a second underflow is the caller's warning
+        estimate_m(_Training(_UNDERFLOW, _UNDERFLOW), ["name"], 300_000)
+    other = _Training(ValueError("no blocked pairs"))
+    with pytest.raises(ValueError, match="no blocked pairs"):  # other errors are not retried
+        estimate_m(other, ["name"], 300_000)
+    assert other.pairs == [300_000]

@@ -485,9 +485,7 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
         training_rules += [[c] for c in id_fields]
     for columns in training_rules:
         try:
-            # EM iterates on counts of agreement patterns (no term frequencies): far faster, the same m
-            session = training.estimate_parameters_using_expectation_maximisation(
-                block_on(*columns), estimate_without_term_frequencies=True, max_pairs=config.em_max_pairs)
+            session = estimate_m(training, columns, config.em_max_pairs)
         except Exception as error:  # noqa: BLE001 - Splink raises several types when a rule yields no pairs
             message = f"EM on {'+'.join(columns)} failed: {str(error).splitlines()[0] if str(error) else error!r}"
             if columns[0] in id_fields:  # an identifier no two records share: nothing to learn, nothing wrong
@@ -532,6 +530,40 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     for warning in result.warnings:
         log.warning("splink linker: %s", warning)
     return result
+
+
+# how many times more pairs a training rule is given when EM drove an m to zero on its sample
+EM_RETRY_PAIRS_FACTOR = 4
+
+
+def _m_underflow(error: Exception) -> bool:
+    """Splink's refusal of an m (or u) below 1e-300, which EM reached."""
+    return isinstance(error, ValueError) and "below the minimum allowed value" in str(error)
+
+
+def estimate_m(training: Any, columns: list[str], max_pairs: int) -> Any:
+    """One EM session on the pairs that agree on `columns`, sampled by Splink (deterministic, hash-based) to
+    about `max_pairs`; returns the session.
+
+    EM can drive the m of a level to exactly 0: when every sampled pair at that level looks like a non-match,
+    each iteration multiplies its weight against a match (m 1e-18, 1e-31, 1e-56, 1e-105, 1e-202, then 0 in six
+    iterations of the name rule at 100k customers with 300k pairs), and Splink refuses an m below 1e-300, so
+    the whole rule used to be lost (a warning, and that rule's m untrained). A larger sample carries the
+    level's rare true matches, which keep its m above zero: the session is run once more on
+    `EM_RETRY_PAIRS_FACTOR` times the pairs (still a deterministic sample; a rule with fewer pairs uses them
+    all). Other errors, and a second underflow, are the caller's."""
+    def session(pairs: int) -> Any:
+        # EM iterates on counts of agreement patterns (no term frequencies): far faster, the same m
+        return training.estimate_parameters_using_expectation_maximisation(
+            block_on(*columns), estimate_without_term_frequencies=True, max_pairs=pairs)
+    try:
+        return session(max_pairs)
+    except ValueError as error:
+        if not _m_underflow(error):
+            raise
+        log.info("splink linker: EM on %s drove an m to zero on ~%d pairs; retrying on ~%d",
+                 "+".join(columns), max_pairs, EM_RETRY_PAIRS_FACTOR * max_pairs)
+        return session(EM_RETRY_PAIRS_FACTOR * max_pairs)
 
 
 def _predict_expanded(con: Any, linker: Any, config: ProbabilisticConfig) -> str:
