@@ -508,7 +508,8 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
 
     # an EM session leaves the match rate of its own blocked pairs (most of them matches) as the model's
     # prior: put back the one estimated over all pairs, which scoring needs
-    linker._settings_obj._probability_two_random_records_match = estimated_prior
+    linker._settings_obj._probability_two_random_records_match = _stable(estimated_prior)
+    _round_parameters(linker)
     prior = linker._settings_obj._probability_two_random_records_match
     result.probability_two_random_records_match = prior
     result.expected_matching_pairs = prior * all_pairs
@@ -530,6 +531,25 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     for warning in result.warnings:
         log.warning("splink linker: %s", warning)
     return result
+
+
+def _stable(value: float) -> float:
+    """A trained parameter to 10 significant digits: Splink sums EM's floats in parallel, so two runs on the same
+    data differ in the last digits; scoring with rounded parameters gives every rerun the same pair scores
+    (rounding only the scores could still land either side of a digit)."""
+    return float(f"{value:.10g}") if isinstance(value, float) and math.isfinite(value) and value else value
+
+
+def _round_parameters(linker: Any) -> None:
+    """Every trained m and u of the model, through `_stable`, before scoring."""
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            for name in ("m_probability", "u_probability"):
+                value = getattr(level, name)
+                if isinstance(value, float):
+                    setattr(level, name, _stable(value))
 
 
 # how many times more pairs a training rule is given when EM drove an m to zero on its sample
