@@ -33,7 +33,7 @@ from typing import Any
 from sqlglot import exp
 
 from flows.db import RowQueries, StatementError
-from transforms.spark_dialect import parse_duckdb, spark_sql
+from transforms.spark_dialect import expand_macros, macro_definition, parse_duckdb, spark_sql
 
 log = logging.getLogger("silobridge.spark")
 
@@ -91,9 +91,15 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
         settings = {k: v for k, v in settings.items() if not k.startswith(("spark.ui", "spark.driver"))}
     else:
         builder = SparkSession.builder.master(master).appName(app_name)
+        # Splink's similarity functions (jaro_winkler, damerau_levenshtein) for the identity SQL and model, from
+        # the jar inside the splink package: nothing is downloaded (a Connect server is started with it: README)
+        from splink.backends.spark import similarity_jar_location
+
+        settings = {"spark.jars": similarity_jar_location()} | settings
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    _register_similarity_functions(session)
     for key, value in settings.items():  # a session that existed already gets the SQL settings too
         if key.startswith("spark.sql."):
             session.conf.set(key, value)
@@ -101,6 +107,14 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
         # a failed task's log lines may quote its data; the failure reaches us as a StatementError, masked
         session.sparkContext.setLogLevel("FATAL")
     return session
+
+
+def _register_similarity_functions(session) -> None:
+    """The jar's functions by Splink's names (as Splink's SparkAPI registers them), for the identity SQL."""
+    from splink.internals.spark.jar_location import get_scala_udfs
+
+    for name, java_class, returns in get_scala_udfs():
+        session.udf.registerJavaFunction(name, java_class, returns)
 
 
 class SparkDatabase(RowQueries):
@@ -112,6 +126,7 @@ class SparkDatabase(RowQueries):
         self.step = step
         self._views: set[str] = set()
         self._parquet_n = 0
+        self._macros: dict[str, tuple[list[str], exp.Expression]] = {}  # DuckDB macros, expanded in place
         self._links: Path | None = None
 
     @classmethod
@@ -137,7 +152,12 @@ class SparkDatabase(RowQueries):
         trees = parse_duckdb(sql)
         if len(trees) != 1:
             raise ValueError(f"expected one statement, found {len(trees)}")
-        tree = self._read_parquet_calls(trees[0])
+        macro = macro_definition(trees[0])
+        if macro is not None:
+            name, parameters, body = macro
+            self._macros[name] = (parameters, body)
+            return self._empty()
+        tree = self._read_parquet_calls(expand_macros(trees[0], self._macros))
         if isinstance(tree, exp.Set) or (isinstance(tree, exp.Command) and str(tree.this).upper() == "SET"):
             return self._empty()
         if isinstance(tree, exp.Create):
@@ -147,8 +167,9 @@ class SparkDatabase(RowQueries):
         if isinstance(tree, exp.Delete):
             return self._delete(tree, params)
         if isinstance(tree, exp.Drop):
-            self._spark.catalog.dropTempView(tree.this.name)
-            self._views.discard(tree.this.name.lower())
+            for table in tree.args.get("tables") or [tree.this]:  # sqlglot 30 keeps the names in `tables`
+                self._spark.catalog.dropTempView(table.name)
+                self._views.discard(table.name.lower())
             return self._empty()
         return self._query(tree, params)
 
@@ -285,7 +306,13 @@ class SparkDatabase(RowQueries):
                 raise ValueError("run_many runs inserts only on Spark")
             table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
             current = self._spark.table(table.name)
-            self._append(table.name, current, self._spark.createDataFrame(rows, current.schema))
+            columns = [c.name for c in tree.this.expressions] if isinstance(tree.this, exp.Schema) else None
+            # through Arrow, cast by position as an insert's values are (an int into a double column, a
+            # column of nulls: Spark's own row conversion refuses both)
+            import pyarrow as pa
+
+            arrow = pa.table({f"_{i}": pa.array(list(c)) for i, c in enumerate(zip(*rows))})
+            self._append(table.name, current, _conform(self._spark.createDataFrame(arrow), current, columns))
         except Exception as exc:
             raise StatementError(self.step, name, _first_line(exc)) from exc
         log.debug("%s %s x%d %.3fs", self.step, name, len(rows), time.perf_counter() - start)
@@ -324,6 +351,13 @@ class SparkDatabase(RowQueries):
             raise StatementError(self.step, f"view {name}", _first_line(exc)) from exc
         self._views.add(name.lower())
         log.debug("%s view %s %.3fs", self.step, name, time.perf_counter() - start)
+
+    def splink_api(self):
+        """Splink's Spark backend over this session (the identity model's training and scoring run on Spark)."""
+        from splink import SparkAPI
+
+        # persist: Splink's default (checkpoint) needs a checkpoint directory, which a local session has not
+        return SparkAPI(spark_session=self._spark, break_lineage_method="persist")
 
     def connection(self):
         """The SparkSession, for a library that drives Spark itself (Splink's `SparkAPI`)."""

@@ -33,6 +33,13 @@ from transforms.spark_dialect import RULES, to_spark
     # DuckDB divides to a double
     ("select a / 3600.0 from t", "SELECT CAST(a AS DOUBLE) / 3600.0 FROM t"),
     ("select (x / 2) / y from t", "SELECT CAST((CAST(x AS DOUBLE) / 2) AS DOUBLE) / y FROM t"),
+    # identity (part 2): similarity over bytes as DuckDB's (the jar's functions over a byte per character);
+    # list_position is null when absent
+    ("select jaro_winkler_similarity(a, b), damerau_levenshtein(a, b), levenshtein(a, b) from t",
+     "SELECT JARO_WINKLER(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
+     "DAMERAU_LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
+     "LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')) FROM t"),
+    ("select list_position($k, x) from t", "SELECT NULLIF(ARRAY_POSITION(:k, x), 0) FROM t"),
 ])
 def test_rule_translates(duckdb, spark):
     assert to_spark(duckdb) == spark
@@ -48,13 +55,24 @@ def test_one_statement_only():
         to_spark("select 1; select 2")
 
 
+def test_macros_are_expanded_in_place():
+    """Spark's SQL functions need typed parameters: a DuckDB macro's calls are replaced by its body."""
+    from transforms.spark_dialect import expand_macros, macro_definition, parse_duckdb, spark_sql
+
+    name, params, body = macro_definition(parse_duckdb("create or replace macro m(a, b) as a + b * 2")[0])
+    assert (name, params) == ("m", ["a", "b"])
+    assert spark_sql(expand_macros(parse_duckdb("select m(x, m(y, 1)) from t")[0], {name: (params, body)})) == \
+        "SELECT ((x) + (((y) + (1) * 2)) * 2) FROM t"
+
+
 def test_every_rule_is_tested_here():
     source = open(__file__, encoding="utf-8").read()
     words = {"_rule_regex_classes": "IsHan", "_rule_ordered_first_last": "MIN_BY", "_rule_ordered_list": "COLLECT_LIST",
              "_rule_any_value": "ANY_VALUE(x, TRUE)", "_rule_timezone": "FROM_UTC_TIMESTAMP",
              "_rule_to_days": "MAKE_DT_INTERVAL", "_rule_list_index": "TRY_ELEMENT_AT",
              "_rule_count_distinct_window": "COLLECT_SET(x) OVER", "_rule_division": "AS DOUBLE) /",
-             "_rule_distinct_string_agg": "ARRAY_JOIN(ARRAY_SORT(COLLECT_SET"}
+             "_rule_distinct_string_agg": "ARRAY_JOIN(ARRAY_SORT(COLLECT_SET",
+             "_rule_byte_similarity": "'ISO-8859-1'), DECODE", "_rule_list_position": "NULLIF(ARRAY_POSITION"}
     assert sorted(r.__name__ for r in RULES) == sorted(words)
     assert all(w in source for w in words.values())
 

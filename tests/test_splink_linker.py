@@ -18,6 +18,7 @@ import pytest
 
 from transforms.normalize import normalize_street
 from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig as SplinkConfig
+from flows.db import Database
 from transforms.identity.splink import link_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkage"
@@ -68,7 +69,7 @@ def _link(records: pd.DataFrame, config: SplinkConfig = CONFIG):
     con.register("records_df", table)
     con.execute("create table int_identity__records as select * from records_df")
     con.unregister("records_df")
-    result = link_records(con, "int_identity__records", config)
+    result = link_records(Database(con), "int_identity__records", config)
     links = con.execute(f"select * from {result.links_table}").df()
     return con, result, links
 
