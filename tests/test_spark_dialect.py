@@ -23,7 +23,11 @@ from transforms.spark_dialect import RULES, to_spark
     # lists: indexing past the end is null, as in DuckDB; distinct counts over windows
     ("select x[1], m['k'], x[i] from t", "SELECT TRY_ELEMENT_AT(x, 1), TRY_ELEMENT_AT(m, 'k'), TRY_ELEMENT_AT(x, i) FROM t"),
     ("select count(distinct x) over (partition by y) from t", "SELECT SIZE(COLLECT_SET(x) OVER (PARTITION BY y)) FROM t"),
-    ("select array_length(l) from t", "SELECT SIZE(l) FROM t"),
+    ("select array_length(l) from t", "SELECT CAST(SIZE(l) AS BIGINT) FROM t"),
+    # DuckDB's date parts, lengths and row numbers are BIGINT, Spark's INT: the written columns' types agree
+    ("select year(d), row_number() over (partition by year(d) order by a), length(s) from t",
+     "SELECT CAST(YEAR(d) AS BIGINT), CAST(ROW_NUMBER() OVER (PARTITION BY CAST(YEAR(d) AS BIGINT) ORDER BY a NULLS LAST) "
+     "AS BIGINT), CAST(LENGTH(s) AS BIGINT) FROM t"),
     # Spark 4.3's listagg(distinct) fails beside other distinct aggregates or under a FILTER: a sorted set
     ("select string_agg(distinct s, ', ' order by s) filter (where h > l) from t",
      "SELECT CASE WHEN SIZE(ARRAY_SORT(COLLECT_SET(s) FILTER(WHERE h > l))) = 0 THEN NULL "
@@ -72,7 +76,8 @@ def test_every_rule_is_tested_here():
              "_rule_to_days": "MAKE_DT_INTERVAL", "_rule_list_index": "TRY_ELEMENT_AT",
              "_rule_count_distinct_window": "COLLECT_SET(x) OVER", "_rule_division": "AS DOUBLE) /",
              "_rule_distinct_string_agg": "ARRAY_JOIN(ARRAY_SORT(COLLECT_SET",
-             "_rule_byte_similarity": "'ISO-8859-1'), DECODE", "_rule_list_position": "NULLIF(ARRAY_POSITION"}
+             "_rule_byte_similarity": "'ISO-8859-1'), DECODE", "_rule_list_position": "NULLIF(ARRAY_POSITION",
+             "_rule_bigint_results": "CAST(ROW_NUMBER() OVER"}
     assert sorted(r.__name__ for r in RULES) == sorted(words)
     assert all(w in source for w in words.values())
 
@@ -91,6 +96,8 @@ CASES = [
     ("han", "select regexp_matches('陳大文', '^\\p{Han}+$') as h, regexp_matches('Chan', '\\p{Han}') as l"),
     ("division", "select 7 / 2 as a, cast(1 as decimal(18, 2)) / 3 as b, 3700 / 3600.0 as c"),
     ("any_value", "select any_value(z) as v from t"),
+    ("bigint results", "select year(date '2026-11-20') as y, row_number() over (order by x, y) as n, length(x) as l "
+                       "from t"),
     ("distinct string_agg", "select string_agg(distinct x, ', ' order by x) filter (where y > 1) as s, "
                             "string_agg(distinct x, ', ' order by x) filter (where y > 9) as e, "
                             "count(distinct x) as n, string_agg(x, '|' order by y) as o from t"),
@@ -118,6 +125,14 @@ def test_rule_gives_duckdbs_rows_on_spark(case, sql, both):
     duck = both["duckdb"].rows(case, sql)
     spark = both["spark"].rows(case, sql)
     assert sorted(map(repr, spark)) == sorted(map(repr, duck))
+
+
+@pytest.mark.spark
+def test_date_parts_and_row_numbers_have_duckdbs_types_on_spark(both):
+    sql = dict(CASES)["bigint results"]
+    types = {engine: [str(f.type) for f in db.arrow("types", sql).schema] for engine, db in both.items()}
+    assert types["duckdb"] == ["int64", "int64", "int64"]
+    assert types["spark"] == types["duckdb"]
 
 
 @pytest.mark.spark

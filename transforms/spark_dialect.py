@@ -185,6 +185,27 @@ def _rule_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_BIGINT_FUNCTIONS = (exp.Year, exp.Quarter, exp.Month, exp.Week, exp.Day, exp.DayOfWeek, exp.DayOfMonth,
+                     exp.DayOfYear, exp.Extract, exp.Length, exp.ArraySize, exp.DateDiff)
+_BIGINT_WINDOWS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+
+
+def _rule_bigint_results(node: exp.Expression) -> exp.Expression:
+    """Date parts, lengths, date differences and row numbers are BIGINT in DuckDB, INT in Spark: cast to
+    bigint, so that the columns Spark writes have DuckDB's types (a published `birth_year` or journey `step`
+    is int64 on both engines)."""
+    ranking = isinstance(node, exp.Window) and isinstance(node.this, _BIGINT_WINDOWS)
+    if not (ranking or isinstance(node, _BIGINT_FUNCTIONS) or
+            (isinstance(node, exp.Anonymous) and node.name.lower() in ("date_part", "datepart"))):
+        return node
+    if isinstance(node.parent, exp.Cast):
+        return node
+    inner = node.copy()
+    for child in list(inner.iter_expressions()):  # transform() does not descend into a replaced node
+        child.replace(child.transform(_rule_bigint_results))
+    return exp.cast(inner, exp.DataType.build("bigint"))
+
+
 RULES: tuple[Rule, ...] = (
     _rule_regex_classes,
     _rule_ordered_first_last,
@@ -227,7 +248,7 @@ def _rule_list_position(node: exp.Expression) -> exp.Expression:
     return node
 
 
-RULES = RULES + (_rule_byte_similarity, _rule_list_position)
+RULES = RULES + (_rule_byte_similarity, _rule_list_position, _rule_bigint_results)
 
 
 def macro_definition(tree: exp.Expression) -> tuple[str, list[str], exp.Expression] | None:
