@@ -155,6 +155,10 @@ class Database(RowQueries):
 
         return DuckDBAPI(connection=self._con)
 
+    def splink_trainer(self) -> None:
+        """Splink trains its model where it scores, on this connection (the Spark engine's differs)."""
+        return None
+
     def count(self, relation: str) -> int:
         """Rows of a table or view."""
         return self.scalar(f"count {relation}", f"select count(*) from {quote(relation)}")

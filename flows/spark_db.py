@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from flows.db import RowQueries, StatementError
+from flows.db import Database, RowQueries, StatementError
 from transforms.spark_dialect import expand_macros, macro_definition, parse_duckdb, spark_sql
 
 log = logging.getLogger("silobridge.spark")
@@ -51,7 +51,10 @@ SESSION_CONF = {
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
 }
 # local[N]: the driver is the only process; bind it to the loopback interface (no network)
-LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+# the driver's heap is a local session's whole memory (executors run inside it): Spark's default, 1 GB, filled
+# with the identity step's materialised tables and Splink's scored pairs on the demo, and the JVM then spent
+# minutes in full garbage collections (jstat: old generation 99.9%, 36 full GCs, 368 s)
+LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1", "spark.driver.memory": "4g"}
 
 
 def _local_conf(master: str) -> dict[str, str]:
@@ -358,6 +361,15 @@ class SparkDatabase(RowQueries):
 
         # persist: Splink's default (checkpoint) needs a checkpoint directory, which a local session has not
         return SparkAPI(spark_session=self._spark, break_lineage_method="persist")
+
+    def splink_trainer(self) -> Database:
+        """An in-process DuckDB where Splink trains the identity model (`link_records(score=False)`); it then
+        scores on Spark with those parameters. Splink's Spark backend trains too, but its EM ran for minutes on
+        the demo (a Spark job per iteration and level count; DuckDB: 5 s), and its u sample (Spark's hash of the
+        record ids) is not DuckDB's, so its model differs: trained on DuckDB, both engines link the same pairs
+        (README "Identity on Spark"). The named identity records are copied to it through Arrow."""
+        spill = Path(tempfile.gettempdir()) / "silobridge-splink-training"
+        return Database.connect(temp_directory=spill, step=f"{self.step}.splink training")
 
     def connection(self):
         """The SparkSession, for a library that drives Spark itself (Splink's `SparkAPI`)."""

@@ -250,7 +250,7 @@ def test_splink_scores_the_same_on_spark_at_fixed_parameters(night, spark, tee):
         trained = link_records(duck, "fs_records", config)
         assert trained.links > 0 and trained.parameters is not None
         spark.register("fs_records", duck.arrow("fs records rows", "select * from fs_records"))
-        scored = link_records(spark, "fs_records", config, parameters=trained.parameters)
+        scored = link_records(spark, "fs_records", config, trained=trained)
         assert (scored.links, scored.possible, scored.held_by_household_rule) == \
                (trained.links, trained.possible, trained.held_by_household_rule)
         for table in (trained.links_table, trained.possible_table, trained.model_table):

@@ -255,3 +255,21 @@ def test_source_mapped_identifier_links_across_sources_despite_a_typo():
     assert "id_national_id" not in result.comparisons
     assert con.execute(f"select count(*) from {result.links_table} where rid_l = ? and rid_r = ?",
                        [a, b]).fetchall() == [(0,)]
+
+
+def test_a_model_trained_on_one_database_scores_the_same_links_on_another():
+    # the Spark engine's path (Database.splink_trainer): train only on one database, score on another with
+    # that model; the links, their weights and the model table are those of training and scoring in one place
+    records = pp_records()
+    con, result, _ = _link(records)
+    trainer, scorer = (_link(records, SplinkConfig(enabled=False))[0] for _ in range(2))
+    trained = link_records(Database(trainer), "int_identity__records", CONFIG, score=False)
+    assert trainer.execute(f"select count(*) from {trained.links_table}").fetchall() == [(0,)]  # not scored
+    assert trained.parameters == result.parameters and trained.warnings == result.warnings
+    scored = link_records(Database(scorer), "int_identity__records", CONFIG, trained=trained)
+    assert (scored.links, scored.possible, scored.held_by_household_rule) == \
+           (result.links, result.possible, result.held_by_household_rule)
+    assert result.links > 100
+    for table in (result.links_table, result.possible_table, result.model_table):
+        assert scorer.execute(f"select * from {table} order by all").fetchall() == \
+               con.execute(f"select * from {table} order by all").fetchall(), table

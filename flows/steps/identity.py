@@ -37,7 +37,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
     cfg = spec.config()
     # Splink narrates its training at INFO (hundreds of lines a run): shown only with silobridge's debug logs
     logging.getLogger("splink").setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
-    with open_analysis(spec, cfg, hash_key, "identity") as db:
+    with open_analysis(spec, cfg, hash_key, "identity", spec.engine) as db:
         previous = warehouse.current_version(spec.warehouse_dir)
         has_previous = previous is not None and (previous / "customer_identities.parquet").exists()
         if has_previous:

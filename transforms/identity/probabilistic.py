@@ -107,7 +107,14 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
     held for review and the model's warnings (never silent: no training, far fewer links than expected)."""
     p: ProbabilisticConfig = identity.probabilistic
     build(db, "int_identity__fs_records")
-    result = link_records(db, "int_identity__fs_records", p)
+    trainer = db.splink_trainer()
+    trained = None
+    if trainer is not None:  # the Spark engine: Splink trains on DuckDB, scores here with that model
+        with trainer:
+            trainer.register("int_identity__fs_records", db.arrow(
+                "identity.fs records for training", "select * from int_identity__fs_records order by rid"))
+            trained = link_records(trainer, "int_identity__fs_records", p, score=False)
+    result = link_records(db, "int_identity__fs_records", p, trained=trained)
     build(db, "identity_model")
     scored = scored_sql(result.links_table, _scored_comparisons(db, result.links_table),
                         _tf_comparisons(db, result.links_table))

@@ -396,12 +396,14 @@ def _training_rule_sql(rule: list[str]) -> str:
 
 
 def link_records(db: Database, table: str, config: ProbabilisticConfig = ProbabilisticConfig(),
-                 parameters: dict | None = None) -> LinkResult:
-    """Train a Splink model on `table` without labels (or take the trained `parameters` of an earlier
-    result), score candidate pairs, apply the household rule.
+                 trained: LinkResult | None = None, score: bool = True) -> LinkResult:
+    """Train a Splink model on `table` without labels (or take the model of `trained`, an earlier result
+    over the same records, on any database), score candidate pairs, apply the household rule.
 
     Writes the links, possible-match and model tables into `db` (see the module docstring) and returns
-    their names, counts, warnings and the model's parameters.
+    their names, counts, warnings and the model's parameters. `score=False` trains only (the parameters and
+    the training's warnings), for scoring on another database: the Spark engine trains on DuckDB
+    (`Database.splink_trainer`).
     """
     prefix = config.output_prefix
     result = LinkResult(links_table=prefix + "links", possible_table=prefix + "possible",
@@ -472,17 +474,26 @@ def link_records(db: Database, table: str, config: ProbabilisticConfig = Probabi
     # one record per group of identical ones
     linker = Linker(db_api.register(prepared + "_all" if collapsed else prepared), settings, log_level=None)
     try:
-        if parameters is not None:
-            return _predict_with(db, linker, parameters, specs, id_fields, n_records, config, result)
-        return _train_and_predict(db, linker, specs, fields, id_fields, n_records, config, result)
+        if trained is not None:
+            if trained.parameters is None:  # it could not train: its reasons, no links
+                result.warnings += trained.warnings
+                return result
+            return _predict_with(db, linker, trained, specs, id_fields, n_records, config, result)
+        if not _train(linker, fields, id_fields, n_records, config, result):
+            return result
+        if not score:
+            return result
+        return _score(db, linker, specs, id_fields, config, result)
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         if collapsed:
             db.run("splink", f"drop table if exists {_q(prepared + '_all')}")
 
 
-def _train_and_predict(db: Database, linker: Any, specs: list[_Spec], fields: set[str], id_fields: list[str],
-                       n_records: int, config: ProbabilisticConfig, result: LinkResult) -> LinkResult:
+def _train(linker: Any, fields: set[str], id_fields: list[str], n_records: int, config: ProbabilisticConfig,
+           result: LinkResult) -> bool:
+    """Train `linker`'s model (prior, u, m); `result` gets the prior, the parameters and the warnings. Returns
+    False when it cannot train (the reason among the warnings): no links are made then."""
     training = linker.training
     all_pairs = n_records * (n_records - 1) / 2
     # prior
@@ -499,7 +510,7 @@ def _train_and_predict(db: Database, linker: Any, specs: list[_Spec], fields: se
         # no pair is certain enough to anchor the model: scoring with a guessed prior links strangers
         result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
                                "cannot be estimated; no links made")
-        return result
+        return False
     estimated_prior = linker._settings_obj._probability_two_random_records_match
     result.lap("prior")
     log.info("splink linker: prior %.3g, estimating u", estimated_prior)
@@ -548,10 +559,15 @@ def _train_and_predict(db: Database, linker: Any, specs: list[_Spec], fields: se
     result.probability_two_random_records_match = prior
     result.expected_matching_pairs = prior * all_pairs
     result.parameters = model_parameters(linker)
-    _write_model(db, linker, specs, result)
-
-    log.info("splink linker: model trained, scoring candidate pairs")
     result.lap("EM and model")
+    return True
+
+
+def _score(db: Database, linker: Any, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
+           result: LinkResult) -> LinkResult:
+    """Write the model table, score the candidate pairs with `linker`'s trained model, apply the household rule."""
+    _write_model(db, linker, specs, result)
+    log.info("splink linker: model trained, scoring candidate pairs")
     predicted = _predict_expanded(db, linker, config)
     result.lap("predict")
     _write_pairs(db, predicted, specs, id_fields, config, result)
@@ -578,10 +594,12 @@ def model_parameters(linker: Any) -> dict:
                             for c in settings.comparisons}}
 
 
-def _predict_with(db: Database, linker: Any, parameters: dict, specs: list[_Spec], id_fields: list[str],
+def _predict_with(db: Database, linker: Any, trained: LinkResult, specs: list[_Spec], id_fields: list[str],
                   n_records: int, config: ProbabilisticConfig, result: LinkResult) -> LinkResult:
-    """Score with given parameters (`model_parameters` of a model trained on the same records, on any
-    engine) instead of training: the two engines' scores are then compared on one model (issue 16)."""
+    """Score with the model of `trained` (trained on the same records, on any engine) instead of training: its
+    parameters (`model_parameters`) and its training's warnings."""
+    parameters = trained.parameters
+    result.warnings += trained.warnings
     settings = linker._settings_obj
     settings._probability_two_random_records_match = parameters["prior"]
     # Splink drops from a trained model the comparisons it could learn nothing about: so does the scorer
@@ -596,11 +614,8 @@ def _predict_with(db: Database, linker: Any, parameters: dict, specs: list[_Spec
     result.probability_two_random_records_match = parameters["prior"]
     result.expected_matching_pairs = parameters["prior"] * n_records * (n_records - 1) / 2
     result.parameters = parameters
-    _write_model(db, linker, specs, result)
-    predicted = _predict_expanded(db, linker, config)
-    _write_pairs(db, predicted, specs, id_fields, config, result)
-    db.run("splink", f"drop table {_q(predicted)}")
-    return result
+    result.lap("parameters")
+    return _score(db, linker, specs, id_fields, config, result)
 
 
 def _predict_expanded(db: Database, linker: Any, config: ProbabilisticConfig) -> str:
