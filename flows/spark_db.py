@@ -42,6 +42,10 @@ SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",               # casts that fail raise, as DuckDB's do
     "spark.sql.adaptive.enabled": "true",
+    # Catalyst's constraint propagation grows with every aliased CASE of a plan: on Splink's scoring query (a
+    # union of blocking rules, each comparison a CASE of levels) the optimiser ran for minutes before any task
+    # (jstack: getAllValidConstraints); the filters it would infer are the blocking rules' own
+    "spark.sql.constraintPropagation.enabled": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",

@@ -1,21 +1,18 @@
 """Parity of the engines for identity: every statement of the identity step gives the same rows on DuckDB and
-on Spark local[2], and Splink's Spark backend scores pairs as its DuckDB backend does.
+on Spark local[2].
 
 One demo night (the session's demo exports) runs on DuckDB up to the identity step. The identity step then
 runs on a `_Tee`: each statement runs on DuckDB, then on Spark (`flows.spark_db.SparkDatabase`, translated by
 `transforms.spark_dialect`), and the table it makes (or the rows it returns) is compared as a row multiset:
 floats to a relative 1e-9, timestamps in UTC, lists in order. A table that differs is recorded, then copied from
 DuckDB to Spark, so that each statement is judged on the same inputs. Splink's own statements run on DuckDB
-in the tee (its tables are copied to Spark when a statement of ours reads them); Splink on Spark is compared on
-its own, at fixed model parameters (trained once on DuckDB, scored on both).
+in the tee (its tables are copied to Spark when a statement of ours reads them). Splink scoring on Spark, with
+the model trained on DuckDB as the Spark engine does, is compared end to end in test_spark_night.py.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,7 +22,7 @@ import pytest
 from sqlglot import exp
 
 from flows.db import Database
-from tests.conftest import DEMO_END, REPO, demo_data_dir
+from tests.conftest import DEMO_END, demo_data_dir
 
 pytestmark = pytest.mark.spark
 
@@ -195,9 +192,6 @@ def night(tmp_path_factory, demo_exports):
 def spark():
     from flows.spark_db import SparkDatabase, stop_spark
 
-    # the UDFs' Python workers: this interpreter, this project importable (part 1's seam sets both too)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     db = SparkDatabase.connect("local[2]", "identity")
     yield db
     db.close()
@@ -231,33 +225,6 @@ def test_every_identity_statement_gives_the_same_rows_on_both_engines(tee):
     assert len(compared) > 60
     differing = [f"{s.name}: {s.outcome}: {s.detail}" for s in statements if s.outcome != "same"]
     assert not differing, "\n".join(differing)
-
-
-def test_splink_scores_the_same_on_spark_at_fixed_parameters(night, spark, tee):
-    """Splink trained once on DuckDB, its parameters given to Splink's Spark backend: every scored pair, its
-    weights, levels and the household rule's decisions are the same (the u sample is drawn by hashing record
-    ids with each engine's own hash function, so training on Spark samples other pairs: see the README)."""
-    from flows.steps.analysis import open_analysis
-    from flows.warehouse import IDENTITY_RECORDS_STATE
-    from transforms.identity.splink import link_records
-
-    spec, hash_key = night
-    config = spec.config().identity.probabilistic
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    with open_analysis(spec, spec.config(), hash_key, "splink parity") as duck:
-        duck.view_over_parquet("records", spec.path("staging", IDENTITY_RECORDS_STATE))
-        duck.run("fs records", "create table fs_records as select * from records")
-        trained = link_records(duck, "fs_records", config)
-        assert trained.links > 0 and trained.parameters is not None
-        spark.register("fs_records", duck.arrow("fs records rows", "select * from fs_records"))
-        scored = link_records(spark, "fs_records", config, trained=trained)
-        assert (scored.links, scored.possible, scored.held_by_household_rule) == \
-               (trained.links, trained.possible, trained.held_by_household_rule)
-        for table in (trained.links_table, trained.possible_table, trained.model_table):
-            d = duck.arrow(f"{table} duckdb", f"select * from {table}")
-            s = spark.arrow(f"{table} spark", f"select * from {table}")
-            assert s.column_names == d.column_names
-            assert Counter(map(_row, s.to_pylist())) == Counter(map(_row, d.to_pylist())), table
 
 
 def test_similarity_functions_count_bytes_on_both_engines(spark):
