@@ -397,7 +397,7 @@ class SparkDatabase(RowQueries):
         shutil.rmtree(parts, ignore_errors=True)
         start = time.perf_counter()
         try:
-            frame = self._spark.table(relation)
+            frame = _nullable_elements(self._spark.table(relation))
             # one task writes the one file; coalesce keeps a sorted relation's order
             frame.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(str(parts))
             files = sorted(parts.glob("part-*.parquet"))
@@ -441,6 +441,27 @@ def stop_spark() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+def _nullable_elements(frame):
+    """`frame` with every list element, map value and struct field nullable, as DuckDB writes them: Spark marks
+    a `collect_list`'s elements not null, which the Parquet schema would carry (`list<element: string not
+    null>`); a cast to the same type with nulls allowed changes only that."""
+    from pyspark.sql import types as T
+
+    def nullable(kind):
+        if isinstance(kind, T.ArrayType):
+            return T.ArrayType(nullable(kind.elementType), True)
+        if isinstance(kind, T.MapType):
+            return T.MapType(nullable(kind.keyType), nullable(kind.valueType), True)
+        if isinstance(kind, T.StructType):
+            return T.StructType([T.StructField(f.name, nullable(f.dataType), True) for f in kind.fields])
+        return kind
+    if all(nullable(f.dataType) == f.dataType for f in frame.schema.fields):
+        return frame
+    from pyspark.sql import functions as F
+
+    return frame.select([F.col(f"`{f.name}`").cast(nullable(f.dataType)).alias(f.name) for f in frame.schema.fields])
+
+
 def _first_line(exc: BaseException) -> str:
     """The first line of an error's message; for a JVM error seen through py4j ("An error occurred while calling
     o788.getResult"), that of the Java exception (the message's values are masked by StatementError)."""

@@ -158,6 +158,19 @@ def test_tables_insert_delete_and_parquet_round_trip(both, tmp_path):
     assert both["duckdb"].scalar("read", f"select sum(y) from read_parquet('{tmp_path / 'u.parquet'}')") == 15
 
 
+@pytest.mark.spark
+def test_written_lists_have_duckdbs_parquet_types(both, tmp_path):
+    import pyarrow.parquet as pq
+
+    types = {}
+    for engine, db in both.items():
+        db.run("l", "create or replace table l as select y, list(x order by x) as xs from t group by y")
+        db.write_parquet("l", tmp_path / f"{engine}.parquet")
+        types[engine] = [str(f.type) for f in pq.read_schema(tmp_path / f"{engine}.parquet")]
+    assert types["duckdb"] == ["int32", "list<element: string>"]
+    assert types["spark"] == types["duckdb"]  # Spark's collect_list elements are `not null` until written
+
+
 def test_engine_spark_without_pyspark_says_what_to_install(monkeypatch, tmp_path):
     """`engine: spark` on a machine without the optional Spark dependencies: a PipelineError naming them and
     `make spark`, not an ImportError traceback."""
