@@ -397,7 +397,7 @@ class SparkDatabase(RowQueries):
         shutil.rmtree(parts, ignore_errors=True)
         start = time.perf_counter()
         try:
-            frame = _nullable_elements(self._spark.table(relation))
+            frame = self._spark.table(relation)
             # one task writes the one file; coalesce keeps a sorted relation's order
             frame.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(str(parts))
             files = sorted(parts.glob("part-*.parquet"))
@@ -405,6 +405,7 @@ class SparkDatabase(RowQueries):
                 raise RuntimeError(f"expected one Parquet part, Spark wrote {len(files)}")
             import pyarrow.parquet as pq
 
+            _nullable_elements(files[0])
             written = pq.ParquetFile(files[0]).metadata.num_rows
             os.replace(files[0], path)
         except Exception as exc:
@@ -441,25 +442,27 @@ def stop_spark() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _nullable_elements(frame):
-    """`frame` with every list element, map value and struct field nullable, as DuckDB writes them: Spark marks
-    a `collect_list`'s elements not null, which the Parquet schema would carry (`list<element: string not
-    null>`); a cast to the same type with nulls allowed changes only that."""
-    from pyspark.sql import types as T
+def _nullable_elements(path: Path) -> None:
+    """The Parquet file at `path` rewritten with every list element and struct field nullable, as DuckDB writes
+    them, when Spark marked some `not null` (a `collect_list`'s elements: `list<element: string not null>`).
+    Done on the file: a cast to the nullable type is removed by Spark's optimiser (SimplifyCasts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    def nullable(kind):
-        if isinstance(kind, T.ArrayType):
-            return T.ArrayType(nullable(kind.elementType), True)
-        if isinstance(kind, T.MapType):
-            return T.MapType(nullable(kind.keyType), nullable(kind.valueType), True)
-        if isinstance(kind, T.StructType):
-            return T.StructType([T.StructField(f.name, nullable(f.dataType), True) for f in kind.fields])
+    def nullable(kind: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            return pa.list_(pa.field(kind.value_field.name, nullable(kind.value_type), True))
+        if pa.types.is_struct(kind):
+            return pa.struct([pa.field(f.name, nullable(f.type), True) for f in kind])
+        if pa.types.is_map(kind):
+            return pa.map_(nullable(kind.key_type), pa.field(kind.item_field.name, nullable(kind.item_type), True))
         return kind
-    if all(nullable(f.dataType) == f.dataType for f in frame.schema.fields):
-        return frame
-    from pyspark.sql import functions as F
-
-    return frame.select([F.col(f"`{f.name}`").cast(nullable(f.dataType)).alias(f.name) for f in frame.schema.fields])
+    schema = pq.read_schema(path)
+    relaxed = pa.schema([pa.field(f.name, nullable(f.type), f.nullable) for f in schema])
+    if all(a.type.equals(b.type) for a, b in zip(schema, relaxed)):
+        return
+    table = pq.read_table(path).cast(relaxed)
+    pq.write_table(table, path, compression="zstd")
 
 
 def _first_line(exc: BaseException) -> str:

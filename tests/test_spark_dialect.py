@@ -164,7 +164,7 @@ def test_written_lists_have_duckdbs_parquet_types(both, tmp_path):
 
     types = {}
     for engine, db in both.items():
-        db.run("l", "create or replace table l as select y, list(x order by x) as xs from t group by y")
+        db.run("l", "create or replace table l as select y, list(x) as xs from t group by y")
         db.write_parquet("l", tmp_path / f"{engine}.parquet")
         types[engine] = [str(f.type) for f in pq.read_schema(tmp_path / f"{engine}.parquet")]
     assert types["duckdb"] == ["int32", "list<element: string>"]
