@@ -148,10 +148,16 @@ class Database(RowQueries):
         self.run(f"view {name}", f"create or replace view {quote(name)} as select * from "
                                  f"{parquet_source(paths, union_by_name)}")
 
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """The raw DuckDB connection, for a library that drives DuckDB itself (Splink's `DuckDBAPI`, which
-        runs the identity model in this process and connection); nothing else should need it."""
-        return self._con
+    def splink_api(self) -> Any:
+        """Splink's database API over this connection (`DuckDBAPI`: Splink drives DuckDB itself, in this
+        process and connection, for the identity model); the Spark engine gives Splink's `SparkAPI`."""
+        from splink import DuckDBAPI  # imported on use: Splink is the identity step's alone
+
+        return DuckDBAPI(connection=self._con)
+
+    def splink_trainer(self) -> None:
+        """Splink trains its model where it scores, on this connection (the Spark engine's differs)."""
+        return None
 
     def count(self, relation: str) -> int:
         """Rows of a table or view."""

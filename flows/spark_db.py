@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from flows.db import RowQueries, StatementError
-from transforms.spark_dialect import parse_duckdb, spark_sql
+from flows.db import Database, RowQueries, StatementError
+from transforms.spark_dialect import expand_macros, macro_definition, parse_duckdb, spark_sql
 
 log = logging.getLogger("silobridge.spark")
 
@@ -42,6 +42,10 @@ SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",               # casts that fail raise, as DuckDB's do
     "spark.sql.adaptive.enabled": "true",
+    # Catalyst's constraint propagation grows with every aliased CASE of a plan: on Splink's scoring query (a
+    # union of blocking rules, each comparison a CASE of levels) the optimiser ran for minutes before any task
+    # (jstack: getAllValidConstraints); the filters it would infer are the blocking rules' own
+    "spark.sql.constraintPropagation.enabled": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -51,7 +55,10 @@ SESSION_CONF = {
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
 }
 # local[N]: the driver is the only process; bind it to the loopback interface (no network)
-LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+# the driver's heap is a local session's whole memory (executors run inside it): Spark's default, 1 GB, filled
+# with the identity step's materialised tables and Splink's scored pairs on the demo, and the JVM then spent
+# minutes in full garbage collections (jstat: old generation 99.9%, 36 full GCs, 368 s)
+LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1", "spark.driver.memory": "4g"}
 
 
 def _local_conf(master: str) -> dict[str, str]:
@@ -91,9 +98,15 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
         settings = {k: v for k, v in settings.items() if not k.startswith(("spark.ui", "spark.driver"))}
     else:
         builder = SparkSession.builder.master(master).appName(app_name)
+        # Splink's similarity functions (jaro_winkler, damerau_levenshtein) for the identity SQL and model, from
+        # the jar inside the splink package: nothing is downloaded (a Connect server is started with it: README)
+        from splink.backends.spark import similarity_jar_location
+
+        settings = {"spark.jars": similarity_jar_location()} | settings
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    _register_similarity_functions(session)
     for key, value in settings.items():  # a session that existed already gets the SQL settings too
         if key.startswith("spark.sql."):
             session.conf.set(key, value)
@@ -101,6 +114,14 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
         # a failed task's log lines may quote its data; the failure reaches us as a StatementError, masked
         session.sparkContext.setLogLevel("FATAL")
     return session
+
+
+def _register_similarity_functions(session) -> None:
+    """The jar's functions by Splink's names (as Splink's SparkAPI registers them), for the identity SQL."""
+    from splink.internals.spark.jar_location import get_scala_udfs
+
+    for name, java_class, returns in get_scala_udfs():
+        session.udf.registerJavaFunction(name, java_class, returns)
 
 
 class SparkDatabase(RowQueries):
@@ -112,6 +133,7 @@ class SparkDatabase(RowQueries):
         self.step = step
         self._views: set[str] = set()
         self._parquet_n = 0
+        self._macros: dict[str, tuple[list[str], exp.Expression]] = {}  # DuckDB macros, expanded in place
         self._links: Path | None = None
 
     @classmethod
@@ -137,7 +159,12 @@ class SparkDatabase(RowQueries):
         trees = parse_duckdb(sql)
         if len(trees) != 1:
             raise ValueError(f"expected one statement, found {len(trees)}")
-        tree = self._read_parquet_calls(trees[0])
+        macro = macro_definition(trees[0])
+        if macro is not None:
+            name, parameters, body = macro
+            self._macros[name] = (parameters, body)
+            return self._empty()
+        tree = self._read_parquet_calls(expand_macros(trees[0], self._macros))
         if isinstance(tree, exp.Set) or (isinstance(tree, exp.Command) and str(tree.this).upper() == "SET"):
             return self._empty()
         if isinstance(tree, exp.Create):
@@ -147,8 +174,9 @@ class SparkDatabase(RowQueries):
         if isinstance(tree, exp.Delete):
             return self._delete(tree, params)
         if isinstance(tree, exp.Drop):
-            self._spark.catalog.dropTempView(tree.this.name)
-            self._views.discard(tree.this.name.lower())
+            for table in tree.args.get("tables") or [tree.this]:  # sqlglot 30 keeps the names in `tables`
+                self._spark.catalog.dropTempView(table.name)
+                self._views.discard(table.name.lower())
             return self._empty()
         return self._query(tree, params)
 
@@ -285,7 +313,13 @@ class SparkDatabase(RowQueries):
                 raise ValueError("run_many runs inserts only on Spark")
             table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
             current = self._spark.table(table.name)
-            self._append(table.name, current, self._spark.createDataFrame(rows, current.schema))
+            columns = [c.name for c in tree.this.expressions] if isinstance(tree.this, exp.Schema) else None
+            # through Arrow, cast by position as an insert's values are (an int into a double column, a
+            # column of nulls: Spark's own row conversion refuses both)
+            import pyarrow as pa
+
+            arrow = pa.table({f"_{i}": pa.array(list(c)) for i, c in enumerate(zip(*rows))})
+            self._append(table.name, current, _conform(self._spark.createDataFrame(arrow), current, columns))
         except Exception as exc:
             raise StatementError(self.step, name, _first_line(exc)) from exc
         log.debug("%s %s x%d %.3fs", self.step, name, len(rows), time.perf_counter() - start)
@@ -325,6 +359,22 @@ class SparkDatabase(RowQueries):
         self._views.add(name.lower())
         log.debug("%s view %s %.3fs", self.step, name, time.perf_counter() - start)
 
+    def splink_api(self):
+        """Splink's Spark backend over this session (the identity model's training and scoring run on Spark)."""
+        from splink import SparkAPI
+
+        # persist: Splink's default (checkpoint) needs a checkpoint directory, which a local session has not
+        return SparkAPI(spark_session=self._spark, break_lineage_method="persist")
+
+    def splink_trainer(self) -> Database:
+        """An in-process DuckDB where Splink trains the identity model (`link_records(score=False)`); it then
+        scores on Spark with those parameters. Splink's Spark backend trains too, but its EM ran for minutes on
+        the demo (a Spark job per iteration and level count; DuckDB: 5 s), and its u sample (Spark's hash of the
+        record ids) is not DuckDB's, so its model differs: trained on DuckDB, both engines link the same pairs
+        (README "Identity on Spark"). The named identity records are copied to it through Arrow."""
+        spill = Path(tempfile.gettempdir()) / "silobridge-splink-training"
+        return Database.connect(temp_directory=spill, step=f"{self.step}.splink training")
+
     def connection(self):
         """The SparkSession, for a library that drives Spark itself (Splink's `SparkAPI`)."""
         return self._spark
@@ -355,6 +405,7 @@ class SparkDatabase(RowQueries):
                 raise RuntimeError(f"expected one Parquet part, Spark wrote {len(files)}")
             import pyarrow.parquet as pq
 
+            _nullable_elements(files[0])
             written = pq.ParquetFile(files[0]).metadata.num_rows
             os.replace(files[0], path)
         except Exception as exc:
@@ -391,6 +442,29 @@ def stop_spark() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+def _nullable_elements(path: Path) -> None:
+    """The Parquet file at `path` rewritten with every list element and struct field nullable, as DuckDB writes
+    them, when Spark marked some `not null` (a `collect_list`'s elements: `list<element: string not null>`).
+    Done on the file: a cast to the nullable type is removed by Spark's optimiser (SimplifyCasts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def nullable(kind: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            return pa.list_(pa.field(kind.value_field.name, nullable(kind.value_type), True))
+        if pa.types.is_struct(kind):
+            return pa.struct([pa.field(f.name, nullable(f.type), True) for f in kind])
+        if pa.types.is_map(kind):
+            return pa.map_(nullable(kind.key_type), pa.field(kind.item_field.name, nullable(kind.item_type), True))
+        return kind
+    schema = pq.read_schema(path)
+    relaxed = pa.schema([pa.field(f.name, nullable(f.type), f.nullable) for f in schema])
+    if all(a.type.equals(b.type) for a, b in zip(schema, relaxed)):
+        return
+    table = pq.read_table(path).cast(relaxed)
+    pq.write_table(table, path, compression="zstd")
+
+
 def _first_line(exc: BaseException) -> str:
     """The first line of an error's message; for a JVM error seen through py4j ("An error occurred while calling
     o788.getResult"), that of the Java exception (the message's values are masked by StatementError)."""

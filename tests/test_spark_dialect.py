@@ -23,7 +23,11 @@ from transforms.spark_dialect import RULES, to_spark
     # lists: indexing past the end is null, as in DuckDB; distinct counts over windows
     ("select x[1], m['k'], x[i] from t", "SELECT TRY_ELEMENT_AT(x, 1), TRY_ELEMENT_AT(m, 'k'), TRY_ELEMENT_AT(x, i) FROM t"),
     ("select count(distinct x) over (partition by y) from t", "SELECT SIZE(COLLECT_SET(x) OVER (PARTITION BY y)) FROM t"),
-    ("select array_length(l) from t", "SELECT SIZE(l) FROM t"),
+    ("select array_length(l) from t", "SELECT CAST(SIZE(l) AS BIGINT) FROM t"),
+    # DuckDB's date parts, lengths and row numbers are BIGINT, Spark's INT: the written columns' types agree
+    ("select year(d), row_number() over (partition by year(d) order by a), length(s) from t",
+     "SELECT CAST(YEAR(d) AS BIGINT), CAST(ROW_NUMBER() OVER (PARTITION BY CAST(YEAR(d) AS BIGINT) ORDER BY a NULLS LAST) "
+     "AS BIGINT), CAST(LENGTH(s) AS BIGINT) FROM t"),
     # Spark 4.3's listagg(distinct) fails beside other distinct aggregates or under a FILTER: a sorted set
     ("select string_agg(distinct s, ', ' order by s) filter (where h > l) from t",
      "SELECT CASE WHEN SIZE(ARRAY_SORT(COLLECT_SET(s) FILTER(WHERE h > l))) = 0 THEN NULL "
@@ -33,6 +37,13 @@ from transforms.spark_dialect import RULES, to_spark
     # DuckDB divides to a double
     ("select a / 3600.0 from t", "SELECT CAST(a AS DOUBLE) / 3600.0 FROM t"),
     ("select (x / 2) / y from t", "SELECT CAST((CAST(x AS DOUBLE) / 2) AS DOUBLE) / y FROM t"),
+    # identity (part 2): similarity over bytes as DuckDB's (the jar's functions over a byte per character);
+    # list_position is null when absent
+    ("select jaro_winkler_similarity(a, b), damerau_levenshtein(a, b), levenshtein(a, b) from t",
+     "SELECT JARO_WINKLER(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
+     "DAMERAU_LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
+     "LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')) FROM t"),
+    ("select list_position($k, x) from t", "SELECT NULLIF(ARRAY_POSITION(:k, x), 0) FROM t"),
 ])
 def test_rule_translates(duckdb, spark):
     assert to_spark(duckdb) == spark
@@ -48,13 +59,25 @@ def test_one_statement_only():
         to_spark("select 1; select 2")
 
 
+def test_macros_are_expanded_in_place():
+    """Spark's SQL functions need typed parameters: a DuckDB macro's calls are replaced by its body."""
+    from transforms.spark_dialect import expand_macros, macro_definition, parse_duckdb, spark_sql
+
+    name, params, body = macro_definition(parse_duckdb("create or replace macro m(a, b) as a + b * 2")[0])
+    assert (name, params) == ("m", ["a", "b"])
+    assert spark_sql(expand_macros(parse_duckdb("select m(x, m(y, 1)) from t")[0], {name: (params, body)})) == \
+        "SELECT ((x) + (((y) + (1) * 2)) * 2) FROM t"
+
+
 def test_every_rule_is_tested_here():
     source = open(__file__, encoding="utf-8").read()
     words = {"_rule_regex_classes": "IsHan", "_rule_ordered_first_last": "MIN_BY", "_rule_ordered_list": "COLLECT_LIST",
              "_rule_any_value": "ANY_VALUE(x, TRUE)", "_rule_timezone": "FROM_UTC_TIMESTAMP",
              "_rule_to_days": "MAKE_DT_INTERVAL", "_rule_list_index": "TRY_ELEMENT_AT",
              "_rule_count_distinct_window": "COLLECT_SET(x) OVER", "_rule_division": "AS DOUBLE) /",
-             "_rule_distinct_string_agg": "ARRAY_JOIN(ARRAY_SORT(COLLECT_SET"}
+             "_rule_distinct_string_agg": "ARRAY_JOIN(ARRAY_SORT(COLLECT_SET",
+             "_rule_byte_similarity": "'ISO-8859-1'), DECODE", "_rule_list_position": "NULLIF(ARRAY_POSITION",
+             "_rule_bigint_results": "CAST(ROW_NUMBER() OVER"}
     assert sorted(r.__name__ for r in RULES) == sorted(words)
     assert all(w in source for w in words.values())
 
@@ -73,6 +96,8 @@ CASES = [
     ("han", "select regexp_matches('陳大文', '^\\p{Han}+$') as h, regexp_matches('Chan', '\\p{Han}') as l"),
     ("division", "select 7 / 2 as a, cast(1 as decimal(18, 2)) / 3 as b, 3700 / 3600.0 as c"),
     ("any_value", "select any_value(z) as v from t"),
+    ("bigint results", "select year(date '2026-11-20') as y, row_number() over (order by x, y) as n, length(x) as l "
+                       "from t"),
     ("distinct string_agg", "select string_agg(distinct x, ', ' order by x) filter (where y > 1) as s, "
                             "string_agg(distinct x, ', ' order by x) filter (where y > 9) as e, "
                             "count(distinct x) as n, string_agg(x, '|' order by y) as o from t"),
@@ -103,6 +128,14 @@ def test_rule_gives_duckdbs_rows_on_spark(case, sql, both):
 
 
 @pytest.mark.spark
+def test_date_parts_and_row_numbers_have_duckdbs_types_on_spark(both):
+    sql = dict(CASES)["bigint results"]
+    types = {engine: [str(f.type) for f in db.arrow("types", sql).schema] for engine, db in both.items()}
+    assert types["duckdb"] == ["int64", "int64", "int64"]
+    assert types["spark"] == types["duckdb"]
+
+
+@pytest.mark.spark
 def test_spark_errors_are_masked_and_named(both):
     from flows.db import StatementError
 
@@ -123,6 +156,19 @@ def test_tables_insert_delete_and_parquet_round_trip(both, tmp_path):
     db.view_over_parquet("u2", tmp_path / "u.parquet")
     assert db.scalar("u2 sum", "select sum(y) from u2") == 15
     assert both["duckdb"].scalar("read", f"select sum(y) from read_parquet('{tmp_path / 'u.parquet'}')") == 15
+
+
+@pytest.mark.spark
+def test_written_lists_have_duckdbs_parquet_types(both, tmp_path):
+    import pyarrow.parquet as pq
+
+    types = {}
+    for engine, db in both.items():
+        db.run("l", "create or replace table l as select y, list(x) as xs from t group by y")
+        db.write_parquet("l", tmp_path / f"{engine}.parquet")
+        types[engine] = [str(f.type) for f in pq.read_schema(tmp_path / f"{engine}.parquet")]
+    assert types["duckdb"] == ["int32", "list<element: string>"]
+    assert types["spark"] == types["duckdb"]  # Spark's collect_list elements are `not null` until written
 
 
 def test_engine_spark_without_pyspark_says_what_to_install(monkeypatch, tmp_path):

@@ -1,9 +1,10 @@
-"""Parity of the engines: every model and metric SQL file gives the same rows on DuckDB and on Spark local[2].
+"""Parity of the engines: every metric SQL file gives the same rows on DuckDB and on Spark local[2] (the model
+files are compared as an `engine: spark` night publishes them, rows and types: test_spark_night.py).
 
 One demo night runs on DuckDB up to the metrics step (not published: the run directory keeps its staged,
-identity, model and metric tables); then each file of transforms/sql runs on DuckDB and on Spark over the same
-inputs, and the two results are compared as row multisets: floats to a relative 1e-9, timestamps in UTC, lists
-in order. `make test` runs these after the main suite (marker `spark`; `make spark` installs pyspark and Java).
+identity, model and metric tables); then each metric file of transforms/sql runs on DuckDB and on Spark over the
+same inputs, and the two results are compared as row multisets: floats to a relative 1e-9, timestamps in UTC,
+lists in order. `make test` runs these after the main suite (marker `spark`; `make spark` installs pyspark and Java).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib import resources
 import pytest
 
 from tests.conftest import DEMO_END, demo_data_dir
+from transforms.model import MODELS
 
 pytestmark = pytest.mark.spark
 
@@ -76,44 +78,18 @@ def test_every_sql_file_is_in_the_parity_list():
     assert PARITY == SQL_FILES
 
 
-@pytest.fixture(scope="module")
-def spark_steps(night, tmp_path_factory):
-    """The model and metrics steps run again with engine spark, on a copy of the night's run directory (its
-    model and metric files removed): (that spec, the model step's result, the metrics step's result)."""
-    import shutil
-
-    from flows.steps.metrics import metrics_step
-    from flows.steps.model import model_step
-    from transforms.model import MODELS
-
-    spec, hash_key, _ = night
-    run_dir = shutil.copytree(spec.run_dir, tmp_path_factory.mktemp("spark_steps") / spec.run_id, symlinks=True)
-    for table in [*MODELS, "metrics"]:
-        (run_dir / "out" / f"{table}.parquet").unlink()
-    on_spark = spec.model_copy(update={"run_dir": run_dir, "engine": "spark"})
-    return on_spark, model_step(on_spark, hash_key), metrics_step(on_spark, hash_key)
-
-
-@pytest.mark.parametrize("name", PARITY)
-def test_sql_file_gives_the_same_rows_on_both_engines(name, night, request):
-    """A model file: the model step's Parquet file on each engine (engine spark end to end); any other file: its
-    rows on both databases set up as the metrics step is."""
-    import pyarrow.parquet as pq
-
+@pytest.mark.parametrize("name", [n for n in PARITY if n not in MODELS])
+def test_sql_file_gives_the_same_rows_on_both_engines(name, engines, night):
+    """A metric or quality file: its rows on both databases set up as the metrics step is. The five model files
+    are compared as the Parquet files an `engine: spark` night publishes, rows and types (test_spark_night)."""
     from flows.steps.analysis import params
-    from transforms.model import MODELS, load_sql
+    from transforms.model import load_sql
     from transforms.sqltext import bind
 
     spec, _, _ = night
-    if name in MODELS:
-        on_spark = request.getfixturevalue("spark_steps")[0]
-        results = {"duckdb": pq.read_table(spec.path("out", f"{name}.parquet")),
-                   "spark": pq.read_table(on_spark.path("out", f"{name}.parquet"))}
-    else:
-        sql = load_sql(name)
-        p = params(spec, spec.config())
-        results = {engine: db.arrow(f"parity.{name}", sql, bind(sql, p))
-                   for engine, db in request.getfixturevalue("engines").items()}
+    sql = load_sql(name)
+    p = params(spec, spec.config())
+    results = {engine: db.arrow(f"parity.{name}", sql, bind(sql, p)) for engine, db in engines.items()}
     duck, spark = results["duckdb"], results["spark"]
     assert spark.column_names == duck.column_names
     assert duck.num_rows > 0, f"{name}: no rows on the demo, nothing compared"
@@ -122,21 +98,6 @@ def test_sql_file_gives_the_same_rows_on_both_engines(name, night, request):
     assert not only_duck and not only_spark, (
         f"{name}: {sum(only_duck.values())} of {duck.num_rows} DuckDB rows differ on Spark; e.g. "
         f"duckdb {list(only_duck)[:2]} spark {list(only_spark)[:2]}")
-
-
-def test_model_and_metrics_steps_on_spark_give_the_duckdb_steps_results(night, spark_steps):
-    """engine: spark for the two steps: the same rows per model, metric rows (compared by file above: the
-    metrics file's rows here) and headline (floats to REL_TOL)."""
-    import pyarrow.parquet as pq
-
-    spec, _, summary = night
-    on_spark, models, metrics = spark_steps
-    assert models == summary["model"]
-    assert (metrics["rows"], metrics["history_rows"]) == (summary["metrics"]["rows"], summary["metrics"]["history_rows"])
-    assert _value(metrics["headline"]) == _value(summary["metrics"]["headline"])
-    duck, spark = (pq.read_table(s.path("out", "metrics.parquet")) for s in (spec, on_spark))
-    assert spark.column_names == duck.column_names
-    assert Counter(map(_row, spark.to_pylist())) == Counter(map(_row, duck.to_pylist()))
 
 
 def _row(record: dict) -> tuple:

@@ -18,6 +18,7 @@ import pytest
 
 from transforms.normalize import normalize_street
 from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig as SplinkConfig
+from flows.db import Database
 from transforms.identity.splink import link_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkage"
@@ -68,7 +69,7 @@ def _link(records: pd.DataFrame, config: SplinkConfig = CONFIG):
     con.register("records_df", table)
     con.execute("create table int_identity__records as select * from records_df")
     con.unregister("records_df")
-    result = link_records(con, "int_identity__records", config)
+    result = link_records(Database(con), "int_identity__records", config)
     links = con.execute(f"select * from {result.links_table}").df()
     return con, result, links
 
@@ -286,3 +287,21 @@ def test_em_that_drives_an_m_to_zero_is_rerun_once_on_more_pairs():
     with pytest.raises(ValueError, match="no blocked pairs"):  # other errors are not retried
         estimate_m(other, ["name"], 300_000)
     assert other.pairs == [300_000]
+
+
+def test_a_model_trained_on_one_database_scores_the_same_links_on_another():
+    # the Spark engine's path (Database.splink_trainer): train only on one database, score on another with
+    # that model; the links, their weights and the model table are those of training and scoring in one place
+    records = pp_records()
+    con, result, _ = _link(records)
+    trainer, scorer = (_link(records, SplinkConfig(enabled=False))[0] for _ in range(2))
+    trained = link_records(Database(trainer), "int_identity__records", CONFIG, score=False)
+    assert trainer.execute(f"select count(*) from {trained.links_table}").fetchall() == [(0,)]  # not scored
+    assert trained.parameters == result.parameters and trained.warnings == result.warnings
+    scored = link_records(Database(scorer), "int_identity__records", CONFIG, trained=trained)
+    assert (scored.links, scored.possible, scored.held_by_household_rule) == \
+           (result.links, result.possible, result.held_by_household_rule)
+    assert result.links > 100
+    for table in (result.links_table, result.possible_table, result.model_table):
+        assert scorer.execute(f"select * from {table} order by all").fetchall() == \
+               con.execute(f"select * from {table} order by all").fetchall(), table

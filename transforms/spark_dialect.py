@@ -185,6 +185,27 @@ def _rule_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_BIGINT_FUNCTIONS = (exp.Year, exp.Quarter, exp.Month, exp.Week, exp.Day, exp.DayOfWeek, exp.DayOfMonth,
+                     exp.DayOfYear, exp.Extract, exp.Length, exp.ArraySize, exp.DateDiff)
+_BIGINT_WINDOWS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+
+
+def _rule_bigint_results(node: exp.Expression) -> exp.Expression:
+    """Date parts, lengths, date differences and row numbers are BIGINT in DuckDB, INT in Spark: cast to
+    bigint, so that the columns Spark writes have DuckDB's types (a published `birth_year` or journey `step`
+    is int64 on both engines)."""
+    ranking = isinstance(node, exp.Window) and isinstance(node.this, _BIGINT_WINDOWS)
+    if not (ranking or isinstance(node, _BIGINT_FUNCTIONS) or
+            (isinstance(node, exp.Anonymous) and node.name.lower() in ("date_part", "datepart"))):
+        return node
+    if isinstance(node.parent, exp.Cast):
+        return node
+    inner = node.copy()
+    for child in list(inner.iter_expressions()):  # transform() does not descend into a replaced node
+        child.replace(child.transform(_rule_bigint_results))
+    return exp.cast(inner, exp.DataType.build("bigint"))
+
+
 RULES: tuple[Rule, ...] = (
     _rule_regex_classes,
     _rule_ordered_first_last,
@@ -197,3 +218,64 @@ RULES: tuple[Rule, ...] = (
     _rule_distinct_string_agg,
     _rule_division,
 )
+
+
+# ------------------------------------------------------------------------------- identity (issue 16 part 2)
+def _latin1(e: exp.Expression) -> exp.Expression:
+    """`e` with one character per UTF-8 byte: Splink's jar counts characters, DuckDB's similarity and edit
+    distances count bytes; over this string the jar's character-wise functions give DuckDB's values."""
+    return exp.func("decode", exp.func("encode", e, exp.Literal.string("UTF-8")), exp.Literal.string("ISO-8859-1"))
+
+
+def _rule_byte_similarity(node: exp.Expression) -> exp.Expression:
+    """`jaro_winkler_similarity`, `damerau_levenshtein`, `levenshtein`: DuckDB's count bytes (a Chinese
+    character is three); Spark has Levenshtein built in and Splink's jar (registered by flows.spark_db) the
+    other two, all over characters. One semantics on both engines: bytes (`_latin1`)."""
+    if isinstance(node, exp.JarowinklerSimilarity):
+        return exp.Anonymous(this="jaro_winkler", expressions=[_latin1(node.this), _latin1(node.expression)])
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "damerau_levenshtein":
+        return exp.Anonymous(this="damerau_levenshtein", expressions=[_latin1(a) for a in node.expressions])
+    if isinstance(node, exp.Levenshtein) and not node.args.get("ins_cost"):
+        return exp.Levenshtein(this=_latin1(node.this), expression=_latin1(node.expression))
+    return node
+
+
+def _rule_list_position(node: exp.Expression) -> exp.Expression:
+    """`list_position(list, x)`: DuckDB gives null when x is absent, Spark's `array_position` 0."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_position":
+        return exp.func("nullif", exp.Anonymous(this="array_position", expressions=list(node.expressions)),
+                        exp.Literal.number(0))
+    return node
+
+
+RULES = RULES + (_rule_byte_similarity, _rule_list_position, _rule_bigint_results)
+
+
+def macro_definition(tree: exp.Expression) -> tuple[str, list[str], exp.Expression] | None:
+    """(name, parameters, body) of a `create macro` statement, None for any other statement. Spark's SQL
+    functions need typed parameters, DuckDB's macros have none: the Spark engine expands each call in place
+    (`expand_macros`) instead of creating a function."""
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "MACRO":
+        udf = tree.this
+        return udf.this.name.lower(), [p.name for p in udf.expressions], tree.expression
+    return None
+
+
+def expand_macros(tree: exp.Expression, macros: dict[str, tuple[list[str], exp.Expression]]) -> exp.Expression:
+    """Every call of a macro replaced by its body, its parameters by the call's arguments (macros that call
+    macros expanded too)."""
+    if not macros:
+        return tree
+
+    def rule(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() in macros:
+            params, body = macros[node.name.lower()]
+            args = dict(zip(params, node.expressions))
+
+            def bind(n: exp.Expression) -> exp.Expression:
+                if isinstance(n, exp.Column) and not n.table and n.name in args:
+                    return exp.Paren(this=args[n.name].copy())
+                return n
+            return expand_macros(exp.Paren(this=body.copy().transform(bind)), macros)
+        return node
+    return tree.copy().transform(rule)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
 from flows import warehouse
 from flows.db import Database
 from flows.warehouse import IDENTITY_RECORDS_STATE
@@ -34,7 +37,7 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
     cfg = spec.config()
     # Splink narrates its training at INFO (hundreds of lines a run): shown only with silobridge's debug logs
     logging.getLogger("splink").setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
-    with open_analysis(spec, cfg, hash_key, "identity") as db:
+    with open_analysis(spec, cfg, hash_key, "identity", spec.engine) as db:
         previous = warehouse.current_version(spec.warehouse_dir)
         has_previous = previous is not None and (previous / "customer_identities.parquet").exists()
         if has_previous:
@@ -123,6 +126,14 @@ def _identity_links(db: Database) -> None:
         order by c.customer_id, system_a, entity_a, record_id_a, system_b, entity_b, record_id_b""")
 
 
+def _read_truth(path: Path) -> pa.Table:
+    """The ground-truth CSV, every column text (an empty field is null), read here rather than by the
+    database's own CSV reader: the same table on every engine."""
+    names = pacsv.open_csv(path).schema.names  # the header (the first block only)
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True))
+
+
 def _evaluate(db: Database, ground_truth_dir: Path | None, identity: IdentityConfig) -> dict | None:
     """Table identity_evaluation, and the scores against the demo ground truth when it names tonight's records."""
     db.run("identity_evaluation", "create or replace table identity_evaluation (family varchar, metric varchar, "
@@ -130,7 +141,7 @@ def _evaluate(db: Database, ground_truth_dir: Path | None, identity: IdentityCon
     truth = ground_truth_dir / "identity.csv" if ground_truth_dir else None
     if truth is None or not truth.exists():
         return None
-    db.run("truth", "create temp table truth as select * from read_csv($p, all_varchar = true)", {"p": str(truth)})
+    db.register("truth", _read_truth(truth))
     scores = evaluate_identity(db, identity)
     if scores["scopes"]["all"]["records"] == 0:  # ground truth of other exports (the demo's): not ours
         log.warning("ground truth at %s names none of tonight's records; identity not scored", truth)

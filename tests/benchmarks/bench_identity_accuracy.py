@@ -42,6 +42,7 @@ if str(REPO) not in sys.path:
 
 from transforms.normalize import normalize_street  # noqa: E402
 from transforms.config import Identifier, ProbabilisticConfig as SplinkConfig  # noqa: E402
+from flows.db import Database  # noqa: E402
 from transforms.identity.splink import link_records  # noqa: E402
 
 # The one default configuration; only the input mapping declares that a national id column exists.
@@ -196,7 +197,7 @@ def run(name: str, records: pd.DataFrame, threads: int, memory_limit: str) -> No
     con.execute("create table int_identity__records as select * from records_df")
     con.unregister("records_df")
     start = time.perf_counter()
-    result = link_records(con, "int_identity__records", CONFIG)
+    result = link_records(Database(con), "int_identity__records", CONFIG)
     seconds = time.perf_counter() - start
     links = con.execute(f"select rid_l, rid_r from {result.links_table}").df()
     s = evaluate(records, links)

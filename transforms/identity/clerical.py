@@ -46,7 +46,7 @@ def apply_labels(db: Database) -> dict:
                count(*) filter (where label = 'match'), count(*) filter (where label = 'non-match')
         from int_identity__label_checks""")
     db.run("clerical.must links", """
-        insert into int_identity__links by name
+        insert into int_identity__links (rid_a, rid_b, link_rule, key_type, key_types, match_probability, evidence)
         select rid_a, rid_b, 'clerical' as link_rule, null as key_type, []::varchar[] as key_types,
                null::double as match_probability, 'labelled a match in clerical review' as evidence
         from int_identity__labels where label = 'match' order by rid_a, rid_b""")

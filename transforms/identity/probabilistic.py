@@ -14,7 +14,7 @@ from __future__ import annotations
 from transforms.config import IdentityConfig, ProbabilisticConfig
 from transforms.database import Database
 from transforms.identity.splink import link_records
-from transforms.identity.tables import build
+from transforms.identity.tables import build, columns
 from transforms.sqltext import quote
 
 FS_LINKS_COLUMNS = ("rid_a bigint, rid_b bigint, match_weight double, match_probability double, evidence varchar, "
@@ -25,13 +25,20 @@ MODEL_COLUMNS = ("comparison varchar, gamma integer, level varchar, m_probabilit
                  "bayes_factor double, weight double, tf_adjustment_column varchar, tf_adjustment_weight double")
 
 
+def _signed_2dp(weight: str) -> str:
+    """`weight` as text with a sign and two decimals ("+7.12", "-0.50", "-0.00"), rounded half away from zero
+    as a decimal: the same text on every engine (a float formatter rounds the binary value, Java's the
+    shortest decimal, so x.xx5 could print differently)."""
+    return (f"case when {weight} >= 0 then '+' when {weight} > -0.005 then '-' else '' end || "
+            f"cast(round(cast({weight} as decimal(18, 6)), 2) as varchar)")
+
+
 def evidence_sql(comparisons: list[str]) -> str:
     """One text per link: each comparison's level and weight (term frequency included), e.g.
     "family_name: Exact match on family_name (+7.12)"; comparisons with no evidence (null level) are left out."""
     parts = [f"case when s.{quote('level_' + c)} is not null and s.{quote('gamma_' + c)} >= 0 then "
              f"'{c}: ' || s.{quote('level_' + c)} || ' (' || "
-             f"case when s.{quote('mw_' + c)} >= 0 then '+' else '' end || "
-             f"format('{{:.2f}}', s.{quote('mw_' + c)}) || ')' end"
+             f"{_signed_2dp('s.' + quote('mw_' + c))} || ')' end"
              for c in comparisons]
     return "concat_ws(', ', " + ", ".join(parts) + ")" if parts else "''"
 
@@ -85,16 +92,12 @@ select * from final order by rid_a, rid_b"""
 
 def _scored_comparisons(db: Database, links: str) -> list[str]:
     """Comparisons Splink scored (a comparison whose m it could not estimate is left out of its scores)."""
-    return [c[len("level_"):] for (c,) in db.rows("identity.splink links columns",
-                                                  "select column_name from (describe select * from "
-                                                  f"{quote(links)}) where column_name like 'level\\_%' escape '\\'")]
+    return [c[len("level_"):] for c in columns(db, links) if c.startswith("level_")]
 
 
 def _tf_comparisons(db: Database, links: str) -> set[str]:
     """Comparisons whose weights carry a term-frequency part (a `tf_<comparison>` column)."""
-    return {c[len("tf_"):] for (c,) in db.rows("identity.splink links tf columns",
-                                                "select column_name from (describe select * from "
-                                                f"{quote(links)}) where column_name like 'tf\\_%' escape '\\'")}
+    return {c[len("tf_"):] for c in columns(db, links) if c.startswith("tf_")}
 
 
 def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
@@ -104,7 +107,14 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
     held for review and the model's warnings (never silent: no training, far fewer links than expected)."""
     p: ProbabilisticConfig = identity.probabilistic
     build(db, "int_identity__fs_records")
-    result = link_records(db.connection(), "int_identity__fs_records", p)
+    trainer = db.splink_trainer()
+    trained = None
+    if trainer is not None:  # the Spark engine: Splink trains on DuckDB, scores here with that model
+        with trainer:
+            trainer.register("int_identity__fs_records", db.arrow(
+                "identity.fs records for training", "select * from int_identity__fs_records order by rid"))
+            trained = link_records(trainer, "int_identity__fs_records", p, score=False)
+    result = link_records(db, "int_identity__fs_records", p, trained=trained)
     build(db, "identity_model")
     scored = scored_sql(result.links_table, _scored_comparisons(db, result.links_table),
                         _tf_comparisons(db, result.links_table))

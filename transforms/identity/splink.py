@@ -1,9 +1,10 @@
 """Identity v3: probabilistic linking of identity records with Splink 5 (issue 11).
 
-Pure: a DuckDB connection and the name of a table of identity records in, tables in the same connection
-out; no files, no clock, no Prefect. Splink does the modelling (prior, u by sampling, m by EM, term
-frequencies, graded comparisons, scoring); this module only maps our record columns onto a Splink model,
-applies the household rule over the scored evidence and reports when the model cannot be trusted.
+Pure: a `Database` (DuckDB or Spark: the engine seam gives Splink its backend) and the name of a table
+of identity records in, tables in the same database out; no files, no clock, no Prefect. Splink does the
+modelling (prior, u by sampling, m by EM, term frequencies, graded comparisons, scoring); this module only
+maps our record columns onto a Splink model, applies the household rule over the scored evidence and
+reports when the model cannot be trusted.
 
 Input table (`int_identity__records` plus optional columns; a column that is absent or entirely null is
 left out of the model, a null value is "no evidence", never a disagreement):
@@ -35,8 +36,10 @@ from typing import Any, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
 from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig
+from transforms.database import Database
+from transforms.identity.tables import columns as table_columns
 from transforms.normalize import NICKNAMES
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ class LinkResult:
     comparisons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per phase (the benchmark prints them)
+    parameters: dict | None = None  # the trained model (`model_parameters`): scores the same on any engine
     _clock: float | None = field(default=None, repr=False)
 
     def lap(self, phase: str) -> None:
@@ -80,12 +84,12 @@ def _q(identifier: str) -> str:
 
 # ---- input preparation -------------------------------------------------------------------------------
 
-def _present_columns(con: Any, table: str) -> set[str]:
+def _present_columns(db: Database, table: str) -> set[str]:
     """Columns of `table` that hold at least one non-null value."""
-    columns = [r[0] for r in con.execute(f"describe {_q(table)}").fetchall()]
+    columns = table_columns(db, table)
     if not columns:
         return set()
-    counts = con.execute("select " + ", ".join(f"count({_q(c)})" for c in columns) + f" from {_q(table)}").fetchall()[0]
+    counts = db.one("splink.present columns", "select " + ", ".join(f"count({_q(c)})" for c in columns) + f" from {_q(table)}")
     return {c for c, n in zip(columns, counts) if n}
 
 
@@ -122,8 +126,9 @@ def prepare_input_sql(table: str, present: set[str], config: ProbabilisticConfig
             return f"cast({col(i.column)} as varchar)"
         if "identifiers_norm" not in present:
             return "null::varchar"
-        # a source-mapped identifier, already normalised; the name is checked by its pattern
-        return f"json_extract_string(identifiers_norm, '$.\"{i.name}\"')"
+        # a source-mapped identifier, already normalised; the name is checked by its pattern ([a-z][a-z0-9_]*:
+        # `$.name` unquoted, as Spark's get_json_object reads paths)
+        return f"json_extract_string(identifiers_norm, '$.{i.name}')"
 
     selects += [f"{identifier(i)} as {_q('id_' + i.name)}" for i in config.identifiers
                 if config.compares_identifier(i)]
@@ -146,26 +151,26 @@ select * from final order by unique_id
 """
 
 
-def collapse_identical(con: Any, prepared: str) -> int:
+def collapse_identical(db: Database, prepared: str) -> int:
     """Keep one record (the lowest id) of each group equal on every compared column; `<prepared>_members`
     maps each record to it, `<prepared>_all` keeps every record (for the prior and the term frequencies).
     Splink then trains and scores one record where the input had several identical ones (records already
     joined by strong keys, a customer exported unchanged twice); `expand_pairs_sql` gives each scored pair
     back to every member. Returns the number of records left out."""
-    columns = [r[0] for r in con.execute(f"describe {_q(prepared)}").fetchall() if r[0] != "unique_id"]
+    columns = [c for c in table_columns(db, prepared) if c != "unique_id"]
     members = _q(prepared + "_members")
-    con.execute(f"""create or replace table {members} as
+    db.run("splink", f"""create or replace table {members} as
         select unique_id as rid, min(unique_id) over (partition by {", ".join(_q(c) for c in columns)}) as rep
         from {_q(prepared)}""")
-    collapsed = con.execute(f"select count(*) filter (where rid <> rep) from {members}").fetchall()[0][0]
+    collapsed = db.scalar("splink", f"select count(*) filter (where rid <> rep) from {members}")
     if collapsed:
-        con.execute(f"alter table {_q(prepared)} rename to {_q(prepared + '_all')}")
-        con.execute(f"create or replace table {_q(prepared)} as select p.* from {_q(prepared + '_all')} as p "
+        db.run("splink.all records", f"create or replace table {_q(prepared + '_all')} as select * from {_q(prepared)}")
+        db.run("splink", f"create or replace table {_q(prepared)} as select p.* from {_q(prepared + '_all')} as p "
                     f"semi join {members} as m on m.rep = p.unique_id order by p.unique_id")
     return collapsed
 
 
-def _scoring_linker(con: Any, linker: Any, prepared: str) -> tuple[Any, list[str]]:
+def _scoring_linker(db: Database, linker: Any, prepared: str) -> tuple[Any, list[str]]:
     """A linker with `linker`'s trained model over the kept records of `prepared`, with the term-frequency
     tables of every record (`<prepared>_all`, Splink's own formula): the scores are those the records would
     get uncollapsed. Returns it and the tables made for it."""
@@ -173,9 +178,11 @@ def _scoring_linker(con: Any, linker: Any, prepared: str) -> tuple[Any, list[str
     scoring = Linker(linker._db_api.register(prepared), model, log_level=None)
     tables = []
     for column in scoring._settings_obj._term_frequency_columns:
-        name, tf_name, bare = column.name, column.tf_name, column.unquote().name
+        # quoted here, not by Splink (its quoting is its backend's dialect; our SQL is DuckDB's on every engine)
+        bare = column.unquote().name
+        name, tf_name = _q(bare), _q(column.unquote().tf_name)
         table = f"{prepared}_tf_{bare}"
-        con.execute(f"""create or replace table {_q(table)} as
+        db.run("splink", f"""create or replace table {_q(table)} as
             select {name}, cast(count(*) as float8) / (select count({name}) from {_q(prepared + "_all")}) as {tf_name}
             from {_q(prepared + "_all")} where {name} is not null group by {name} order by {name}""")
         scoring.table_management.register_term_frequency_lookup(scoring._db_api.register(table), bare)
@@ -183,15 +190,15 @@ def _scoring_linker(con: Any, linker: Any, prepared: str) -> tuple[Any, list[str
     return scoring, tables
 
 
-def _self_pairs(con: Any, prepared: str) -> str | None:
+def _self_pairs(db: Database, prepared: str) -> str | None:
     """The (kept, kept) pairs of the groups `collapse_identical` made, as Splink's blocked pairs: scored like
     any pair, so identical records link only when their shared values are evidence enough."""
     table = prepared + "_self_pairs"
-    con.execute(f"""create or replace table {_q(table)} as
+    db.run("splink", f"""create or replace table {_q(table)} as
         select '0' as match_key, rep as join_key_l, rep as join_key_r
         from {_q(prepared + "_members")} group by rep having count(*) > 1 order by rep""")
-    if not con.execute(f"select count(*) from {_q(table)}").fetchall()[0][0]:
-        con.execute(f"drop table {_q(table)}")
+    if not db.scalar("splink", f"select count(*) from {_q(table)}"):
+        db.run("splink", f"drop table {_q(table)}")
         return None
     return table
 
@@ -229,6 +236,25 @@ class _Spec:
     agree_levels: int
 
 
+def _bytes(sql_dialect: Any, column: str) -> str:
+    """`column` as the similarity functions must see it: DuckDB's count bytes (a Chinese character is three),
+    Spark's (Splink's jar, Spark's levenshtein) characters; on Spark the text is re-read with one character
+    per UTF-8 byte, so that both engines give the same values (issue 16: one semantics, DuckDB's)."""
+    if sql_dialect.sql_dialect_str == "spark":
+        return f"decode(encode({column}, 'UTF-8'), 'ISO-8859-1')"
+    return column
+
+
+class _JaroWinklerLevel(cll.JaroWinklerLevel):
+    """Splink's Jaro-Winkler level over bytes on every engine (`_bytes`)."""
+
+    def create_sql(self, sql_dialect: Any) -> str:
+        self.col_expression.sql_dialect = sql_dialect
+        col = self.col_expression
+        return (f"{sql_dialect.jaro_winkler_function_name}({_bytes(sql_dialect, col.name_l)}, "
+                f"{_bytes(sql_dialect, col.name_r)}) >= {self.distance_threshold}")
+
+
 def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str | None = None) -> list:
     exact = cll.ExactMatchLevel(column)
     if tf:
@@ -236,22 +262,23 @@ def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str
     levels = [cll.NullLevel(column), exact]
     if formal:
         levels.append(cll.ExactMatchLevel(formal).configure(label_for_charts="Same formal name (nickname)"))
-    levels += [cll.JaroWinklerLevel(column, 0.92), cll.JaroWinklerLevel(column, config.name_close),
-               cll.JaroWinklerLevel(column, 0.7), cll.ElseLevel()]
+    levels += [_JaroWinklerLevel(column, 0.92), _JaroWinklerLevel(column, config.name_close),
+               _JaroWinklerLevel(column, 0.7), cll.ElseLevel()]
     return levels
 
 
 class _GuardedDamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
-    """Splink's Damerau-Levenshtein level, the same pairs: DuckDB computes the (8x cheaper) Levenshtein
-    distance first and the Damerau-Levenshtein one only where it can still be within the threshold (one
-    transposition is two Levenshtein edits). Random pairs of identifiers almost never are, and u sampling
-    compares a million of them."""
+    """Splink's Damerau-Levenshtein level over bytes (`_bytes`), the same pairs: the (8x cheaper) Levenshtein
+    distance is computed first and the Damerau-Levenshtein one only where it can still be within the threshold
+    (one transposition is two Levenshtein edits). Random pairs of identifiers almost never are, and u
+    sampling compares a million of them."""
 
     def create_sql(self, sql_dialect: Any) -> str:
         self.col_expression.sql_dialect = sql_dialect
         col = self.col_expression
-        return (f"levenshtein({col.name_l}, {col.name_r}) <= {2 * self.distance_threshold} and "
-                + super().create_sql(sql_dialect))
+        left, right = _bytes(sql_dialect, col.name_l), _bytes(sql_dialect, col.name_r)
+        return (f"levenshtein({left}, {right}) <= {2 * self.distance_threshold} and "
+                f"{sql_dialect.damerau_levenshtein_function_name}({left}, {right}) <= {self.distance_threshold}")
 
 
 class _IdentifierComparison(cl.DamerauLevenshteinAtThresholds):
@@ -304,14 +331,14 @@ def build_comparisons(present: set[str], config: ProbabilisticConfig) -> list[_S
         if "street" in tf:
             exact = exact.configure(tf_adjustment_column="street")
         specs.append(_Spec("street", cl.CustomComparison(comparison_levels=[
-            cll.NullLevel("street"), exact, cll.JaroWinklerLevel("street", config.street_close),
-            cll.JaroWinklerLevel("street", 0.7), cll.ElseLevel()], output_column_name="street"), 2))
+            cll.NullLevel("street"), exact, _JaroWinklerLevel("street", config.street_close),
+            _JaroWinklerLevel("street", 0.7), cll.ElseLevel()], output_column_name="street"), 2))
     if "city" in want and "city" in have:
         exact = cll.ExactMatchLevel("city")
         if "city" in tf:
             exact = exact.configure(tf_adjustment_column="city")
         specs.append(_Spec("city", cl.CustomComparison(comparison_levels=[
-            cll.NullLevel("city"), exact, cll.JaroWinklerLevel("city", config.name_close), cll.ElseLevel()],
+            cll.NullLevel("city"), exact, _JaroWinklerLevel("city", config.name_close), cll.ElseLevel()],
             output_column_name="city"), 2))
     if "postcode" in want and "postcode" in have:
         exact = cll.ExactMatchLevel("postcode")
@@ -363,47 +390,53 @@ def _block_size_sql(prepared: str, rules: list[list[str]]) -> str:
 
 
 def _training_rule_sql(rule: list[str]) -> str:
-    return " and ".join(f"l.{_q(c)} = r.{_q(c)}" for c in rule)
+    # unquoted: Splink reads a rule in its backend's dialect, where "x" may be a string (Spark); the columns
+    # are the model's own names (fields, id_<identifier>, __bs_<n>), plain identifiers
+    return " and ".join(f"l.{c} = r.{c}" for c in rule)
 
 
-def link_records(con: Any, table: str, config: ProbabilisticConfig = ProbabilisticConfig()) -> LinkResult:
-    """Train a Splink model on `table` without labels, score candidate pairs, apply the household rule.
+def link_records(db: Database, table: str, config: ProbabilisticConfig = ProbabilisticConfig(),
+                 trained: LinkResult | None = None, score: bool = True) -> LinkResult:
+    """Train a Splink model on `table` without labels (or take the model of `trained`, an earlier result
+    over the same records, on any database), score candidate pairs, apply the household rule.
 
-    Writes the links, possible-match and model tables into `con` (see the module docstring) and returns
-    their names, counts and warnings.
+    Writes the links, possible-match and model tables into `db` (see the module docstring) and returns
+    their names, counts, warnings and the model's parameters. `score=False` trains only (the parameters and
+    the training's warnings), for scoring on another database: the Spark engine trains on DuckDB
+    (`Database.splink_trainer`).
     """
     prefix = config.output_prefix
     result = LinkResult(links_table=prefix + "links", possible_table=prefix + "possible",
                         model_table=prefix + "model")
     prepared = prefix + "input"
     result.lap("start")
-    _empty_outputs(con, result)
+    _empty_outputs(db, result)
     if not config.enabled:
         return result
-    present = _present_columns(con, table)
-    if "rid" not in {r[0] for r in con.execute(f"describe {_q(table)}").fetchall()}:
+    present = _present_columns(db, table)
+    if "rid" not in table_columns(db, table):
         raise ValueError(f"{table} has no rid column")
-    con.execute(f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
-    con.executemany(f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
+    db.run("splink", f"create or replace table {_q(prepared + '_nicknames')} (nickname varchar, formal varchar)")
+    db.run_many("splink", f"insert into {_q(prepared + '_nicknames')} values (?, ?)", sorted(NICKNAMES.items()))
     input_sql = prepare_input_sql(table, present, config, prepared)
-    con.execute(input_sql,
+    db.run("splink", input_sql,
                 {**({"postcode_key_length": config.postcode_key_length} if "$postcode_key_length" in input_sql else {}),
                  **{f"placeholder_{f}": [v.strip().lower() for v in values]
                     for f, values in config.placeholders.items() if values}})
-    n_records, unsplit = con.execute(
+    n_records, unsplit = db.one("splink", 
         f"select count(*), count(*) filter (where name is not null and given_name is null and family_name is null) "
-        f"from {_q(prepared)}").fetchall()[0]
+        f"from {_q(prepared)}")
     if unsplit:
         present = present | {"unsplit_names"}
     for f in [f for f, values in config.placeholders.items() if values and f in FIELD_COLUMNS]:
         # a field whose every value was a placeholder is absent, like a column nobody filled
-        if not con.execute(f"select count({_q(f)}) from {_q(prepared)}").fetchall()[0][0]:
+        if not db.scalar("splink", f"select count({_q(f)}) from {_q(prepared)}"):
             present = present - {FIELD_COLUMNS[f], "postcode_key" if f == "postcode" else FIELD_COLUMNS[f]}
     for ident in config.identifiers:
         # a source-mapped identifier is present when some record has it
         column = "id_" + ident.name
         if ident.column is None and config.compares_identifier(ident) and \
-                con.execute(f"select count({_q(column)}) from {_q(prepared)}").fetchall()[0][0]:
+                db.scalar("splink", f"select count({_q(column)}) from {_q(prepared)}"):
             present = present | {column}
     specs = build_comparisons(present, config)
     result.comparisons = [s.name for s in specs]
@@ -419,14 +452,14 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
     for rule in [*(_field_columns(r, fields, expand_name=True) for r in config.blocking), *([c] for c in id_fields)]:
         if rule and rule not in rules:
             rules.append(rule)
-    con.execute(_block_size_sql(prepared, rules))
-    blocking = [f"{_training_rule_sql(rule)} and l.{_q(f'__bs_{i}')} <= {config.max_block_size}"
+    db.run("splink", _block_size_sql(prepared, rules))
+    blocking = [f"{_training_rule_sql(rule)} and l.__bs_{i} <= {config.max_block_size}"
                 for i, rule in enumerate(rules)]
 
     result.lap("prepare input")
-    collapsed = collapse_identical(con, prepared)
+    collapsed = collapse_identical(db, prepared)
     result.lap("collapse identical")
-    db_api = DuckDBAPI(connection=con)
+    db_api = db.splink_api()
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -441,15 +474,26 @@ def link_records(con: Any, table: str, config: ProbabilisticConfig = Probabilist
     # one record per group of identical ones
     linker = Linker(db_api.register(prepared + "_all" if collapsed else prepared), settings, log_level=None)
     try:
-        return _train_and_predict(con, linker, specs, fields, id_fields, n_records, config, result)
+        if trained is not None:
+            if trained.parameters is None:  # it could not train: its reasons, no links
+                result.warnings += trained.warnings
+                return result
+            return _predict_with(db, linker, trained, specs, id_fields, n_records, config, result)
+        if not _train(linker, fields, id_fields, n_records, config, result):
+            return result
+        if not score:
+            return result
+        return _score(db, linker, specs, id_fields, config, result)
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         if collapsed:
-            con.execute(f"drop table if exists {_q(prepared + '_all')}")
+            db.run("splink", f"drop table if exists {_q(prepared + '_all')}")
 
 
-def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[str], id_fields: list[str],
-                       n_records: int, config: ProbabilisticConfig, result: LinkResult) -> LinkResult:
+def _train(linker: Any, fields: set[str], id_fields: list[str], n_records: int, config: ProbabilisticConfig,
+           result: LinkResult) -> bool:
+    """Train `linker`'s model (prior, u, m); `result` gets the prior, the parameters and the warnings. Returns
+    False when it cannot train (the reason among the warnings): no links are made then."""
     training = linker.training
     all_pairs = n_records * (n_records - 1) / 2
     # prior
@@ -466,7 +510,7 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
         # no pair is certain enough to anchor the model: scoring with a guessed prior links strangers
         result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
                                "cannot be estimated; no links made")
-        return result
+        return False
     estimated_prior = linker._settings_obj._probability_two_random_records_match
     result.lap("prior")
     log.info("splink linker: prior %.3g, estimating u", estimated_prior)
@@ -513,15 +557,21 @@ def _train_and_predict(con: Any, linker: Any, specs: list[_Spec], fields: set[st
     prior = linker._settings_obj._probability_two_random_records_match
     result.probability_two_random_records_match = prior
     result.expected_matching_pairs = prior * all_pairs
-    _write_model(con, linker, specs, result)
-
-    log.info("splink linker: model trained, scoring candidate pairs")
+    result.parameters = model_parameters(linker)
     result.lap("EM and model")
-    predicted = _predict_expanded(con, linker, config)
+    return True
+
+
+def _score(db: Database, linker: Any, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
+           result: LinkResult) -> LinkResult:
+    """Write the model table, score the candidate pairs with `linker`'s trained model, apply the household rule."""
+    _write_model(db, linker, specs, result)
+    log.info("splink linker: model trained, scoring candidate pairs")
+    predicted = _predict_expanded(db, linker, config)
     result.lap("predict")
-    _write_pairs(con, predicted, specs, id_fields, config, result)
+    _write_pairs(db, predicted, specs, id_fields, config, result)
     result.lap("household rule and pairs")
-    con.execute(f"drop table {_q(predicted)}")
+    db.run("splink", f"drop table {_q(predicted)}")
     log.info("splink linker: %d links, %d possible matches", result.links, result.possible)
     expected = result.expected_matching_pairs or 0
     if expected >= 1 and result.links < config.min_expected_share * expected:
@@ -586,14 +636,48 @@ def estimate_m(training: Any, columns: list[str], max_pairs: int) -> Any:
         return session(EM_RETRY_PAIRS_FACTOR * max_pairs)
 
 
-def _predict_expanded(con: Any, linker: Any, config: ProbabilisticConfig) -> str:
+def model_parameters(linker: Any) -> dict:
+    """A trained model's parameters: the prior and each comparison level's m and u, by comparison name and
+    level position (Splink's saved JSON carries its SQL in one engine's dialect; these carry none)."""
+    settings = linker._settings_obj
+    return {"prior": settings._probability_two_random_records_match,
+            "comparisons": {c.output_column_name: [(lvl._m_probability, lvl._u_probability)
+                                                   for lvl in c.comparison_levels]
+                            for c in settings.comparisons}}
+
+
+def _predict_with(db: Database, linker: Any, trained: LinkResult, specs: list[_Spec], id_fields: list[str],
+                  n_records: int, config: ProbabilisticConfig, result: LinkResult) -> LinkResult:
+    """Score with the model of `trained` (trained on the same records, on any engine) instead of training: its
+    parameters (`model_parameters`) and its training's warnings."""
+    parameters = trained.parameters
+    result.warnings += trained.warnings
+    settings = linker._settings_obj
+    settings._probability_two_random_records_match = parameters["prior"]
+    # Splink drops from a trained model the comparisons it could learn nothing about: so does the scorer
+    settings.comparisons = [c for c in settings.comparisons if c.output_column_name in parameters["comparisons"]]
+    for comparison in settings.comparisons:
+        levels = parameters["comparisons"][comparison.output_column_name]
+        if len(levels) != len(comparison.comparison_levels):
+            raise ValueError(f"the given model's {comparison.output_column_name} has {len(levels)} levels, "
+                             f"these records' {len(comparison.comparison_levels)}")
+        for level, (m, u) in zip(comparison.comparison_levels, levels):
+            level._m_probability, level._u_probability = m, u
+    result.probability_two_random_records_match = parameters["prior"]
+    result.expected_matching_pairs = parameters["prior"] * n_records * (n_records - 1) / 2
+    result.parameters = parameters
+    result.lap("parameters")
+    return _score(db, linker, specs, id_fields, config, result)
+
+
+def _predict_expanded(db: Database, linker: Any, config: ProbabilisticConfig) -> str:
     """Splink scores the candidate pairs of the kept records, then each group of identical records with
     itself; the scores are expanded to every record (`expand_pairs_sql`). Returns the table's name."""
     prepared = config.output_prefix + "input"
     expanded = config.output_prefix + "predicted"
-    self_pairs = _self_pairs(con, prepared)
-    collapsed = con.execute(f"select count(*) from {_q(prepared + '_members')} where rid <> rep").fetchall()[0][0]
-    scoring, made = _scoring_linker(con, linker, prepared) if collapsed else (linker, [])
+    self_pairs = _self_pairs(db, prepared)
+    collapsed = db.scalar("splink", f"select count(*) from {_q(prepared + '_members')} where rid <> rep")
+    scoring, made = _scoring_linker(db, linker, prepared) if collapsed else (linker, [])
     try:
         scored = [scoring.inference.predict(threshold_match_probability=config.review_threshold,
                                             warning_mode="never")]
@@ -601,14 +685,14 @@ def _predict_expanded(con: Any, linker: Any, config: ProbabilisticConfig) -> str
             scoring.table_management.register_blocked_pairs_for_predict(scoring._db_api.register(self_pairs))
             scored.append(scoring.inference.predict(threshold_match_probability=config.review_threshold,
                                                     warning_mode="never"))
-        con.execute(expand_pairs_sql([p.physical_name for p in scored], prepared, expanded))
+        db.run("splink", expand_pairs_sql([p.physical_name for p in scored], prepared, expanded))
         for p in scored:
             p.drop_table_from_database_and_remove_from_cache()
     finally:
         if scoring is not linker:
             scoring.table_management.delete_tables_created_by_splink_from_db()
         for table in [*made, *([self_pairs] if self_pairs else [])]:
-            con.execute(f"drop table if exists {_q(table)}")
+            db.run("splink", f"drop table if exists {_q(table)}")
     return expanded
 
 
@@ -617,17 +701,17 @@ def _untrained_comparisons(linker: Any) -> list[str]:
     return [c.output_column_name for c in linker._settings_obj.comparisons if not c._some_m_are_trained]
 
 
-def _empty_outputs(con: Any, result: LinkResult) -> None:
-    con.execute(f"create or replace table {_q(result.links_table)} (rid_l bigint, rid_r bigint, "
+def _empty_outputs(db: Database, result: LinkResult) -> None:
+    db.run("splink", f"create or replace table {_q(result.links_table)} (rid_l bigint, rid_r bigint, "
                 "match_weight double, match_probability double)")
-    con.execute(f"create or replace table {_q(result.possible_table)} (rid_l bigint, rid_r bigint, "
+    db.run("splink", f"create or replace table {_q(result.possible_table)} (rid_l bigint, rid_r bigint, "
                 "match_weight double, match_probability double, reason varchar)")
-    con.execute(f"create or replace table {_q(result.model_table)} (comparison varchar, gamma integer, "
+    db.run("splink", f"create or replace table {_q(result.model_table)} (comparison varchar, gamma integer, "
                 "level varchar, m_probability double, u_probability double, bayes_factor double, "
                 "match_weight double, tf_adjustment_column varchar, tf_adjustment_weight double)")
 
 
-def _write_model(con: Any, linker: Any, specs: list[_Spec], result: LinkResult) -> None:
+def _write_model(db: Database, linker: Any, specs: list[_Spec], result: LinkResult) -> None:
     rows = []
     prior = result.probability_two_random_records_match or 0
     if 0 < prior < 1:
@@ -640,7 +724,7 @@ def _write_model(con: Any, linker: Any, specs: list[_Spec], result: LinkResult) 
                      r.m_probability, r.u_probability, r.bayes_factor, r.log2_bayes_factor,
                      r.tf_adjustment_column if r.has_tf_adjustments else None,
                      r.tf_adjustment_weight if r.has_tf_adjustments else None))
-    con.executemany(f"insert into {_q(result.model_table)} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.run_many("splink", f"insert into {_q(result.model_table)} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _agree_condition(spec: _Spec, alias: str = "p") -> str:
@@ -695,10 +779,10 @@ def undated_household_condition(specs: list[_Spec], rule: HouseholdRule) -> str 
     return " and ".join([*undated, "(" + " or ".join(f"({c})" for c in person) + ")"])
 
 
-def _write_pairs(con: Any, predictions: str, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
+def _write_pairs(db: Database, predictions: str, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
                  result: LinkResult) -> None:
     # Splink leaves out of the scores a comparison whose m it could not estimate at all
-    scored = {r[0] for r in con.execute(f"describe {_q(predictions)}").fetchall()}
+    scored = set(table_columns(db, predictions))
     specs = [s for s in specs if "gamma_" + s.name in scored]
     held = household_condition(specs, config.household) or "false"
     undated = undated_household_condition(specs, config.household) or "false"
@@ -728,11 +812,11 @@ with scored as (
 )
 select {{columns}} from scored where {{where}} order by rid_l, rid_r
 """
-    con.execute(sql.format(out=_q(result.links_table), columns="* exclude (held_by_dated_rule)",
+    db.run("splink", sql.format(out=_q(result.links_table), columns="* exclude (held_by_dated_rule)",
                            where=f"match_probability >= {config.threshold!r} and not held_by_household_rule"))
-    con.execute(sql.format(out=_q(result.possible_table + "_tmp"), columns="*",
+    db.run("splink", sql.format(out=_q(result.possible_table + "_tmp"), columns="*",
                            where=f"match_probability < {config.threshold!r} or held_by_household_rule"))
-    con.execute(f"""create or replace table {_q(result.possible_table)} as
+    db.run("splink", f"""create or replace table {_q(result.possible_table)} as
         select * exclude (held_by_dated_rule),
                case when held_by_dated_rule then 'household rule: agree on ' || $same
                         || ', differ on ' || $different || ', no identifier agrees'
@@ -741,8 +825,8 @@ select {{columns}} from scored where {{where}} order by rid_l, rid_r
                     else 'review band' end as reason
         from {_q(result.possible_table + '_tmp')} order by rid_l, rid_r""",
                 {"same": "+".join(config.household.same), "different": "+".join(config.household.different)})
-    con.execute(f"drop table {_q(result.possible_table + '_tmp')}")
-    result.links = con.execute(f"select count(*) from {_q(result.links_table)}").fetchall()[0][0]
-    result.possible = con.execute(f"select count(*) from {_q(result.possible_table)}").fetchall()[0][0]
-    result.held_by_household_rule = con.execute(
-        f"select count(*) from {_q(result.possible_table)} where held_by_household_rule").fetchall()[0][0]
+    db.run("splink", f"drop table {_q(result.possible_table + '_tmp')}")
+    result.links = db.scalar("splink", f"select count(*) from {_q(result.links_table)}")
+    result.possible = db.scalar("splink", f"select count(*) from {_q(result.possible_table)}")
+    result.held_by_household_rule = db.scalar("splink", 
+        f"select count(*) from {_q(result.possible_table)} where held_by_household_rule")

@@ -48,7 +48,8 @@ joined as (
         l.discount_code,
         c.campaign_id as promo_campaign_id,
         l.unit_list_price - l.unit_price_paid as unit_discount,
-        l.quantity * l.unit_price_paid as line_amount,
+        -- DuckDB's type for bigint x decimal(18, 2), written out: Spark's would be decimal(38, 2)
+        cast(l.quantity * l.unit_price_paid as decimal(37, 2)) as line_amount,
         l.currency,
         l.order_status,
         coalesce(l.order_status not in ('cancelled', 'returned'), true) as is_sale,

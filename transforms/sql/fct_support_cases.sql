@@ -53,10 +53,12 @@ final as (
         list(distinct channel order by channel) as channels,
         first(channel order by created_at, record_id) as first_channel,
         count(*) filter (where previous_channel is not null and channel <> previous_channel) as channel_switches,
-        sum(transfer_count) as transfers,
+        -- sums of integers as doubles, written out: DuckDB's sum is a HUGEINT, which its Parquet writer stores as
+        -- a DOUBLE (Spark's is a BIGINT); the published type stays what it was
+        cast(sum(transfer_count) as double) as transfers,
         -- every further contact and every transfer makes the customer identify themselves again
-        (count(*) - 1) + sum(transfer_count) as reidentifications,
-        sum(coalesce(wait_seconds, 0)) as total_wait_seconds,
+        cast((count(*) - 1) + sum(transfer_count) as double) as reidentifications,
+        cast(sum(coalesce(wait_seconds, 0)) as double) as total_wait_seconds,
         last(status order by created_at, record_id) as status,
         max(resolved_at) filter (where status in ('resolved', 'closed')) as resolved_at,
         avg(csat) as avg_csat

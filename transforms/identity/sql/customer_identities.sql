@@ -57,6 +57,7 @@ source_attributes as (
 final as (
     select d.*, d.link_keys[1] as identifier_type, a.attributes
     from described as d
-    left join source_attributes as a using (system, entity, record_id)
+    -- `on`, not `using`: Spark would put the join columns first in `d.*`
+    left join source_attributes as a on a.system = d.system and a.entity = d.entity and a.record_id = d.record_id
 )
 select * from final order by customer_id, system, entity, record_id

@@ -9,8 +9,9 @@ keys as (
     union all select rid, 'login_id', login_norm from records
     union all
     -- the identifiers the sources map (`identifiers: {national_id: SSN}`) that identity.keys lists, as
-    -- int_identity__records normalised them (the probabilistic model compares the same values)
-    select r.rid, k.name, json_extract_string(r.identifiers_norm, '$."' || k.name || '"')
+    -- int_identity__records normalised them (the probabilistic model compares the same values); `$.name`
+    -- unquoted (names are [a-z][a-z0-9_]*), as Spark's get_json_object reads paths
+    select r.rid, k.name, json_extract_string(r.identifiers_norm, '$.' || k.name)
     from records as r
     cross join (select unnest($key_types) as name) as k
     where r.identifiers_norm is not null and k.name not in ('email', 'phone', 'loyalty_id', 'login_id')

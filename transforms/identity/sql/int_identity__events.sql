@@ -2,7 +2,10 @@ with prev_records as (
     select prev_id, count(*) as records from int_identity__cluster_records where prev_id is not null group by prev_id
 ),
 label_prev as (
-    select label, prev_id, count(*) as n from int_identity__cluster_records where prev_id is not null group by all
+    -- rank 1: the previous id the cluster holds most records of (ties: the smallest id)
+    select label, prev_id, count(*) as n,
+           row_number() over (partition by label order by count(*) desc, prev_id) as rank
+    from int_identity__cluster_records where prev_id is not null group by label, prev_id
 ),
 merged as (
     select $run_id as run_id, 'merged' as event, unnest(list_filter(claimed, lambda x: x <> customer_id)) as customer_id,
@@ -15,7 +18,7 @@ merged_counts as (
 ),
 fresh as (
     -- a new cluster split off the previous id it holds most records of, if any
-    select n.label, n.customer_id, a.records, first(lp.prev_id order by lp.n desc, lp.prev_id) as split_from
+    select n.label, n.customer_id, a.records, max(case when lp.rank = 1 then lp.prev_id end) as split_from
     from int_identity__new_ids as n
     join int_identity__anchor as a using (label)
     left join label_prev as lp using (label)

@@ -12,7 +12,7 @@ with customers as (
 ),
 tickets as (
     select _source_system as system, _source_entity as entity, record_id, full_name, false as name_partial,
-           email, phone, loyalty_id, null as login_id, null::date as birth_date, null as street,
+           null as first_name, null as middle_name, null as last_name, email, phone, loyalty_id, null as login_id, null::date as birth_date, null as street,
            null as postcode, null as city, null as account_type, null as identifiers, created_at as seen_at
     from kind_tickets
 ),
@@ -20,7 +20,8 @@ devices as (
     -- an analytics device is one identity record; it carries a login id only when exactly one
     -- account ever signed in on it (a shared tablet must not join two customers)
     select _source_system as system, 'devices' as entity, device_id as record_id, null as full_name,
-           false as name_partial, null as email, null as phone, null as loyalty_id,
+           false as name_partial, null as first_name, null as middle_name, null as last_name, null as email,
+           null as phone, null as loyalty_id,
            -- one account: its smallest and largest login are the same (cheaper than counting distinct logins)
            case when min(login_id) = max(login_id) then min(login_id) end as login_id,
            null::date as birth_date, null as street, null as postcode, null as city, null as account_type,
@@ -29,9 +30,10 @@ devices as (
     group by _source_system, device_id
 ),
 unioned as (
+    -- the same columns in the same order in each part (positional: Spark has no `union all by name`)
     select * from customers
-    union all by name select * from tickets
-    union all by name select * from devices
+    union all select * from tickets
+    union all select * from devices
 ),
 final as (
     select row_number() over (order by system, entity, record_id) as rid, u.*,
