@@ -164,7 +164,7 @@ class SparkDatabase(RowQueries):
             name, parameters, body = macro
             self._macros[name] = (parameters, body)
             return self._empty()
-        tree = self._read_parquet_calls(expand_macros(trees[0], self._macros))
+        tree = _empty_lists_inline(self._read_parquet_calls(expand_macros(trees[0], self._macros)), params)
         if isinstance(tree, exp.Set) or (isinstance(tree, exp.Command) and str(tree.this).upper() == "SET"):
             return self._empty()
         if isinstance(tree, exp.Create):
@@ -480,6 +480,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def _empty_lists_inline(tree: exp.Expression, params: dict | Sequence | None) -> exp.Expression:
+    """An empty list parameter written into the statement as an empty string array: Spark binds an array
+    parameter only as a constructor call, and `array()` alone has no element type (a cast of it is refused as a
+    parameter), e.g. `identity.placeholder_phones` left at its default."""
+    if not isinstance(params, dict):
+        return tree
+    empty = {k for k, v in params.items() if isinstance(v, (list, tuple)) and not v}
+    if not empty:
+        return tree
+    return tree.transform(lambda n: exp.cast(exp.Array(expressions=[]), "array<string>", dialect="spark")
+                          if isinstance(n, exp.Placeholder) and n.name in empty else n)
+
+
 def _args(params: dict | Sequence | None):
     """Bound parameters for `spark.sql(args=...)`: lists as array literals, the rest as literals."""
     if params is None:
@@ -490,8 +503,8 @@ def _args(params: dict | Sequence | None):
         if isinstance(v, (list, tuple)):
             return F.array(*[F.lit(x) for x in v]) if v else F.array().cast("array<string>")
         return v if isinstance(v, (str, int, float, bool, date, datetime, Decimal)) or v is None else str(v)
-    if isinstance(params, dict):
-        return {k: value(v) for k, v in params.items()}
+    if isinstance(params, dict):  # empty lists are written into the statement (_empty_lists_inline)
+        return {k: value(v) for k, v in params.items() if not (isinstance(v, (list, tuple)) and not v)}
     return [value(v) for v in params]
 
 

@@ -44,6 +44,8 @@ from transforms.spark_dialect import RULES, to_spark
      "DAMERAU_LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
      "LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')) FROM t"),
     ("select list_position($k, x) from t", "SELECT NULLIF(ARRAY_POSITION(:k, x), 0) FROM t"),
+    # list_sum of integers (nulls skipped, as DuckDB's)
+    ("select list_sum(l) from t", "SELECT AGGREGATE(l, CAST(0 AS BIGINT), (_acc, _x) -> _acc + COALESCE(_x, 0)) FROM t"),
 ])
 def test_rule_translates(duckdb, spark):
     assert to_spark(duckdb) == spark
@@ -77,13 +79,14 @@ def test_every_rule_is_tested_here():
              "_rule_count_distinct_window": "COLLECT_SET(x) OVER", "_rule_division": "AS DOUBLE) /",
              "_rule_distinct_string_agg": "ARRAY_JOIN(ARRAY_SORT(COLLECT_SET",
              "_rule_byte_similarity": "'ISO-8859-1'), DECODE", "_rule_list_position": "NULLIF(ARRAY_POSITION",
-             "_rule_bigint_results": "CAST(ROW_NUMBER() OVER"}
+             "_rule_bigint_results": "CAST(ROW_NUMBER() OVER", "_rule_list_sum": "AGGREGATE(l, CAST(0 AS BIGINT)"}
     assert sorted(r.__name__ for r in RULES) == sorted(words)
     assert all(w in source for w in words.values())
 
 
 # ------------------------------------------------------------------------------ executed on both engines
 CASES = [
+    ("list_sum", "select list_sum([1, null, 2]) as v, list_sum([y, 3]) as w from t"),
     ("ordered list", "select list(x order by y, x) as v from t"),
     ("first/last by order", "select first(x order by y) as f, last(x order by y) as l from t"),
     ("distinct list", "select list(distinct x order by x) as v from t"),

@@ -248,7 +248,21 @@ def _rule_list_position(node: exp.Expression) -> exp.Expression:
     return node
 
 
-RULES = RULES + (_rule_byte_similarity, _rule_list_position, _rule_bigint_results)
+def _rule_list_sum(node: exp.Expression) -> exp.Expression:
+    """`list_sum(list)` of integers (Spark has no such function): `aggregate(list, 0L, (a, x) -> a + x)`; an empty
+    list sums to 0 there, to null in DuckDB, so callers `coalesce(..., 0)` (customer_identities' key bits); nulls
+    are skipped, as DuckDB's are."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_sum":
+        acc, x = exp.to_identifier("_acc"), exp.to_identifier("_x")
+        return exp.Anonymous(this="aggregate", expressions=[
+            node.expressions[0].copy(), exp.cast(exp.Literal.number(0), "bigint"),
+            exp.Lambda(this=exp.Add(this=exp.column(acc), expression=exp.func("coalesce", exp.column(x),
+                                                                                exp.Literal.number(0))),
+                       expressions=[acc, x])])
+    return node
+
+
+RULES = RULES + (_rule_byte_similarity, _rule_list_position, _rule_list_sum, _rule_bigint_results)
 
 
 def macro_definition(tree: exp.Expression) -> tuple[str, list[str], exp.Expression] | None:

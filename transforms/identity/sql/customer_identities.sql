@@ -35,9 +35,13 @@ described as (
                 when l.probabilistic then 'probabilistic'
                 when l.rid is not null then 'clerical'
                 else 'unlinked' end as link_rule,
+           -- a type's bit is its 1-based position (no lambda index: DuckDB's counts from 1, Spark's from 0)
            list_filter(cast($key_types as varchar[]),
-                       lambda k, i: ((coalesce(c.key_mask, 0) & coalesce(l.link_mask, 0)) >> i) % 2 = 1) as link_keys,
-           list_filter(cast($key_types as varchar[]), lambda k, i: (coalesce(c.key_mask, 0) >> i) % 2 = 1) as identifier_types,
+                       lambda k: ((coalesce(c.key_mask, 0) & coalesce(l.link_mask, 0))
+                                  >> list_position(cast($key_types as varchar[]), k)) % 2 = 1) as link_keys,
+           list_filter(cast($key_types as varchar[]),
+                       lambda k: (coalesce(c.key_mask, 0) >> list_position(cast($key_types as varchar[]), k)) % 2 = 1)
+               as identifier_types,
            l.match_probability,
            m.customer_records,
            m.seen_at as record_seen_at,
