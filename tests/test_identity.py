@@ -86,59 +86,18 @@ def test_guards_shared_devices_and_placeholders_keep_records_apart(resolved):
     assert guard[3] == "shared by more records than max_records_per_key (3)"
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
-    import duckdb
-    import networkx as nx
-
-    from flows.db import Database
-
-    from transforms.identity import connected_components
-
+def _random_graph(seed: int, n: int, low: int, high: int) -> tuple[random.Random, list[tuple[int, int]]]:
+    """Seeded random edges over n nodes, plus a long chain (label propagation needs many hops)."""
     rng = random.Random(seed)
-    n = 400
-    edges = {tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randrange(150, 450))}
-    chain = list(range(0, 60, 3))  # a long chain: label propagation needs many hops
-    edges |= {(a, b) for a, b in zip(chain, chain[1:])}
-    con = Database(duckdb.connect())
-    con.run("nodes", "create table nodes as select range as node from range($n)", {"n": n})
-    con.run("edges", "create table edges (a bigint, b bigint)")
-    con.run_many("edges rows", "insert into edges values (?, ?)", sorted(edges))
-    connected_components(con, "nodes", "edges", "clusters")
-    got: dict[int, set[int]] = {}
-    for node, label in rows(con, "select node, label from clusters"):
-        got.setdefault(label, set()).add(node)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(edges)
-    assert {frozenset(g) for g in got.values()} == {frozenset(c) for c in nx.connected_components(graph)}
-    assert all(label == min(members) for label, members in got.items())
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_merging_components_over_more_edges_matches_networkx(seed):
-    """The final clusters merge the deterministic ones (a partition connected by a subset of the edges):
-    the same components and labels as clustering every node over every edge."""
-    import duckdb
-    import networkx as nx
-
-    from flows.db import Database
-
-    from transforms.identity.clusters import connected_components, merge_components
-
-    rng = random.Random(seed)
-    n = 300
-    edges = sorted({tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randrange(100, 300))})
+    edges = {tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randrange(low, high))}
     chain = list(range(0, 60, 3))
-    edges += [(a, b) for a, b in zip(chain, chain[1:])]
-    first = [e for e in edges if rng.random() < 0.5]  # the deterministic links: a subset of the final ones
-    con = Database(duckdb.connect())
-    con.run("nodes", "create table nodes as select range as node from range($n)", {"n": n})
-    for table, pairs in (("first_edges", first), ("edges", edges)):
-        con.run(table, f"create table {table} (a bigint, b bigint)")
-        con.run_many(table + " rows", f"insert into {table} values (?, ?)", pairs)
-    connected_components(con, "nodes", "first_edges", "base")
-    merge_components(con, "base", "edges", "clusters")
+    return rng, sorted(edges | set(zip(chain, chain[1:])))
+
+
+def _assert_networkx_components(con, n: int, edges: list[tuple[int, int]]) -> None:
+    """Table `clusters` (node, label) holds networkx's connected components, each labelled by its smallest node."""
+    import networkx as nx
+
     got: dict[int, set[int]] = {}
     for node, label in rows(con, "select node, label from clusters"):
         got.setdefault(label, set()).add(node)
@@ -148,6 +107,47 @@ def test_merging_components_over_more_edges_matches_networkx(seed):
     assert {frozenset(g) for g in got.values()} == {frozenset(c) for c in nx.connected_components(graph)}
     assert all(label == min(members) for label, members in got.items())
     assert sum(len(g) for g in got.values()) == n
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_clustering_matches_networkx_on_seeded_random_graphs(seed):
+    import duckdb
+
+    from flows.db import Database
+
+    from transforms.identity import connected_components
+
+    n = 400
+    _, edges = _random_graph(seed, n, 150, 450)
+    con = Database(duckdb.connect())
+    con.run("nodes", "create table nodes as select range as node from range($n)", {"n": n})
+    con.run("edges", "create table edges (a bigint, b bigint)")
+    con.run_many("edges rows", "insert into edges values (?, ?)", edges)
+    connected_components(con, "nodes", "edges", "clusters")
+    _assert_networkx_components(con, n, edges)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_merging_components_over_more_edges_matches_networkx(seed):
+    """The final clusters merge the deterministic ones (a partition connected by a subset of the edges):
+    the same components and labels as clustering every node over every edge."""
+    import duckdb
+
+    from flows.db import Database
+
+    from transforms.identity.clusters import connected_components, merge_components
+
+    n = 300
+    rng, edges = _random_graph(seed, n, 100, 300)
+    first = [e for e in edges if rng.random() < 0.5]  # the deterministic links: a subset of the final ones
+    con = Database(duckdb.connect())
+    con.run("nodes", "create table nodes as select range as node from range($n)", {"n": n})
+    for table, pairs in (("first_edges", first), ("edges", edges)):
+        con.run(table, f"create table {table} (a bigint, b bigint)")
+        con.run_many(table + " rows", f"insert into {table} values (?, ?)", pairs)
+    connected_components(con, "nodes", "first_edges", "base")
+    merge_components(con, "base", "edges", "clusters")
+    _assert_networkx_components(con, n, edges)
 
 
 def test_evaluation_scores_pairs_and_b_cubed_per_scope(resolved):

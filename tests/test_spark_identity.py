@@ -12,21 +12,19 @@ the model trained on DuckDB as the Spark engine does, is compared end to end in 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 
 import pytest
 from sqlglot import exp
 
 from flows.db import Database
+from tests.engines import comparable, comparable_row
 from tests.conftest import DEMO_END, demo_data_dir
 
 pytestmark = pytest.mark.spark
 
-REL_TOL = 1e-9
 
 
 @dataclass
@@ -146,26 +144,11 @@ class _Tee(Database):
 
 
 def _row(record: dict) -> tuple:
-    return tuple(_value(v) for v in record.values())
+    return comparable_row(record, naive_utc=True)
 
 
 def _value(v):
-    """A value comparable across engines: floats to REL_TOL, timestamps in UTC, lists in order."""
-    if isinstance(v, float):
-        if math.isnan(v) or v == 0:
-            return v
-        return float(f"{v:.{-int(math.log10(REL_TOL))}g}")
-    if isinstance(v, Decimal):
-        return _value(float(v))
-    if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).replace(tzinfo=None) if v.tzinfo else v
-    if isinstance(v, (list, tuple)):
-        return tuple(_value(x) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((k, _value(x)) for k, x in v.items()))
-    if isinstance(v, (date, str, int, bool)) or v is None:
-        return v
-    return repr(v)
+    return comparable(v, naive_utc=True)
 
 
 # ------------------------------------------------------------------------------------------------ fixtures

@@ -9,18 +9,16 @@ timings and settings) is left out.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 
 import pytest
 
+from tests.engines import comparable as _value, comparable_row as _row
 from tests.conftest import DEMO_END, demo_data_dir
 
 pytestmark = pytest.mark.spark
 
-REL_TOL = 1e-9
 # the run's own record: its id, its times, its settings (the engine among them)
 LEDGER = ("pipeline_runs", "pipeline_run_files", "pipeline_run_sources")
 RUN_COLUMNS = ("run_id", "issued_run_id", "changed_run_id")
@@ -89,24 +87,3 @@ def test_a_spark_night_reports_the_duckdb_nights_counts(nights):
     assert _value(spark["metrics"]["headline"]) == _value(duck["metrics"]["headline"])
 
 
-def _row(record: dict) -> tuple:
-    return tuple(_value(v) for v in record.values())
-
-
-def _value(v):
-    """A value comparable across engines: floats to REL_TOL, timestamps in UTC, lists in order."""
-    if isinstance(v, float):
-        if math.isnan(v) or v == 0:
-            return v
-        return float(f"{v:.{-int(math.log10(REL_TOL))}g}")
-    if isinstance(v, Decimal):
-        return _value(float(v))
-    if isinstance(v, datetime):
-        return v.astimezone(timezone.utc) if v.tzinfo else v
-    if isinstance(v, (list, tuple)):
-        return tuple(_value(x) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((k, _value(x)) for k, x in v.items()))
-    if isinstance(v, (date, str, int, bool)) or v is None:
-        return v
-    return repr(v)

@@ -9,14 +9,13 @@ lists in order. `make test` runs these after the main suite (marker `spark`; `ma
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 from importlib import resources
 
 import pytest
 
+from tests.engines import comparable_row as _row
 from tests.conftest import DEMO_END, demo_data_dir
 from transforms.model import MODELS
 
@@ -34,7 +33,6 @@ PARITY = [
     "metric_repeat_contact_rate", "metric_service_cases", "metric_system_overlap", "metric_system_records",
     "metric_systems_integrated", "model_rows", "quality_metrics",
 ]
-REL_TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
@@ -100,24 +98,3 @@ def test_sql_file_gives_the_same_rows_on_both_engines(name, engines, night):
         f"duckdb {list(only_duck)[:2]} spark {list(only_spark)[:2]}")
 
 
-def _row(record: dict) -> tuple:
-    return tuple(_value(v) for v in record.values())
-
-
-def _value(v):
-    """A value comparable across engines: floats to REL_TOL, timestamps in UTC, lists in order."""
-    if isinstance(v, float):
-        if math.isnan(v) or v == 0:
-            return v
-        return float(f"{v:.{-int(math.log10(REL_TOL))}g}")
-    if isinstance(v, Decimal):
-        return _value(float(v))
-    if isinstance(v, datetime):
-        return v.astimezone(timezone.utc) if v.tzinfo else v
-    if isinstance(v, (list, tuple)):
-        return tuple(_value(x) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((k, _value(x)) for k, x in v.items()))
-    if isinstance(v, (date, str, int, bool)) or v is None:
-        return v
-    return repr(v)
