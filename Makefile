@@ -67,10 +67,10 @@ test: install chromium spark
 	@$(BIN)/python -m pytest -m spark
 
 # engine: spark and the parity tests: the optional `spark` group (requirements-spark.lock, ~900 MB with its jars)
-# installed with uv when pyspark is missing, and a Java 17+ runtime (Debian's, installed here when missing, as root).
+# installed with uv when pyspark or rapidfuzz is missing, and a Java 17+ runtime (Debian's, installed here when missing, as root).
 spark: install
-	@$(BIN)/python -c 'import pyspark' 2>/dev/null || { \
-	  echo "==> installing pyspark from requirements-spark.lock (~900 MB, once)"; \
+	@$(BIN)/python -c 'import pyspark, rapidfuzz' 2>/dev/null || { \
+	  echo "==> installing pyspark and rapidfuzz from requirements-spark.lock (~900 MB, once)"; \
 	  if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --python $(BIN)/python -r requirements-spark.lock >> $(PIPLOG) 2>&1; \
 	  else $(BIN)/python -m pip install --disable-pip-version-check -r requirements-spark.lock >> $(PIPLOG) 2>&1; fi \
 	  || { tail -n 30 $(PIPLOG); echo "pyspark install failed; full log: $(PIPLOG)"; exit 1; }; }

@@ -33,6 +33,7 @@ from typing import Any
 from sqlglot import exp
 
 from flows.db import Database, RowQueries, StatementError
+from transforms.similarity import SPARK_FUNCTIONS
 from transforms.spark_dialect import expand_macros, macro_definition, parse_duckdb, spark_sql
 
 log = logging.getLogger("silobridge.spark")
@@ -74,8 +75,11 @@ def _local_conf(master: str) -> dict[str, str]:
     # one shuffle partition per core (Spark's default, 200, is sized for a cluster: each is a task)
     cores = master[len("local["):-1] if master.startswith("local[") else "1"
     partitions = str(os.cpu_count() or 2) if cores == "*" else cores
+    # Spark's catalog directory: it would create `spark-warehouse/` in the user's working directory (we create
+    # no catalog tables; our warehouse is spec.warehouse_dir)
+    catalog = str(Path(tempfile.gettempdir()) / "silobridge-spark-catalog")
     return LOCAL_CONF | {"spark.pyspark.python": sys.executable, "spark.executorEnv.PYTHONPATH": path,
-                         "spark.sql.shuffle.partitions": partitions}
+                         "spark.sql.shuffle.partitions": partitions, "spark.sql.warehouse.dir": catalog}
 
 _DUCK_TO_SPARK_TYPES = {"VARCHAR": "string", "BOOLEAN": "boolean", "BIGINT": "bigint", "INTEGER": "int",
                         "DOUBLE": "double", "DATE": "date", "TIMESTAMP": "timestamp_ntz",
@@ -98,8 +102,9 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
         settings = {k: v for k, v in settings.items() if not k.startswith(("spark.ui", "spark.driver"))}
     else:
         builder = SparkSession.builder.master(master).appName(app_name)
-        # Splink's similarity functions (jaro_winkler, damerau_levenshtein) for the identity SQL and model, from
-        # the jar inside the splink package: nothing is downloaded (a Connect server is started with it: README)
+        # Splink's jar of similarity functions, which its Spark backend registers (ours are DuckDB's copies,
+        # `_register_similarity_functions`), from inside the splink package: nothing is downloaded (a Connect
+        # server is started with it: README)
         from splink.backends.spark import similarity_jar_location
 
         settings = {"spark.jars": similarity_jar_location()} | settings
@@ -117,11 +122,12 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
 
 
 def _register_similarity_functions(session) -> None:
-    """The jar's functions by Splink's names (as Splink's SparkAPI registers them), for the identity SQL."""
-    from splink.internals.spark.jar_location import get_scala_udfs
+    """DuckDB's Jaro-Winkler and Damerau-Levenshtein (transforms.similarity) as Arrow UDFs, for the identity SQL
+    and Splink's levels (the rewrite rules call them; Splink's jar functions are not the same)."""
+    from pyspark.sql import functions as F
 
-    for name, java_class, returns in get_scala_udfs():
-        session.udf.registerJavaFunction(name, java_class, returns)
+    for name, (fn, _parameters, return_type) in SPARK_FUNCTIONS.items():
+        session.udf.register(name, F.arrow_udf(_arrow_batch(fn), _DUCK_TO_SPARK_TYPES[return_type]))
 
 
 class SparkDatabase(RowQueries):

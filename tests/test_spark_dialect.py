@@ -37,11 +37,10 @@ from transforms.spark_dialect import RULES, to_spark
     # DuckDB divides to a double
     ("select a / 3600.0 from t", "SELECT CAST(a AS DOUBLE) / 3600.0 FROM t"),
     ("select (x / 2) / y from t", "SELECT CAST((CAST(x AS DOUBLE) / 2) AS DOUBLE) / y FROM t"),
-    # identity (part 2): similarity over bytes as DuckDB's (the jar's functions over a byte per character);
-    # list_position is null when absent
+    # identity (part 2): similarity over bytes as DuckDB's (DuckDB's copies in transforms.similarity; Spark's
+    # Levenshtein over a byte per character); list_position is null when absent
     ("select jaro_winkler_similarity(a, b), damerau_levenshtein(a, b), levenshtein(a, b) from t",
-     "SELECT JARO_WINKLER(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
-     "DAMERAU_LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')), "
+     "SELECT SB_JARO_WINKLER(a, b), SB_DAMERAU_LEVENSHTEIN(a, b), "
      "LEVENSHTEIN(DECODE(ENCODE(a, 'UTF-8'), 'ISO-8859-1'), DECODE(ENCODE(b, 'UTF-8'), 'ISO-8859-1')) FROM t"),
     ("select list_position($k, x) from t", "SELECT NULLIF(ARRAY_POSITION(:k, x), 0) FROM t"),
     # list_sum of integers (nulls skipped, as DuckDB's)

@@ -18,6 +18,8 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
+from transforms import similarity
+
 Rule = Callable[[exp.Expression], exp.Expression]
 
 
@@ -222,19 +224,21 @@ RULES: tuple[Rule, ...] = (
 
 # ------------------------------------------------------------------------------- identity (issue 16 part 2)
 def _latin1(e: exp.Expression) -> exp.Expression:
-    """`e` with one character per UTF-8 byte: Splink's jar counts characters, DuckDB's similarity and edit
-    distances count bytes; over this string the jar's character-wise functions give DuckDB's values."""
+    """`e` with one character per UTF-8 byte: Spark's `levenshtein` counts characters, DuckDB's bytes; over
+    this string Spark's gives DuckDB's values."""
     return exp.func("decode", exp.func("encode", e, exp.Literal.string("UTF-8")), exp.Literal.string("ISO-8859-1"))
 
 
 def _rule_byte_similarity(node: exp.Expression) -> exp.Expression:
     """`jaro_winkler_similarity`, `damerau_levenshtein`, `levenshtein`: DuckDB's count bytes (a Chinese
-    character is three); Spark has Levenshtein built in and Splink's jar (registered by flows.spark_db) the
-    other two, all over characters. One semantics on both engines: bytes (`_latin1`)."""
+    character is three). Spark's built-in Levenshtein is the same function over characters, so it compares a
+    byte-per-character string (`_latin1`); Splink's jar Jaro-Winkler and Damerau-Levenshtein are not DuckDB's
+    (the jar halves transpositions without rounding down), so the other two call transforms.similarity's
+    functions (DuckDB's, registered by flows.spark_db)."""
     if isinstance(node, exp.JarowinklerSimilarity):
-        return exp.Anonymous(this="jaro_winkler", expressions=[_latin1(node.this), _latin1(node.expression)])
+        return exp.Anonymous(this=similarity.JARO_WINKLER, expressions=[node.this, node.expression])
     if isinstance(node, exp.Anonymous) and node.name.lower() == "damerau_levenshtein":
-        return exp.Anonymous(this="damerau_levenshtein", expressions=[_latin1(a) for a in node.expressions])
+        return exp.Anonymous(this=similarity.DAMERAU_LEVENSHTEIN, expressions=list(node.expressions))
     if isinstance(node, exp.Levenshtein) and not node.args.get("ins_cost"):
         return exp.Levenshtein(this=_latin1(node.this), expression=_latin1(node.expression))
     return node

@@ -34,12 +34,15 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--exports", type=Path, help="a kept demo directory (exports/, ground_truth/), copied")
     parser.add_argument("--identity", action="store_true", help="the identity step on Spark too")
+    parser.add_argument("--keep", type=Path, help="keep both engines' run directories here (DIR/duckdb_run, "
+                        "DIR/spark_run) to compare their tables; default: a temporary directory, removed")
     args = parser.parse_args()
 
     from flows.demo.generator import generate
     from tests.conftest import demo_data_dir
 
-    root = Path(tempfile.mkdtemp(prefix="silobridge-bench-spark-"))
+    root = args.keep or Path(tempfile.mkdtemp(prefix="silobridge-bench-spark-"))
+    root.mkdir(parents=True, exist_ok=True)
     try:
         exports = args.exports
         if exports is None:
@@ -82,8 +85,11 @@ def main() -> None:
             spark_identity = identity_step(on_spark, key)
             spark_identity_s = time.perf_counter() - start
             print(f"Spark identity: {spark_identity_s:.1f} s", flush=True)
-            same_identity = {k: v for k, v in spark_identity.items() if k != "seconds"} == \
-                {k: v for k, v in summary["identity"].items() if k != "seconds"}
+            differing = {k: (summary["identity"].get(k), v) for k, v in spark_identity.items()
+                         if k != "seconds" and summary["identity"].get(k) != v}
+            same_identity = not differing
+            for k, (duck, spark) in differing.items():
+                print(f"identity {k}: DuckDB {duck!r} Spark {spark!r}", flush=True)
         start = time.perf_counter()
         spark_models = model_step(on_spark, key)
         spark_model_s = time.perf_counter() - start
@@ -101,10 +107,16 @@ def main() -> None:
             print(f"identity counts equal: {same_identity}")
         print(f"| model | {seconds['model']:.1f} | {spark_model_s:.1f} |")
         print(f"| metrics | {seconds['metrics']:.1f} | {spark_metrics_s:.1f} |")
+        for name in sorted(set(spark_models) | set(summary["model"])):
+            if spark_models.get(name) != summary["model"].get(name):
+                print(f"model {name}: DuckDB {summary['model'].get(name)} rows, Spark {spark_models.get(name)}")
         same = spark_models == summary["model"] and spark_metrics["rows"] == summary["metrics"]["rows"]
         print(f"rows per model and metric rows equal: {same} ({sum(spark_models.values()):,} model rows)")
+        if args.keep:
+            print(f"run directories kept: {spec.run_dir} (DuckDB), {run_dir} (Spark)")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

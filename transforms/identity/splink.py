@@ -37,6 +37,7 @@ from typing import Any, Literal
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from transforms import similarity
 from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig
 from transforms.database import Database
 from transforms.identity.tables import columns as table_columns
@@ -237,22 +238,31 @@ class _Spec:
 
 
 def _bytes(sql_dialect: Any, column: str) -> str:
-    """`column` as the similarity functions must see it: DuckDB's count bytes (a Chinese character is three),
-    Spark's (Splink's jar, Spark's levenshtein) characters; on Spark the text is re-read with one character
-    per UTF-8 byte, so that both engines give the same values (issue 16: one semantics, DuckDB's)."""
+    """`column` as Levenshtein must see it: DuckDB's counts bytes, Spark's characters; on Spark the text is
+    re-read with one character per UTF-8 byte, so that both engines give the same values (issue 16: one
+    semantics, DuckDB's)."""
     if sql_dialect.sql_dialect_str == "spark":
         return f"decode(encode({column}, 'UTF-8'), 'ISO-8859-1')"
     return column
 
 
+def _similarity_function(sql_dialect: Any, name: str) -> str:
+    """DuckDB's `name` function ("jaro_winkler", "damerau_levenshtein") on `sql_dialect`'s engine: on Spark,
+    transforms.similarity's copy of DuckDB's (Splink's jar counts characters and halves Jaro's transpositions
+    without rounding down, so its values differ)."""
+    if sql_dialect.sql_dialect_str == "spark":
+        return {"jaro_winkler": similarity.JARO_WINKLER, "damerau_levenshtein": similarity.DAMERAU_LEVENSHTEIN}[name]
+    return getattr(sql_dialect, f"{name}_function_name")
+
+
 class _JaroWinklerLevel(cll.JaroWinklerLevel):
-    """Splink's Jaro-Winkler level over bytes on every engine (`_bytes`)."""
+    """Splink's Jaro-Winkler level with DuckDB's function on every engine (`_similarity_function`)."""
 
     def create_sql(self, sql_dialect: Any) -> str:
         self.col_expression.sql_dialect = sql_dialect
         col = self.col_expression
-        return (f"{sql_dialect.jaro_winkler_function_name}({_bytes(sql_dialect, col.name_l)}, "
-                f"{_bytes(sql_dialect, col.name_r)}) >= {self.distance_threshold}")
+        return (f"{_similarity_function(sql_dialect, 'jaro_winkler')}({col.name_l}, {col.name_r}) "
+                f">= {self.distance_threshold}")
 
 
 def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str | None = None) -> list:
@@ -268,8 +278,9 @@ def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str
 
 
 class _GuardedDamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
-    """Splink's Damerau-Levenshtein level over bytes (`_bytes`), the same pairs: the (8x cheaper) Levenshtein
-    distance is computed first and the Damerau-Levenshtein one only where it can still be within the threshold
+    """Splink's Damerau-Levenshtein level over bytes (DuckDB's function on every engine), the same pairs: the
+    (8x cheaper) Levenshtein distance is computed first and the Damerau-Levenshtein one only where it can still
+    be within the threshold
     (one transposition is two Levenshtein edits). Random pairs of identifiers almost never are, and u
     sampling compares a million of them."""
 
@@ -278,7 +289,8 @@ class _GuardedDamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
         col = self.col_expression
         left, right = _bytes(sql_dialect, col.name_l), _bytes(sql_dialect, col.name_r)
         return (f"levenshtein({left}, {right}) <= {2 * self.distance_threshold} and "
-                f"{sql_dialect.damerau_levenshtein_function_name}({left}, {right}) <= {self.distance_threshold}")
+                f"{_similarity_function(sql_dialect, 'damerau_levenshtein')}({col.name_l}, {col.name_r}) "
+                f"<= {self.distance_threshold}")
 
 
 class _IdentifierComparison(cl.DamerauLevenshteinAtThresholds):
