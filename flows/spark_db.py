@@ -113,7 +113,7 @@ def spark_session(master: str = "local[2]", app_name: str = "silobridge", conf: 
     session = builder.getOrCreate()
     _register_similarity_functions(session)
     for key, value in settings.items():  # a session that existed already gets the SQL settings too
-        if key.startswith("spark.sql."):
+        if key.startswith("spark.sql.") and session.conf.isModifiable(key):  # not the static ones (catalog dir)
             session.conf.set(key, value)
     if not master.startswith("sc://"):
         # a failed task's log lines may quote its data; the failure reaches us as a StatementError, masked
