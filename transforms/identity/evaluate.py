@@ -17,6 +17,8 @@ its predicted cluster that is truly its person, recall = share of its person fou
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from transforms.config import IdentityConfig
 from transforms.database import Database
 from transforms.identity.tables import sql
@@ -43,9 +45,11 @@ def evaluate_identity(db: Database, identity: IdentityConfig) -> dict:
     truth_records = db.count("truth")
     out: dict = {"truth_records": truth_records, "scopes": {}}
     for scope in SCOPES:
-        records, tp, predicted, actual, bp, br = db.one(f"evaluate.scores {scope}", sql("eval_scores"), {"scope": scope})
-        # parallel float sums differ in the last bits from run to run: round so that reruns agree
-        bp, br = round(float(bp or 0), 9), round(float(br or 0), 9)
+        records, tp, predicted, actual = db.one(f"evaluate.scores {scope}", sql("eval_scores"), {"scope": scope})
+        terms = db.rows(f"evaluate.bcubed {scope}", sql("eval_bcubed"), {"scope": scope})
+        # summed exactly (fractions), then rounded: the same figures on every run and engine
+        bp = round(float(sum((Fraction(n * cell, cluster) for cell, cluster, _, n in terms), Fraction(0))), 9)
+        br = round(float(sum((Fraction(n * cell, person) for cell, _, person, n in terms), Fraction(0))), 9)
         precision = tp / predicted if predicted else 1.0
         recall = tp / actual if actual else 1.0
         b_precision = bp / records if records else 1.0
