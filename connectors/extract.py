@@ -128,7 +128,7 @@ def map_columns(table: pa.Table, source: SourceConfig, display_name: str) -> pa.
         arrays.append(table.column(col).cast(pa.string()))
         names.append(canonical)
     for canonical, value in source.constants.items():
-        arrays.append(pa.array([value] * n, pa.string()))
+        arrays.append(pa.repeat(pa.scalar(value, pa.string()), n))
         names.append(canonical)
     for col in source.export_columns:
         arrays.append(table.column(col).cast(pa.string()))

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -127,12 +128,19 @@ def _open_text(path: Path, encoding: str, newline: str | None = None) -> io.Text
 
 def _with_lineage(table: pa.Table, source: SourceConfig, display_name: str) -> pa.Table:
     n = table.num_rows
+    # built by Arrow, not from Python lists: a list of n references converted value by value cost 1.7 CPU s per
+    # 2.7M rows (the 100k-customer benchmark), pa.repeat and numpy 0.06
     return (
-        table.append_column("_source_system", pa.array([source.system] * n, pa.string()))
-        .append_column("_source_entity", pa.array([source.entity] * n, pa.string()))
-        .append_column("_source_file", pa.array([display_name] * n, pa.string()))
-        .append_column("_row_number", pa.array(range(1, n + 1), pa.int64()))
+        table.append_column("_source_system", _repeat(source.system, n))
+        .append_column("_source_entity", _repeat(source.entity, n))
+        .append_column("_source_file", _repeat(display_name, n))
+        .append_column("_row_number", pa.array(np.arange(1, n + 1, dtype=np.int64)))
     )
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    """A string column holding `value` n times."""
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def _string_table(columns: list[str], rows: Iterable[dict[str, str | None]]) -> pa.Table:
@@ -378,8 +386,6 @@ def _may_nest_deeply(path: Path, block: int = 1 << 24) -> bool:
     """Whether some line of the file holds more than NATIVE_MAX_OPENERS `[`/`{` (an upper bound of its
     nesting depth). Lines are found with numpy, block by block; only lines long enough to hold that many
     are counted."""
-    import numpy as np
-
     carry = b""
     with open_export(path) as fh:
         while chunk := fh.read(block):
