@@ -15,11 +15,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from transforms.normalize import normalize_street
 from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig as SplinkConfig
 from flows.db import Database
-from transforms.identity.splink import link_records
+from transforms.identity.splink import char_set_sql, link_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkage"
 UNDATED_REASON = ("household rule: no birth date, and the given or middle name differs within one family "
@@ -153,6 +154,37 @@ def test_identifier_one_edit_apart_is_strong_evidence():
     con, result, _ = _link(records)
     assert _pair(con, result.links_table, _rid(records, a), _rid(records, b)) == []
     assert _pair(con, result.possible_table, _rid(records, a), _rid(records, b)) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1.@Zé漢", max_size=8), st.lists(st.tuples(st.sampled_from("idst"), st.integers(0, 8),
+                                                                 st.sampled_from("ab1.@Zé漢-")), max_size=3))
+def test_identifier_character_sets_never_part_two_texts_within_the_distance(text, edits):
+    # the guard before the identifier's distances (`_GuardedDamerauLevenshteinLevel`): d edits (insert, delete,
+    # substitute, transpose) change the character sets on at most 2d bits, so no pair within a level is lost
+    other = text
+    for op, at, char in edits:
+        at = min(at, len(other))
+        if op == "i":
+            other = other[:at] + char + other[at:]
+        elif op == "d":
+            other = other[:at] + other[at + 1:]
+        elif op == "s":
+            other = other[:at] + char + other[at + 1:]
+        elif at + 1 < len(other):
+            other = other[:at] + other[at + 1] + other[at] + other[at + 2:]
+    con = duckdb.connect()
+    differ, distance = con.execute(
+        f"select bit_count(xor({char_set_sql('$a')}, {char_set_sql('$b')})), damerau_levenshtein($a, $b)",
+        {"a": text, "b": other}).fetchone()
+    assert differ <= 2 * distance
+
+
+def test_identifier_character_sets():
+    con = duckdb.connect()
+    sets = con.execute(f"select {char_set_sql('$a')}, {char_set_sql('$b')}, {char_set_sql('null')}",
+                       {"a": "Ab1", "b": "bA.漢"}).fetchone()
+    assert sets == (1 + 2 + 2 ** 27, 1 + 2 + 2 ** 36, 0)  # a/A and b share their bits, 漢 has none
 
 
 def test_household_rule_holds_a_sibling_back_and_is_configurable():
