@@ -24,7 +24,11 @@ def _clean(value: str | None) -> str | None:
     bidi marks, which copy-paste leaves in identifiers), trimmed; None if empty or a placeholder."""
     if value is None:
         return None
-    text = "".join(ch for ch in unicodedata.normalize("NFKC", value) if unicodedata.category(ch) != "Cf").strip()
+    # ASCII text is its own NFKC form and has no format character: most emails, phones and ids skip both
+    text = value if value.isascii() else unicodedata.normalize("NFKC", value)
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = text.strip()
     return None if text.lower() in PLACEHOLDER_TEXT else text
 
 
