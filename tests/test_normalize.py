@@ -160,6 +160,15 @@ def test_role_mailboxes():
     assert not is_role_email("mei.lin@gmail.com") and not is_role_email(None)
 
 
+def test_role_mailboxes_in_arrow_as_in_python():
+    import pyarrow as pa
+    from transforms.identity.udfs import role_emails
+
+    emails = ["info@acme.com.tw", "infox@acme.com", None, "", "info", "sales@a@b", "cs@", "@info", "x@info"]
+    assert role_emails(pa.array(emails)).to_pylist() == [is_role_email(e) for e in emails] == [
+        True, False, False, False, True, True, True, False, False]
+
+
 @pytest.mark.parametrize("street", ["忠孝東路四段1號", "中山北路二段45巷3號5樓", "文化路一段100號"])
 @pytest.mark.parametrize("prefix", ["", "臺北市大安區", "台北市大安區", "大安區", "106臺北市大安區", "臺北市 大安區 "])
 def test_street_key_drops_postcode_city_and_district(street, prefix):

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from transforms.config import IdentityConfig
 from transforms.database import Database
 from transforms.normalize import (
-    family_name, is_role_email, mask_name, name_key, normalize_email, normalize_id, normalize_name,
+    ROLE_LOCAL_PARTS, family_name, mask_name, name_key, normalize_email, normalize_id, normalize_name,
     normalize_phone, normalize_postcode, normalize_street,
 )
 from transforms.privacy import keyed_hash
@@ -39,6 +39,12 @@ def _arrow_udf2(fn):
     return batch
 
 
+def role_emails(emails: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """`is_role_email` over a batch of normalised addresses, in Arrow (it is called once per key record)."""
+    local = pc.list_element(pc.split_pattern(emails, "@", max_splits=1), 0)
+    return pc.fill_null(pc.is_in(local, value_set=pa.array(sorted(ROLE_LOCAL_PARTS), type=local.type)), False)
+
+
 def register_udfs(db: Database, hash_key: str, identity: IdentityConfig) -> None:
     """Register the normalisers and the keyed hash as DuckDB scalar functions (sb_*)."""
     extra_emails = frozenset(e.strip().lower() for e in identity.placeholder_emails)
@@ -61,5 +67,5 @@ def register_udfs(db: Database, hash_key: str, identity: IdentityConfig) -> None
                            null_handling="special")
     db.create_function("sb_phone", _arrow_udf2(phone), ["VARCHAR", "VARCHAR"], "VARCHAR", type="arrow",
                        side_effects=False, null_handling="special")
-    db.create_function("sb_is_role_email", is_role_email, ["VARCHAR"], "BOOLEAN",
+    db.create_function("sb_is_role_email", role_emails, ["VARCHAR"], "BOOLEAN", type="arrow",
                        side_effects=False, null_handling="special")
