@@ -144,6 +144,9 @@ def normalize_name(value: str | None) -> str | None:
     return text or None
 
 
+# int_identity__norm_name asks for a batch's name keys, then for the same batch's family names (which start
+# from the key): the second call finds each key here
+@lru_cache(maxsize=16_384)
 def name_key(value: str | None) -> str | None:
     """An order-insensitive comparison key for a full name.
 
