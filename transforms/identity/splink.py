@@ -281,16 +281,16 @@ def _name_levels(column: str, config: ProbabilisticConfig, tf: bool, formal: str
 
 
 # The characters an identifier's character set records, one bit per group (a letter's two cases share one):
-# ASCII, so each is one byte in UTF-8 and the set is the same over characters (DuckDB's distances) and bytes
-# (Spark's, `_bytes`); other characters are left out, which can only make two sets closer.
+# ASCII, so each is one byte in UTF-8 and the bound below holds whether a distance counts characters or bytes
+# (`_bytes`); other characters are left out, which can only make two sets closer.
 CHAR_SET_BITS = [*(c + c.upper() for c in "abcdefghijklmnopqrstuvwxyz"), *"0123456789", ".", "@", "_", "-", "+"]
 CHAR_SET_SUFFIX = "_chars"
 
 
 def char_set_sql(text: str) -> str:
     """SQL: a bigint whose bit i is set when `text` contains a character of CHAR_SET_BITS[i] (0 for null)."""
-    bits = " + ".join("case when " + " or ".join(f"instr({text}, '{c}') > 0" for c in chars) + f" then {1 << i} else 0 end"
-                      for i, chars in enumerate(CHAR_SET_BITS))
+    bits = " + ".join("case when " + " or ".join(f"instr({text}, '{c}') > 0" for c in chars)
+                      + f" then {1 << i} else 0 end" for i, chars in enumerate(CHAR_SET_BITS))
     return f"cast({bits} as bigint)"
 
 
