@@ -131,6 +131,9 @@ def run(
     full_refresh: Annotated[bool, typer.Option(help="start history afresh; do not reuse earlier loads")] = False,
     accept_identity_changes: Annotated[bool, typer.Option(
         help="publish even if more customers change than identity.stability.max_changed_share allows")] = False,
+    retrain_identity_model: Annotated[bool, typer.Option(
+        help="train the probabilistic identity model tonight (else an earlier run's is reused for "
+             "identity.probabilistic.retrain_after_days)")] = False,
     engine: Annotated[Optional[str], typer.Option(
         help="where the model and metrics steps run: duckdb or spark (default: SILOBRIDGE_ENGINE, else duckdb)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -154,7 +157,8 @@ def run(
     start = time.perf_counter()
     try:
         summary = nightly(run_date=run_date.date() if run_date else None, sources=source, full_refresh=full_refresh,
-                          accept_identity_changes=accept_identity_changes, engine=engine)
+                          accept_identity_changes=accept_identity_changes, engine=engine,
+                          retrain_identity_model=retrain_identity_model)
     except (PipelineError, ConfigError, WarehouseLocked, PublicKeyRefused) as exc:
         # drop the frames' locals (DuckDB objects) now, or nanobind reports them as leaks at exit
         traceback.clear_frames(exc.__traceback__)

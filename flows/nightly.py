@@ -46,12 +46,14 @@ def _as_task(step: Step, spec: RunSpec, summary: dict, hash_key: str) -> dict:
 @flow(name="silobridge-nightly", log_prints=False, validate_parameters=True)
 def nightly(run_date: date | None = None, sources: list[str] | None = None, full_refresh: bool = False,
             accept_identity_changes: bool = False,
-            engine: Literal["duckdb", "spark"] | None = None) -> dict:
+            engine: Literal["duckdb", "spark"] | None = None, retrain_identity_model: bool = False) -> dict:
     """Extract, validate, stage, resolve identities, model, measure and publish one night's exports; `engine`
-    (duckdb, spark; default: the SILOBRIDGE_ENGINE setting) is where the model and metrics steps run."""
+    (duckdb, spark; default: the SILOBRIDGE_ENGINE setting) is where the model and metrics steps run;
+    `retrain_identity_model` trains the probabilistic identity model even when a stored one could be reused."""
     now = datetime.now(timezone.utc)
     settings = Settings()
-    spec = make_spec(settings, run_date, sources, full_refresh, now, accept_identity_changes, engine)
+    spec = make_spec(settings, run_date, sources, full_refresh, now, accept_identity_changes, engine,
+                     retrain_identity_model)
     settings.hash_key()  # refused (public demo key on real data) or generated before anything runs
     try:
         # the hash key is read by each task that needs it (see _task_of), not passed through the flow

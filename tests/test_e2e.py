@@ -221,6 +221,10 @@ def test_customer_ids_are_stable_across_runs_on_the_same_exports(runs):
     data = runs["data"]
     first, second = runs["first"], runs["second"]
     assert second["identity"]["changes"]["unchanged"] == first["identity"]["customers"]
+    # the second night scored with the m and u the first trained (retrain_after_days), the same customers
+    assert first["identity"]["model"] == {"trained_run_id": first["run_id"], "trained_run_date": "2026-11-20",
+                                          "trained_records": 614, "reused": False}
+    assert second["identity"]["model"] == first["identity"]["model"] | {"reused": True}
     assert {k: second["identity"]["changes"][k] for k in ("new", "merged", "split", "moved")} == {
         "new": 0, "merged": 0, "split": 0, "moved": 0}
     assert _q(data, "select customers_new, customers_unchanged from pipeline_runs where run_id = $r",

@@ -12,6 +12,7 @@ import logging
 import random
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
@@ -20,7 +21,7 @@ import pytest
 from transforms.normalize import normalize_street
 from transforms.config import HouseholdRule, Identifier, ProbabilisticConfig as SplinkConfig
 from flows.db import Database
-from transforms.identity.splink import char_set_sql, link_records
+from transforms.identity.splink import char_set_sql, link_records, reusable, training_fingerprint
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkage"
 UNDATED_REASON = ("household rule: no birth date, and the given or middle name differs within one family "
@@ -345,3 +346,38 @@ def test_a_model_trained_on_one_database_scores_the_same_links_on_another():
     for table in (result.links_table, result.possible_table, result.model_table):
         assert scorer.execute(f"select * from {table} order by all").fetchall() == \
                con.execute(f"select * from {table} order by all").fetchall(), table
+
+
+def test_a_stored_model_scores_the_next_run_without_training_while_it_fits():
+    # the nightly path: a run stores its model (LinkResult.model, as JSON), the next run reuses its m and u
+    # (no u sampling, no EM) and estimates only the prior; the same records then give the same links, scores
+    # and model table
+    records = pp_records()
+    con, result, _ = _link(records)
+    assert not result.reused and result.model["records"] == len(records) == 448
+    assert set(result.model) == {"fingerprint", "records", "parameters", "warnings"}
+    stored = json.loads(json.dumps(result.model))  # as the run stores it
+    scorer = _link(records, SplinkConfig(enabled=False))[0]
+    reused = link_records(Database(scorer), "int_identity__records", CONFIG, stored=stored)
+    assert reused.reused and "u" not in reused.seconds and not any(k.startswith("EM") for k in reused.seconds)
+    assert json.loads(json.dumps(reused.model)) == stored and reused.warnings == result.warnings
+    for table in (result.links_table, result.possible_table, result.model_table):
+        assert scorer.execute(f"select * from {table} order by all").fetchall() == \
+               con.execute(f"select * from {table} order by all").fetchall(), table
+
+
+def test_a_stored_model_is_retrained_when_settings_or_records_change():
+    # training settings and comparisons make the fingerprint; scoring-only settings (threshold) do not
+    linker = SimpleNamespace(_settings_obj=SimpleNamespace(comparisons=[]))
+    fingerprint = training_fingerprint(linker, CONFIG)
+    assert training_fingerprint(linker, CONFIG.model_copy(update={"threshold": 0.95})) == fingerprint
+    assert training_fingerprint(linker, CONFIG.model_copy(update={"name_close": 0.9})) != fingerprint
+    stored = {"fingerprint": fingerprint, "records": 1000, "parameters": {"prior": 0.001, "comparisons": {}},
+              "warnings": []}
+    assert reusable(stored, fingerprint, 1250, CONFIG) is None  # 25% more: still the same population
+    assert reusable(stored, fingerprint, 1251, CONFIG) == "records changed from 1,000 to 1,251"
+    assert reusable(stored, fingerprint, 749, CONFIG) == "records changed from 1,000 to 749"
+    assert reusable(stored, "0" * 16, 1000, CONFIG) == "the comparisons or the training settings changed"
+    assert reusable(stored | {"parameters": None}, fingerprint, 1000, CONFIG) == \
+        "the stored model could not be trained"
+    assert reusable(None, fingerprint, 1000, CONFIG) == "no stored model"

@@ -57,7 +57,8 @@ class HouseholdRule(BaseModel):
 
 class ProbabilisticConfig(BaseModel):
     """Probabilistic linking (Splink) of records that share no strong identifier (README "How records are
-    linked"): trained without labels on every run, graded comparisons, no vetoes."""
+    linked"): trained without labels, graded comparisons, no vetoes. The m and u probabilities trained by one
+    run are reused by the next runs for `retrain_after_days` (the prior is estimated on every run)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -97,6 +98,11 @@ class ProbabilisticConfig(BaseModel):
     train_on_identifiers: bool = True
     em_max_pairs: int = Field(1_000_000, ge=1000)  # EM pairs per training rule (Splink samples records)
     max_iterations: int = Field(25, ge=1)
+    # days for which the m and u probabilities trained by a run are reused by the next runs (0: train on every
+    # run). A run trains anyway when there is no stored model, on full_refresh, when the comparisons or the
+    # training settings changed, or when the records grew or shrank by more than `retrain_record_change`.
+    retrain_after_days: int = Field(7, ge=0)
+    retrain_record_change: float = Field(0.25, gt=0)
     household: HouseholdRule = HouseholdRule()
     # warn when links found < this share of the pairs the model itself expects to match
     min_expected_share: float = Field(0.25, ge=0, le=1)

@@ -3,7 +3,9 @@ version (stability gate), score against ground truth when there is one; write th
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,7 +13,7 @@ import pyarrow.csv as pacsv
 
 from flows import warehouse
 from flows.db import Database
-from flows.warehouse import IDENTITY_RECORDS_STATE
+from flows.warehouse import IDENTITY_MODEL_STATE, IDENTITY_RECORDS_STATE
 from flows.steps.analysis import open_analysis
 from flows.steps.policy import PipelineError
 from flows.steps.results import IdentityResult
@@ -43,7 +45,8 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
         if has_previous:
             _attach_previous_ids(db, previous)
         _attach_labels(db, spec.state_dir)
-        counts = resolve_customers(db, cfg.identity, spec.run_id, has_previous)
+        stored = _stored_model(spec, previous, cfg.identity.probabilistic.retrain_after_days)
+        counts = resolve_customers(db, cfg.identity, spec.run_id, has_previous, stored)
         if not spec.accept_identity_changes:  # before anything else is built: a gated run stops here
             try:
                 check_stability(counts["changes"], cfg.identity.stability.max_changed_share,
@@ -61,7 +64,45 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
         for table in PUBLISHED_IDENTITY_TABLES:
             db.write_parquet(table, spec.path("out", f"{table}.parquet"))
         db.write_parquet("int_identity__records", spec.path("staging", IDENTITY_RECORDS_STATE))
+    counts["model"] = _store_model(spec, counts.pop("model"), stored if counts.pop("model_reused") else None)
     return counts | {"evaluation": scores}
+
+
+def _stored_model(spec: RunSpec, previous: Path | None, retrain_after_days: int) -> dict | None:
+    """The probabilistic model the published version stored, when tonight may reuse it: not asked to retrain
+    (or full_refresh), and trained on a run date at most `retrain_after_days` before tonight's (not after it).
+    Whether it fits tonight's records is the linker's call (transforms.identity.splink.reusable)."""
+    if previous is None or spec.full_refresh or spec.retrain_identity_model or retrain_after_days == 0:
+        return None
+    path = warehouse.identity_model_file(spec.state_dir, previous.name)
+    if not path.exists():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        age = (spec.run_date - date.fromisoformat(stored["trained_run_date"])).days
+    except (ValueError, KeyError, TypeError) as exc:  # unreadable: trained afresh, said why
+        log.warning("identity model stored by run %s not reused (%s: %s); training a new one", previous.name,
+                    type(exc).__name__, exc)
+        return None
+    if not 0 <= age < retrain_after_days:
+        log.info("identity model trained on %s not reused tonight (%s): training a new one",
+                 stored["trained_run_date"], f"{age} days old" if age >= 0 else "trained for a later date")
+        return None
+    return stored
+
+
+def _store_model(spec: RunSpec, model: dict | None, reused: dict | None) -> dict | None:
+    """Write tonight's probabilistic model beside the staged rows (published into the state with them) for the
+    next runs; `reused`: the stored model whose m and u tonight reused (its training run is kept). Returns what
+    the run record says of it (trained when and by which run, records, reused)."""
+    if model is None:
+        return None
+    trained = {"trained_run_id": reused["trained_run_id"], "trained_run_date": reused["trained_run_date"]} if reused \
+        else {"trained_run_id": spec.run_id, "trained_run_date": spec.run_date.isoformat()}
+    record = {**model, **trained}
+    spec.path("staging", IDENTITY_MODEL_STATE).write_text(json.dumps(record, sort_keys=True, indent=1),
+                                                          encoding="utf-8")
+    return {**trained, "trained_records": model["records"], "reused": reused is not None}
 
 
 def attach_identity(db: Database, spec: RunSpec) -> None:

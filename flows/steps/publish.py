@@ -80,6 +80,7 @@ def run_record(spec: RunSpec, summary: RunSummary, status: str, error: str | Non
         "customers": identity.get("customers"),
         "identity_records": identity.get("identity_records"),
         **{f"customers_{k}": (identity.get("changes") or {}).get(k) for k in IDENTITY_CHANGES},
+        "identity_model_run_id": (identity.get("model") or {}).get("trained_run_id"),
         "warnings": run_warnings(summary),
         "sources": {
             name: {k: v[k] for k in ("kind", "status", "rows_in", "accepted", "quarantined", "held_back", "files")}

@@ -92,6 +92,9 @@ class IdentityResult(TypedDict):
     possible_matches: int  # ... below the threshold, or held back by the household rule
     held_by_household_rule: int
     warnings: list[str]  # the probabilistic model's (cannot train, far fewer links than expected)
+    # the probabilistic model used tonight: trained by which run, on what run date and how many records, and
+    # whether tonight reused it (m and u) rather than training it; None when no model was trained
+    model: dict | None
     clerical: dict[str, int]  # labels applied (must / cannot links), links cut, the estimate's tp / fp / fn
     iterations: int
     seconds: dict[str, float]

@@ -29,6 +29,7 @@ class RunSpec(BaseModel):
     full_refresh: bool = False
     ground_truth_dir: Path | None = None  # demo ground truth: the run scores its identity resolution
     accept_identity_changes: bool = False  # bypass the identity stability gate for this run
+    retrain_identity_model: bool = False  # train the probabilistic model tonight even if a stored one fits
     engine: Literal["duckdb", "spark"] = "duckdb"  # where the model and metrics steps run
     spark_master: str = "local[2]"
     duckdb_threads: int = 2
@@ -68,7 +69,8 @@ def new_run_id(now: datetime) -> str:
 
 
 def make_spec(settings: Settings, run_date: date | None, sources: list[str] | None, full_refresh: bool,
-              now: datetime, accept_identity_changes: bool = False, engine: str | None = None) -> RunSpec:
+              now: datetime, accept_identity_changes: bool = False, engine: str | None = None,
+              retrain_identity_model: bool = False) -> RunSpec:
     """The RunSpec of a new run started at `now`; `engine` overrides the settings' (a flow or CLI parameter)."""
     run_id = new_run_id(now)
     return RunSpec(
@@ -84,6 +86,7 @@ def make_spec(settings: Settings, run_date: date | None, sources: list[str] | No
         full_refresh=full_refresh,
         ground_truth_dir=settings.ground_truth_path,
         accept_identity_changes=accept_identity_changes,
+        retrain_identity_model=retrain_identity_model,
         engine=engine or settings.engine,
         spark_master=settings.spark_master,
         duckdb_threads=settings.duckdb_threads,

@@ -64,6 +64,8 @@ def describe(stage: str, result: dict) -> str:
                 f"{ch.get('merged', 0)} merged, {ch.get('split', 0)} split, {ch.get('moved', 0)} moved, "
                 f"{ch.get('unchanged', 0):,} unchanged)"
                 + (f"; {clerical_text(result['clerical'])}" if (result.get("clerical") or {}).get("labelled_pairs") else "")
+                + (f"; model of {result['model']['trained_run_date']} reused" if (result.get("model") or {}).get("reused")
+                   else "")
                 + "".join(f"; WARNING: {w}" for w in result.get("warnings", [])))
     if stage == "model":
         return ", ".join(f"{k} {v:,}" for k, v in result.items())

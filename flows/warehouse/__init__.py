@@ -25,11 +25,11 @@ from flows.warehouse.files import note_loaded_files, read_file_ledger, record_lo
 from flows.warehouse.ledger import read_run_records, write_run_record
 from flows.warehouse.lock import WarehouseLocked, warehouse_lock
 from flows.warehouse.versions import (
-    CATALOG, IDENTITY_RECORDS_STATE, RUN_ID, current_version, identity_records_file, publish, recover, rejected_file,
-    state_file,
+    CATALOG, IDENTITY_MODEL_STATE, IDENTITY_RECORDS_STATE, RUN_ID, current_version, identity_model_file,
+    identity_records_file, publish, recover, rejected_file, state_file,
 )
 
-__all__ = ["CATALOG", "IDENTITY_RECORDS_STATE", "RUN_ID", "WarehouseLocked", "current_version",
-           "identity_records_file", "note_loaded_files", "publish", "read_file_ledger", "read_run_records",
-           "record_loaded_files", "record_pending_files", "recover", "rejected_file", "state_file",
-           "warehouse_lock", "write_run_record"]
+__all__ = ["CATALOG", "IDENTITY_MODEL_STATE", "IDENTITY_RECORDS_STATE", "RUN_ID", "WarehouseLocked",
+           "current_version", "identity_model_file", "identity_records_file", "note_loaded_files", "publish",
+           "read_file_ledger", "read_run_records", "record_loaded_files", "record_pending_files", "recover",
+           "rejected_file", "state_file", "warehouse_lock", "write_run_record"]

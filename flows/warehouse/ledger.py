@@ -24,6 +24,7 @@ RUNS_SCHEMA = pa.schema([
     ("rows_merged", pa.int64()), ("files_set_aside", pa.int64()),
     ("customers", pa.int64()), ("identity_records", pa.int64()),
     *((f"customers_{k}", pa.int64()) for k in IDENTITY_CHANGES),
+    ("identity_model_run_id", pa.string()),  # the run that trained the probabilistic model's m and u used
     ("warnings", pa.list_(pa.string())),  # what the run could not do as it should (e.g. identity model untrained)
     ("sources_requested", pa.string()),
     ("sources", pa.list_(pa.struct([("source", pa.string()), ("status", pa.string()),
@@ -37,7 +38,8 @@ RUN_FILES_SCHEMA = pa.schema([
     ("filter", pa.string())])
 _RUN_COLUMNS = ("run_id", "run_date", "started_at", "finished_at", "status", "error", "full_refresh", "rows_in",
                 "rows_accepted", "rows_quarantined", "rows_held_back", "rows_filtered", "rows_merged", "files_set_aside",
-                "customers", "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES), "warnings")
+                "customers", "identity_records", *(f"customers_{k}" for k in IDENTITY_CHANGES),
+                "identity_model_run_id", "warnings")
 
 
 def write_run_record(warehouse_dir: Path, record: dict) -> Path:

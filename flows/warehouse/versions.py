@@ -26,6 +26,8 @@ CATALOG = "warehouse.duckdb"
 # the normalised identity records (personal attributes in clear): written once, beside the staged rows, so
 # that the models read them during the run and `silobridge explain` reads the published run's privately
 IDENTITY_RECORDS_STATE = "_identity_records.parquet"
+# the probabilistic identity model's parameters (m, u, prior) and when it was trained: the next runs reuse them
+IDENTITY_MODEL_STATE = "_identity_model.json"
 # a reader of a version holds a shared lock on this file; pruning skips a version it cannot lock exclusively
 READERS_LOCK = ".readers"
 RUN_ID = re.compile(r"^\d{8}T\d{6}\d*Z$")
@@ -41,6 +43,11 @@ def current_version(warehouse_dir: Path) -> Path | None:
 def state_file(state_dir: Path, run_id: str, source: str) -> Path:
     """The private copy of one source's staged rows as published by run `run_id`."""
     return state_dir / run_id / "staging" / f"{source}.parquet"
+
+
+def identity_model_file(state_dir: Path, run_id: str) -> Path:
+    """The probabilistic identity model stored by run `run_id` (for the next runs to reuse)."""
+    return state_dir / run_id / "staging" / IDENTITY_MODEL_STATE
 
 
 def identity_records_file(state_dir: Path, run_id: str) -> Path:

@@ -100,11 +100,13 @@ def _tf_comparisons(db: Database, links: str) -> set[str]:
     return {c[len("tf_"):] for c in columns(db, links) if c.startswith("tf_")}
 
 
-def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
-    """Train Splink on the named records, keep its links between deterministic clusters (int_identity__fs_links).
+def link_probabilistically(db: Database, identity: IdentityConfig, stored_model: dict | None = None) -> dict:
+    """Train Splink on the named records (or reuse the m and u of `stored_model`, an earlier run's `model`, when
+    it fits: `splink.reusable`), keep its links between deterministic clusters (int_identity__fs_links).
 
     Returns candidate pairs scored at or above the review band, probabilistic links, the prior, pairs
-    held for review and the model's warnings (never silent: no training, far fewer links than expected)."""
+    held for review, the model's warnings (never silent: no training, far fewer links than expected), and
+    `model`: the model to store for the next runs (None when none was trained) and `model_reused`."""
     p: ProbabilisticConfig = identity.probabilistic
     build(db, "int_identity__fs_records")
     trainer = db.splink_trainer()
@@ -113,8 +115,8 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
         with trainer:
             trainer.register("int_identity__fs_records", db.arrow(
                 "identity.fs records for training", "select * from int_identity__fs_records order by rid"))
-            trained = link_records(trainer, "int_identity__fs_records", p, score=False)
-    result = link_records(db, "int_identity__fs_records", p, trained=trained)
+            trained = link_records(trainer, "int_identity__fs_records", p, score=False, stored=stored_model)
+    result = link_records(db, "int_identity__fs_records", p, trained=trained, stored=stored_model)
     build(db, "identity_model")
     scored = scored_sql(result.links_table, _scored_comparisons(db, result.links_table),
                         _tf_comparisons(db, result.links_table))
@@ -126,7 +128,8 @@ def link_probabilistically(db: Database, identity: IdentityConfig) -> dict:
             "probabilistic_links": db.count("int_identity__fs_links"),
             "prior": result.probability_two_random_records_match,
             "possible_matches": result.possible, "held_by_household_rule": result.held_by_household_rule,
-            "warnings": list(result.warnings), "seconds": dict(result.seconds)}
+            "warnings": list(result.warnings), "seconds": dict(result.seconds),
+            "model": result.model, "model_reused": result.reused}
 
 
 def no_probabilistic_links(db: Database) -> dict:
@@ -135,4 +138,4 @@ def no_probabilistic_links(db: Database) -> dict:
     db.run("identity.identity_model empty", f"create or replace table identity_model ({MODEL_COLUMNS})")
     db.run("identity.int_identity__review_pairs empty", f"create or replace table int_identity__review_pairs ({REVIEW_COLUMNS})")
     return {"candidate_pairs": 0, "probabilistic_links": 0, "prior": None, "possible_matches": 0,
-            "held_by_household_rule": 0, "warnings": [], "seconds": {}}
+            "held_by_household_rule": 0, "warnings": [], "seconds": {}, "model": None, "model_reused": False}

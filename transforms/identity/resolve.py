@@ -30,11 +30,12 @@ class _Laps:
         self._clock = now
 
 
-def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
+def resolve_identities(db: Database, identity: IdentityConfig, stored_model: dict | None = None) -> dict:
     """Build records and keys, guard keys, link deterministically then probabilistically, cluster, apply the
     clerical review's labels (must-link / cannot-link, transforms/identity/clerical.py).
 
-    Returns counts, plus `seconds` per phase (the benchmark prints them)."""
+    `stored_model`: the probabilistic model an earlier run trained (its `model`), reused when it fits.
+    Returns counts, plus `seconds` per phase (the benchmark prints them) and `model` (to store)."""
     lap = _Laps()
     register_level_macros(db)
     build_records(db, identity.probabilistic.postcode_key_length, identity.placeholder_phones)
@@ -48,7 +49,7 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
     connected_components(db, "int_identity__nodes", "int_identity__det_edges", "int_identity__det_clusters")
     lap("deterministic clusters")
     if identity.probabilistic.enabled:
-        fs = link_probabilistically(db, identity)
+        fs = link_probabilistically(db, identity, stored_model)
     else:
         fs = no_probabilistic_links(db)
     lap("probabilistic model")
@@ -72,6 +73,8 @@ def resolve_identities(db: Database, identity: IdentityConfig) -> dict:
         "possible_matches": fs["possible_matches"],
         "held_by_household_rule": fs["held_by_household_rule"],
         "warnings": fs["warnings"],
+        "model": fs["model"],
+        "model_reused": fs["model_reused"],
         "clerical": clerical,
         "iterations": iterations,
         "seconds": lap.seconds,
@@ -85,10 +88,11 @@ def build_customer_identities(db: Database, key_types: list[str]) -> None:
     build(db, "int_identity__key_customers")
 
 
-def resolve_customers(db: Database, identity: IdentityConfig, run_id: str, has_previous: bool = False) -> dict:
+def resolve_customers(db: Database, identity: IdentityConfig, run_id: str, has_previous: bool = False,
+                      stored_model: dict | None = None) -> dict:
     """The whole identity path: resolve, assign stable ids (from `prev_identities` / `prev_id_map` when
     `has_previous`), build customer_identities. Returns resolution counts plus `changes` (id events)."""
-    counts = resolve_identities(db, identity)
+    counts = resolve_identities(db, identity, stored_model)
     clock = time.perf_counter()
     changes = assign_customer_ids(db, run_id, has_previous)
     build_customer_identities(db, identity.keys)

@@ -28,9 +28,12 @@ Output tables (prefix `ProbabilisticConfig.output_prefix`, default `int_identity
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import time
+from importlib.metadata import version
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,6 +72,9 @@ class LinkResult:
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per phase (the benchmark prints them)
     parameters: dict | None = None  # the trained model (`model_parameters`): scores the same on any engine
+    # the model to store for the next runs (`stored_model`), and whether tonight's m and u were a stored one's
+    model: dict | None = None
+    reused: bool = False
     _clock: float | None = field(default=None, repr=False)
 
     def lap(self, phase: str) -> None:
@@ -435,9 +441,13 @@ def _training_rule_sql(rule: list[str]) -> str:
 
 
 def link_records(db: Database, table: str, config: ProbabilisticConfig = ProbabilisticConfig(),
-                 trained: LinkResult | None = None, score: bool = True) -> LinkResult:
+                 trained: LinkResult | None = None, score: bool = True, stored: dict | None = None) -> LinkResult:
     """Train a Splink model on `table` without labels (or take the model of `trained`, an earlier result
     over the same records, on any database), score candidate pairs, apply the household rule.
+
+    `stored`: a model an earlier run trained (`LinkResult.model`, kept by the caller): its m and u are reused
+    (the prior is estimated on these records) when it was trained for the same comparisons and training
+    settings on about as many records (`reusable`); else the model is trained.
 
     Writes the links, possible-match and model tables into `db` (see the module docstring) and returns
     their names, counts, warnings and the model's parameters. `score=False` trains only (the parameters and
@@ -518,8 +528,19 @@ def link_records(db: Database, table: str, config: ProbabilisticConfig = Probabi
                 result.warnings += trained.warnings
                 return result
             return _predict_with(db, linker, trained, specs, id_fields, n_records, config, result)
-        if not _train(linker, fields, id_fields, n_records, config, result):
+        fingerprint = training_fingerprint(linker, config)
+        why_not = reusable(stored, fingerprint, n_records, config)
+        if stored is not None and why_not:
+            log.info("splink linker: training a new model (the stored one is not reused: %s)", why_not)
+        if stored is not None and not why_not:
+            if not _reuse(linker, fields, id_fields, n_records, config, result, stored):
+                return result
+            result.model = {**stored, "parameters": result.parameters}
+        elif not _train(linker, fields, id_fields, n_records, config, result):
             return result
+        else:
+            result.model = {"fingerprint": fingerprint, "records": n_records, "parameters": result.parameters,
+                            "warnings": list(result.warnings)}
         if not score:
             return result
         return _score(db, linker, specs, id_fields, config, result)
@@ -529,13 +550,11 @@ def link_records(db: Database, table: str, config: ProbabilisticConfig = Probabi
             db.run("splink", f"drop table if exists {_q(prepared + '_all')}")
 
 
-def _train(linker: Any, fields: set[str], id_fields: list[str], n_records: int, config: ProbabilisticConfig,
-           result: LinkResult) -> bool:
-    """Train `linker`'s model (prior, u, m); `result` gets the prior, the parameters and the warnings. Returns
-    False when it cannot train (the reason among the warnings): no links are made then."""
+def _estimate_prior(linker: Any, fields: set[str], id_fields: list[str], config: ProbabilisticConfig,
+                    result: LinkResult) -> float | None:
+    """The prior (the probability that two random records match) from the deterministic rules, set on
+    `linker`; None, with the reason among `result`'s warnings, when no pair is certain enough."""
     training = linker.training
-    all_pairs = n_records * (n_records - 1) / 2
-    # prior
     deterministic = [block_on(*r) for r in config.deterministic if _field_columns(r, fields)]
     deterministic += [block_on(c) for c in id_fields]
     prior_set = False
@@ -549,9 +568,20 @@ def _train(linker: Any, fields: set[str], id_fields: list[str], n_records: int, 
         # no pair is certain enough to anchor the model: scoring with a guessed prior links strangers
         result.warnings.append("cannot train: the deterministic rules found no pairs, so the match rate "
                                "cannot be estimated; no links made")
-        return False
-    estimated_prior = linker._settings_obj._probability_two_random_records_match
+        return None
     result.lap("prior")
+    return linker._settings_obj._probability_two_random_records_match
+
+
+def _train(linker: Any, fields: set[str], id_fields: list[str], n_records: int, config: ProbabilisticConfig,
+           result: LinkResult) -> bool:
+    """Train `linker`'s model (prior, u, m); `result` gets the prior, the parameters and the warnings. Returns
+    False when it cannot train (the reason among the warnings): no links are made then."""
+    training = linker.training
+    all_pairs = n_records * (n_records - 1) / 2
+    estimated_prior = _estimate_prior(linker, fields, id_fields, config, result)
+    if estimated_prior is None:
+        return False
     log.info("splink linker: prior %.3g, estimating u", estimated_prior)
     # u
     u_pairs = min(all_pairs, max(config.u_pairs_min, min(config.u_pairs, config.u_pairs_per_record * n_records)))
@@ -591,14 +621,81 @@ def _train(linker: Any, fields: set[str], id_fields: list[str], n_records: int, 
 
     # an EM session leaves the match rate of its own blocked pairs (most of them matches) as the model's
     # prior: put back the one estimated over all pairs, which scoring needs
-    linker._settings_obj._probability_two_random_records_match = _stable(estimated_prior)
+    _finish(linker, estimated_prior, n_records, result)
+    result.lap("EM and model")
+    return True
+
+
+def _finish(linker: Any, prior: float, n_records: int, result: LinkResult) -> None:
+    """Set the prior, round the parameters (`_stable`); `result` gets the prior, the expected matching pairs
+    and the parameters."""
+    linker._settings_obj._probability_two_random_records_match = _stable(prior)
     _round_parameters(linker)
     prior = linker._settings_obj._probability_two_random_records_match
     result.probability_two_random_records_match = prior
-    result.expected_matching_pairs = prior * all_pairs
+    result.expected_matching_pairs = prior * n_records * (n_records - 1) / 2
     result.parameters = model_parameters(linker)
-    result.lap("EM and model")
+
+
+# settings that change only how a trained model's scores are used, not what training learns
+_SCORING_SETTINGS = {"threshold", "review_threshold", "household", "min_expected_share", "output_prefix",
+                     "retrain_after_days", "retrain_record_change"}
+
+
+def training_fingerprint(linker: Any, config: ProbabilisticConfig) -> str:
+    """What a model's m and u were trained for: the training settings, the comparisons and their levels, and
+    Splink's version (16 hex digits of a SHA-256). A stored model is reused only under the same fingerprint."""
+    payload = {"settings": config.model_dump(mode="json", exclude=_SCORING_SETTINGS),
+               "comparisons": [[c.output_column_name, [lvl.label_for_charts for lvl in c.comparison_levels]]
+                               for c in linker._settings_obj.comparisons],
+               "splink": version("splink")}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def reusable(stored: dict | None, fingerprint: str, n_records: int, config: ProbabilisticConfig) -> str | None:
+    """Why the stored model cannot score these records (None: it can): none stored, trained for other
+    comparisons or settings, it could not train, or the records grew or shrank by more than
+    `config.retrain_record_change` since it was trained."""
+    if stored is None:
+        return "no stored model"
+    if stored.get("fingerprint") != fingerprint:
+        return "the comparisons or the training settings changed"
+    if not stored.get("parameters"):
+        return "the stored model could not be trained"
+    trained_on = stored.get("records") or 0
+    if trained_on < 2 or abs(n_records - trained_on) > config.retrain_record_change * trained_on:
+        return f"records changed from {trained_on:,} to {n_records:,}"
+    return None
+
+
+def _reuse(linker: Any, fields: set[str], id_fields: list[str], n_records: int, config: ProbabilisticConfig,
+           result: LinkResult, stored: dict) -> bool:
+    """The prior estimated on these records, m and u from `stored` (a model `reusable` accepted); its
+    training's warnings stand. False when the prior cannot be estimated (no links then)."""
+    prior = _estimate_prior(linker, fields, id_fields, config, result)
+    if prior is None:
+        return False
+    _apply_parameters(linker, stored["parameters"])
+    result.warnings += [w for w in stored.get("warnings", []) if not w.startswith("prior not estimated")]
+    result.reused = True
+    _finish(linker, prior, n_records, result)
+    log.info("splink linker: prior %.3g estimated; m and u of the stored model", prior)
+    result.lap("stored model")
     return True
+
+
+def _apply_parameters(linker: Any, parameters: dict) -> None:
+    """Set each comparison level's m and u from `parameters` (`model_parameters`); comparisons it has none for
+    are dropped, as Splink drops from a trained model the comparisons it could learn nothing about."""
+    settings = linker._settings_obj
+    settings.comparisons = [c for c in settings.comparisons if c.output_column_name in parameters["comparisons"]]
+    for comparison in settings.comparisons:
+        levels = parameters["comparisons"][comparison.output_column_name]
+        if len(levels) != len(comparison.comparison_levels):
+            raise ValueError(f"the given model's {comparison.output_column_name} has {len(levels)} levels, "
+                             f"these records' {len(comparison.comparison_levels)}")
+        for level, (m, u) in zip(comparison.comparison_levels, levels):
+            level._m_probability, level._u_probability = m, u
 
 
 def _score(db: Database, linker: Any, specs: list[_Spec], id_fields: list[str], config: ProbabilisticConfig,
@@ -691,20 +788,12 @@ def _predict_with(db: Database, linker: Any, trained: LinkResult, specs: list[_S
     parameters (`model_parameters`) and its training's warnings."""
     parameters = trained.parameters
     result.warnings += trained.warnings
-    settings = linker._settings_obj
-    settings._probability_two_random_records_match = parameters["prior"]
-    # Splink drops from a trained model the comparisons it could learn nothing about: so does the scorer
-    settings.comparisons = [c for c in settings.comparisons if c.output_column_name in parameters["comparisons"]]
-    for comparison in settings.comparisons:
-        levels = parameters["comparisons"][comparison.output_column_name]
-        if len(levels) != len(comparison.comparison_levels):
-            raise ValueError(f"the given model's {comparison.output_column_name} has {len(levels)} levels, "
-                             f"these records' {len(comparison.comparison_levels)}")
-        for level, (m, u) in zip(comparison.comparison_levels, levels):
-            level._m_probability, level._u_probability = m, u
+    linker._settings_obj._probability_two_random_records_match = parameters["prior"]
+    _apply_parameters(linker, parameters)
     result.probability_two_random_records_match = parameters["prior"]
     result.expected_matching_pairs = parameters["prior"] * n_records * (n_records - 1) / 2
     result.parameters = parameters
+    result.model, result.reused = trained.model, trained.reused
     result.lap("parameters")
     return _score(db, linker, specs, id_fields, config, result)
 
