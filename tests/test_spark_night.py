@@ -81,7 +81,10 @@ def test_a_spark_night_publishes_the_duckdb_nights_rows(nights):
 def test_a_spark_night_reports_the_duckdb_nights_counts(nights):
     duck, spark = nights["duckdb"][1], nights["spark"][1]
     assert duck["identity"]["probabilistic_links"] > 0  # the demo exercises the probabilistic linker
-    identity = {e: {k: v for k, v in nights[e][1]["identity"].items() if k != "seconds"} for e in nights}
+    identity = {e: {k: v for k, v in nights[e][1]["identity"].items() if k not in ("seconds", "model")} for e in nights}
+    # the model each trained: the same records, not reused; the runs (their ids) differ
+    assert [{k: v for k, v in nights[e][1]["identity"]["model"].items() if k != "trained_run_id"} for e in nights] == \
+        [{"trained_run_date": "2026-11-20", "trained_records": 614, "reused": False}] * 2
     assert _value(identity["spark"]) == _value(identity["duckdb"])
     assert spark["model"] == duck["model"]
     assert _value(spark["metrics"]["headline"]) == _value(duck["metrics"]["headline"])
