@@ -3,6 +3,7 @@
 Usage (from the repository root):
 
     .venv/bin/python tests/benchmarks/bench_pipeline.py [--customers 20000] [--days 30] [--seed 7] [--keep DIR]
+                                                        [--next-night]
 
 What it does:
   1. generates the demo exports (flows.demo.generator.generate, end date 2026-11-20) into
@@ -18,7 +19,11 @@ What it does:
      parquet)`, `read_json` for JSON and JSON Lines; an encoding DuckDB cannot decode without a downloaded
      extension, e.g. big5, is read by pyarrow's CSV reader instead), and prints each step's CPU as a
      multiple of the floor's CPU. The last line is
-     `floor ratio: <x>x (pipeline <cpu> CPU s / floor <cpu> CPU s, <rows> rows, peak <GiB> GiB)`.
+     `floor ratio: <x>x (pipeline <cpu> CPU s / floor <cpu> CPU s, <rows> rows, peak <GiB> GiB)`, the first
+     night's (an empty warehouse: everything is new, the identity model is trained);
+  6. with --next-night, before that line: the next night (run date +1 day) on the same exports, on top of the
+     first night's warehouse, as a scheduled night runs (the identity model reused), its steps and
+     `next night floor ratio: ...`.
 
 Peak RSS: on Linux >= 4.0 the process's peak RSS is reset before each step (write "5" to
 /proc/self/clear_refs), so the peak column is that step's own peak. Where that is not possible the
@@ -224,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=30, help="demo window in days (default 30)")
     ap.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep everything (default: a temp dir, removed)")
+    ap.add_argument("--next-night", action="store_true",
+                    help="then run the next night (run date +1 day) on the same exports, as a scheduled night runs "
+                         "after the first (the identity model reused), and print its steps and ratio too")
     args = ap.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -371,8 +379,24 @@ def main(argv: list[str] | None = None) -> int:
         if catalog.exists():
             print(f"catalog warehouse.duckdb: {catalog.stat().st_size / 1024:,.1f} KiB")
         print()
-        print(f"floor ratio: {total_cpu / floor_cpu:.1f}x (pipeline {total_cpu:.1f} CPU s / floor {floor['cpu']:.2f} "
-              f"CPU s, {rows_in:,} rows, peak {top_peak / 1024:.2f} GiB)")
+        first_cpu, first_peak = total_cpu, top_peak
+        if args.next_night:  # the same steps and table, on top of the first night's warehouse
+            rows, total_s, total_cpu = [], 0.0, 0.0
+            now = datetime.now(timezone.utc)
+            spec = make_spec(settings, date.fromordinal(RUN_DATE.toordinal() + 1), None, False, now)
+            nxt = run_night(spec, hash_key, on_step=measured, started_at=now)
+            next_peak = max(float(r[5].replace(",", "")) for r in rows)
+            rows.append(["total", f"{total_s:.2f}", f"{total_cpu:.2f}", f"{total_cpu / total_s:.0%}",
+                         f"{total_cpu / floor_cpu:.1f}x", f"{next_peak:,.0f}", "", ""])
+            print(f"next night ({spec.run_date}, the same exports; identity model "
+                  f"{'reused' if (nxt['identity'].get('model') or {}).get('reused') else 'trained'}):")
+            print(_table(["step", "seconds", "cpu s", "cpu/wall", "x floor", f"{peak_label} MiB", "RSS after MiB",
+                          "rows"], rows, right={1, 2, 3, 4, 5, 6}))
+            print(f"next night floor ratio: {total_cpu / floor_cpu:.1f}x (pipeline {total_cpu:.1f} CPU s / floor "
+                  f"{floor['cpu']:.2f} CPU s, peak {next_peak / 1024:.2f} GiB)")
+            print()
+        print(f"floor ratio: {first_cpu / floor_cpu:.1f}x (pipeline {first_cpu:.1f} CPU s / floor {floor['cpu']:.2f} "
+              f"CPU s, {rows_in:,} rows, peak {first_peak / 1024:.2f} GiB)")
         return 0
     finally:
         if args.keep is None:
