@@ -364,6 +364,12 @@ def test_a_stored_model_scores_the_next_run_without_training_while_it_fits():
     for table in (result.links_table, result.possible_table, result.model_table):
         assert scorer.execute(f"select * from {table} order by all").fetchall() == \
                con.execute(f"select * from {table} order by all").fetchall(), table
+    # the Spark engine's path: the trainer (DuckDB) takes the stored model, the scorer its result
+    trained = link_records(Database(_link(records, SplinkConfig(enabled=False))[0]), "int_identity__records", CONFIG,
+                           score=False, stored=stored)
+    assert trained.reused and trained.parameters == reused.parameters
+    scored = link_records(Database(scorer), "int_identity__records", CONFIG, trained=trained)
+    assert scored.reused and scored.model == trained.model and scored.links == result.links
 
 
 def test_a_stored_model_is_retrained_when_settings_or_records_change():
