@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,6 +56,17 @@ def test_ids_names_and_masks():
     assert shape("Mei@x.tw") == "xxx@x.xx"
     assert keyed_hash("a@b.tw", "k1") != keyed_hash("a@b.tw", "k2")
     assert len(keyed_hash("a@b.tw", "k1")) == 32
+
+
+def test_keyed_hash_is_hmac_sha256_for_any_key_length():
+    # the pads are prepared once per key (privacy._hmac_pads): the digest must stay the standard HMAC's, for
+    # keys shorter than, as long as and longer than SHA-256's 64-byte block, and for non-ASCII keys and values
+    for key in ("k1", "k" * 64, "k" * 65, "密鑰" * 40):
+        for value in ("a@b.tw", "", "王小明", "+886912345678"):
+            expected = hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
+            assert keyed_hash(value, key) == expected
+    assert keyed_hash("a@b.tw", "k1") == "f4a86941296f23d4b5e7df7f81d39d47"
+    assert keyed_hash(None, "k1") is None
 
 
 emails = st.from_regex(r"[A-Za-z0-9._%+-]{1,12}@[A-Za-z0-9-]{1,10}\.[A-Za-z]{2,4}", fullmatch=True)
