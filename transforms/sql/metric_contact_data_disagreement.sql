@@ -4,22 +4,39 @@
 -- lower-cased, phone in E.164; placeholders and values guarded as shared too widely do not count),
 -- numerator: customers whose records state more than one different value. Denominator: those customers.
 -- "all": customers disagreeing on email or phone / customers with either stated in two systems.
-with stated as (
+with stated_systems as (
     select
         customer_id,
-        count(distinct system) filter (where list_contains(identifier_types, 'email')) as email_systems,
-        count(distinct system) filter (where list_contains(identifier_types, 'phone')) as phone_systems
+        system,
+        bool_or(list_contains(identifier_types, 'email')) as states_email,
+        bool_or(list_contains(identifier_types, 'phone')) as states_phone
     from customer_identities
+    group by customer_id, system
+),
+
+stated as (
+    -- systems per customer counted from one row per (customer, system): one grouping for both identifiers,
+    -- not a distinct count each
+    select
+        customer_id,
+        count(system) filter (where states_email) as email_systems,
+        count(system) filter (where states_phone) as phone_systems
+    from stated_systems
     group by customer_id
+),
+
+key_values as (
+    select distinct customer_id, key_type, key_value
+    from int_identity__key_customers
 ),
 
 distinct_values as (
     -- the normalised identifier values of each customer, as identity resolution computed them
     select
         customer_id,
-        count(distinct key_value) filter (where key_type = 'email') as emails,
-        count(distinct key_value) filter (where key_type = 'phone') as phones
-    from int_identity__key_customers
+        count(key_value) filter (where key_type = 'email') as emails,
+        count(key_value) filter (where key_type = 'phone') as phones
+    from key_values
     group by customer_id
 ),
 

@@ -9,11 +9,22 @@ with stamps as (
     select system, record_seen_at from customer_identities
 ),
 
-per_system as (
-    select system, max(cast(timezone($business_tz, stamped_at) as date)) as newest
+latest as (
+    select system, max(stamped_at) as latest_at
     from stamps
-    where stamped_at is not null
     group by system
+),
+
+per_system as (
+    -- the newest local date of any stamp (not the local date of the latest stamp: a clock set back can move
+    -- the local date back). Two offsets of a time zone differ by less than a day, so a stamp three days older
+    -- than the system's latest has an earlier local date: only the stamps of the last three days are converted,
+    -- not every touchpoint (the conversion was most of this metric's time)
+    select s.system, max(cast(timezone($business_tz, s.stamped_at) as date)) as newest
+    from stamps as s
+    join latest as l on l.system is not distinct from s.system
+    where s.stamped_at >= l.latest_at - to_days(3)
+    group by s.system
 ),
 
 final as (

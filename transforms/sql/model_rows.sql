@@ -16,17 +16,25 @@ with staged as (
     select 'marketing_events', _source_system, '*', count(*) from kind_marketing_events group by all
 ),
 
+touchpoints as (
+    -- one pass over the touchpoints (millions of rows) for both counts
+    select
+        system,
+        count(*) filter (where touchpoint_type like 'web\_%' escape '\') as web,
+        count(*) filter (where touchpoint_type like 'email\_%' escape '\') as email
+    from fct_touchpoints
+    group by system
+),
+
 modelled as (
     select 'fct_orders' as model, system, entity, count(*) as modelled from fct_orders group by all
     union all
     select 'customer_identities', system, entity, count(*) from customer_identities
     where entity <> 'devices' group by all
     union all
-    select 'fct_touchpoints', system, '*', count(*) filter (where touchpoint_type like 'web\_%' escape '\')
-    from fct_touchpoints group by all
+    select 'fct_touchpoints', system, '*', web from touchpoints
     union all
-    select 'fct_touchpoints:email', system, '*', count(*) filter (where touchpoint_type like 'email\_%' escape '\')
-    from fct_touchpoints group by all
+    select 'fct_touchpoints:email', system, '*', email from touchpoints
 ),
 
 final as (
