@@ -27,39 +27,21 @@ campaigns as (
     select campaign_id, sku, upper(promo_code) as promo_code from kind_campaigns where promo_code is not null
 ),
 
-joined as (
+matched as (
+    -- each line's customer, ERP price and campaign, from its lineage and join keys alone: the cut of the price
+    -- and campaign joins' fan-out below sorts these few columns, not every column of the line
     select
-        l._source_system as system,
-        l._source_entity as entity,
+        l._source_system,
+        l._source_entity,
+        l._source_file,
+        l._row_number,
         l.order_id,
         l.line_no,
-        l.channel,
-        l.store_id,
-        l.ordered_at,
-        cast(timezone($business_tz, l.ordered_at) as date) as order_date_local,
         coalesce(by_login.customer_id, by_loyalty.customer_id) as customer_id,
         case when by_login.customer_id is not null then 'login_id'
              when by_loyalty.customer_id is not null then 'loyalty_id' end as customer_linked_by,
-        l.sku,
-        l.quantity,
-        l.unit_list_price,
-        l.unit_price_paid,
         p.price as erp_list_price,
-        l.discount_code,
-        c.campaign_id as promo_campaign_id,
-        l.unit_list_price - l.unit_price_paid as unit_discount,
-        -- DuckDB's type for bigint x decimal(18, 2), written out: Spark's would be decimal(38, 2)
-        cast(l.quantity * l.unit_price_paid as decimal(37, 2)) as line_amount,
-        l.currency,
-        l.order_status,
-        coalesce(l.order_status not in ('cancelled', 'returned'), true) as is_sale,
-        l.payment_method,
-        l.shipping_method,
-        l.rating,
-        l.attributes,
-        l._source_file,
-        l._row_number,
-        p.valid_from as price_valid_from
+        c.campaign_id as promo_campaign_id
     from lines as l
     left join line_keys as login on login.value = l.login_id
     left join key_customers as by_login
@@ -81,7 +63,45 @@ joined as (
 ),
 
 final as (
-    select * exclude (price_valid_from) from joined
+    select
+        l._source_system as system,
+        l._source_entity as entity,
+        l.order_id,
+        l.line_no,
+        l.channel,
+        l.store_id,
+        l.ordered_at,
+        cast(timezone($business_tz, l.ordered_at) as date) as order_date_local,
+        m.customer_id,
+        m.customer_linked_by,
+        l.sku,
+        l.quantity,
+        l.unit_list_price,
+        l.unit_price_paid,
+        m.erp_list_price,
+        l.discount_code,
+        m.promo_campaign_id,
+        l.unit_list_price - l.unit_price_paid as unit_discount,
+        -- DuckDB's type for bigint x decimal(18, 2), written out: Spark's would be decimal(38, 2)
+        cast(l.quantity * l.unit_price_paid as decimal(37, 2)) as line_amount,
+        l.currency,
+        l.order_status,
+        coalesce(l.order_status not in ('cancelled', 'returned'), true) as is_sale,
+        l.payment_method,
+        l.shipping_method,
+        l.rating,
+        l.attributes,
+        l._source_file,
+        l._row_number
+    from lines as l
+    -- null-safe: the line's partition above, whatever the lineage holds (hand-written rows may have none)
+    join matched as m
+        on m._source_system is not distinct from l._source_system
+        and m._source_entity is not distinct from l._source_entity
+        and m._source_file is not distinct from l._source_file
+        and m._row_number is not distinct from l._row_number
+        and m.order_id is not distinct from l.order_id
+        and m.line_no is not distinct from l.line_no
 )
 
 select * from final order by ordered_at, system, entity, order_id, line_no, _source_file, _row_number
