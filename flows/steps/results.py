@@ -96,7 +96,7 @@ class IdentityResult(TypedDict):
     # whether tonight reused it (m and u) rather than training it; None when no model was trained
     model: dict | None
     clerical: dict[str, int]  # labels applied (must / cannot links), links cut, the estimate's tp / fp / fn
-    iterations: int
+    components: int  # connected components of the final links (clusters, before the stable ids)
     seconds: dict[str, float]
     changes: dict[str, int]  # new, merged, split, moved, removed, unchanged, customers
     evaluation: dict | None

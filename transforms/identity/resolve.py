@@ -58,10 +58,10 @@ def resolve_identities(db: Database, identity: IdentityConfig, stored_model: dic
     db.run("identity.all_edges view", "create or replace view int_identity__all_edges as "
            "select rid_a as a, rid_b as b from int_identity__links")
     # every deterministic link is among the final links: the deterministic clusters are merged, not recomputed
-    iterations = merge_components(db, "int_identity__det_clusters", "int_identity__all_edges", "int_identity__clusters")
+    components = merge_components(db, "int_identity__det_clusters", "int_identity__all_edges", "int_identity__clusters")
     clerical = apply_labels(db)  # checked against the model's clusters, then applied
     if clerical["must_links"] or clerical["links_cut"]:
-        iterations = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+        components = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
     lap("final clusters")
     return {
         "identity_records": db.count("int_identity__records"),
@@ -76,7 +76,7 @@ def resolve_identities(db: Database, identity: IdentityConfig, stored_model: dic
         "model": fs["model"],
         "model_reused": fs["model_reused"],
         "clerical": clerical,
-        "iterations": iterations,
+        "components": components,
         "seconds": lap.seconds,
     }
 
