@@ -392,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'reused' if (nxt['identity'].get('model') or {}).get('reused') else 'trained'}):")
             print(_table(["step", "seconds", "cpu s", "cpu/wall", "x floor", f"{peak_label} MiB", "RSS after MiB",
                           "rows"], rows, right={1, 2, 3, 4, 5, 6}))
+            print("next night's identity phases (s): "
+                  + ", ".join(f"{k} {v}" for k, v in nxt["identity"].get("seconds", {}).items()))
             print(f"next night floor ratio: {total_cpu / floor_cpu:.1f}x (pipeline {total_cpu:.1f} CPU s / floor "
                   f"{floor['cpu']:.2f} CPU s, peak {next_peak / 1024:.2f} GiB)")
             print()
