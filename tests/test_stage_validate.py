@@ -11,7 +11,7 @@ import pytest
 from connectors.config import SourceConfig
 from flows.db import Database
 from tests.helpers import connect
-from transforms.stage import prepared_sql, typed_sql
+from transforms.stage import FORMULA_RE, formula_sql, prepared_sql, trimmed, typed_sql
 from transforms.validate import build_suite, quarantine_record, re2_pattern, validate_table
 
 
@@ -307,3 +307,24 @@ def test_mapped_identifiers_become_one_json_field_for_identity():
                      columns={"record_id": "id"}, identifiers={"National ID": "SSN"})
     with pytest.raises(ValueError, match="not canonical fields of kind 'order_lines'"):
         SourceConfig(**(POS.model_dump() | {"identifiers": {"national_id": "SSN"}}))
+
+
+def test_cheap_trim_and_formula_test_agree_with_trim_and_the_regex():
+    # 4,000 seeded random short texts over spaces (Zs and others), ASCII and CJK letters and formula starts: the
+    # shortcuts give exactly DuckDB's trim and the formula regex (they skip them only where they cannot matter)
+    import random
+
+    rng = random.Random(13)
+    alphabet = [" ", "\t", "\n", "\r", "\x0c", "\x0b", "\u00a0", "\u3000", "\u2003", "\u200b", "\u1680", "a", "Z", "_",
+                "0", "9", "中", "é", "=", "@", "+", "-", "(", "!", "|", ":", "/", "A", "B"]
+    texts = [None, "", " ", "=1", " @x", "+cmd|x", "- SUM(", "中 ", " 中", "a\u00a0"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(4000)]
+    con = connect()
+    con.register("texts", pa.table({"x": pa.array(texts, pa.string())}))
+    differ, trimmed_n, formulas = con.execute(
+        f"select count(*) filter (where {trimmed('x')} is distinct from trim(x) "
+        f"or ({formula_sql('x')}) is distinct from regexp_matches(x, $formula_re)), "
+        f"count(*) filter (where trim(x) <> x), count(*) filter (where regexp_matches(x, $formula_re)) from texts",
+        {"formula_re": FORMULA_RE}).fetchone()
+    assert differ == 0
+    assert trimmed_n > 1000 and formulas > 100  # both sides of each shortcut are exercised
