@@ -47,7 +47,9 @@ def validated(source: SourceConfig, rows: list[dict], run_date: date = RUN_DATE)
     db.register("raw", raw_table(rows))
     sql, params = typed_sql(source)
     db.run("typed", f"create table typed as {sql}", params)
-    return validate_table(db, source, run_date), db.df("typed", "select * from typed order by _row_id")
+    # with the texts of the rejected rows (validate_table's `raw_texts`), as the quarantine reads them
+    return validate_table(db, source, run_date), db.df("typed", "select * from typed left join raw_texts "
+                                                                "using (_row_id) order by _row_id")
 
 
 def line(**kw) -> dict:

@@ -9,8 +9,8 @@ from connectors.expressions import EXPORT_PREFIX, export_sql
 from connectors.schemas import ATTRIBUTES, KINDS, LINEAGE, REPLAY_PREFIX, REPLAYED_KEY, FieldSpec
 from transforms.sqltext import quote
 
-__all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "formula_sql", "prepared_sql", "quote", "staged_columns",
-           "trimmed", "typed_sql"]
+__all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "formula_sql", "prepared_sql", "quote", "raw_texts_sql",
+           "staged_columns", "trimmed", "typed_sql"]
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -220,7 +220,7 @@ def prepared_sql(source: SourceConfig, extracted: str) -> str:
 
 
 def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:
-    """SELECT typing every canonical field of the source's kind, with `<field>__raw` text, flags and lineage.
+    """SELECT typing every canonical field of the source's kind, with flags and lineage.
 
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
     Columns added for validation: `_row_id` (the row's place in the source: replayed files first, then by
@@ -235,6 +235,8 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
     wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
     Row numbers must be 1.. within each file (as the readers number them): `_row_id` is then unique.
+    The text each field was typed from is not kept (a second copy of every row): `raw_texts_sql` reads it
+    back from `raw_table` for the rows that need it (quarantine reasons and records).
     """
     params: dict = {}
     typed, raws, flags = _typed_columns(source, params)
@@ -290,7 +292,7 @@ typed as (
 ),
 final as (
     select
-        t.*,
+        t.* exclude ({", ".join(quote(n + "__raw") for n in _raw_fields(source))}),
         {" ".join(flags)}
         coalesce(k._key_rank, 1) as _key_rank,
         coalesce(k._key_first_file, t._source_file) as _key_first_file,
@@ -301,6 +303,21 @@ final as (
 select * from final
 """
     return sql, params
+
+
+def _raw_fields(source: SourceConfig) -> list[str]:
+    """The fields the source gives (typed from a text of the prepared rows), in the kind's order."""
+    mapped = set(source.mapped_fields)
+    return [name for name in KINDS[source.kind] if name in mapped]
+
+
+def raw_texts_sql(source: SourceConfig, rows: str, typed_table: str = "typed", raw_table: str = "raw") -> str:
+    """SELECT of `_row_id` and the text each given field was typed from (`<field>__raw`, as `raw_table` has it),
+    for the typed rows whose `_row_id` is in relation `rows`: the prepared row is found by file and row number."""
+    texts = "".join(f", r.{quote(n)} as {quote(n + '__raw')}" for n in _raw_fields(source))
+    return (f"select t._row_id{texts} from {quote(typed_table)} as t "
+            f"semi join {quote(rows)} as x using (_row_id) "
+            f"join {quote(raw_table)} as r on r._source_file = t._source_file and r._row_number = t._row_number")
 
 
 def staged_columns(kind: str) -> list[str]:

@@ -33,7 +33,7 @@ from transforms.privacy import masked
 from connectors.schemas import KINDS
 from transforms.database import Database
 from transforms.rules import PLAUSIBLE_BIRTH_DATE, SHAPES, rules, timestamp_bounds
-from transforms.stage import field_format, quote
+from transforms.stage import field_format, quote, raw_texts_sql
 
 log = logging.getLogger(__name__)
 
@@ -242,12 +242,14 @@ def _clip(text: str | None, n: int = 60) -> str | None:
     return text if text is None or len(text) <= n else text[:n] + "..."
 
 
-def validate_table(db: Database, source: SourceConfig, run_date: date, typed: str = "typed") -> ValidationOutcome:
-    """Evaluate the source's suite over its typed table (typed_sql's columns) in one SQL pass; return the
-    rejected row ids with rule, severity and reason, every rule's count, and the GX validation result
-    (counts and the first failing values, masked for personal fields) for the Data Docs.
+def validate_table(db: Database, source: SourceConfig, run_date: date, typed: str = "typed",
+                   raw: str = "raw") -> ValidationOutcome:
+    """Evaluate the source's suite over its typed table (typed_sql's columns, typed from relation `raw`) in one
+    SQL pass; return the rejected row ids with rule, severity and reason, every rule's count, and the GX
+    validation result (counts and the first failing values, masked for personal fields) for the Data Docs.
 
-    Leaves table `rule_failures` (`_row_id` and one boolean `f<i>` per rule, rows failing any rule).
+    Leaves table `rule_failures` (`_row_id` and one boolean `f<i>` per rule, rows failing any rule) and table
+    `raw_texts` (`_row_id` and the `<field>__raw` texts of the rejected rows: transforms.stage.raw_texts_sql).
     """
     suite = build_suite(source, run_date)
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
@@ -266,7 +268,7 @@ def validate_table(db: Database, source: SourceConfig, run_date: date, typed: st
     metas = [e.meta for e in suite.expectations]
     counted = [RuleResult(m["rule"], m["severity"], int(c)) for m, c in zip(metas, counts)]
     blocking = [i for i, m in enumerate(metas) if m["severity"] != "warn" and counts[i]]
-    rejected = _rejected(db, source, run_date, typed, metas, blocking)
+    rejected = _rejected(db, source, run_date, typed, raw, metas, blocking)
 
     results = []
     for i, e in enumerate(suite.expectations):
@@ -290,15 +292,19 @@ def validate_table(db: Database, source: SourceConfig, run_date: date, typed: st
     return ValidationOutcome(rejected, counted, [res])
 
 
-def _rejected(db: Database, source: SourceConfig, run_date: date, typed: str, metas: list[dict],
+def _rejected(db: Database, source: SourceConfig, run_date: date, typed: str, raw: str, metas: list[dict],
               blocking: list[int]) -> pd.DataFrame:
     """Rows failing a reject or critical rule: _row_id, the first such rule and its severity, and the
-    reasons of every such rule it fails (in suite order)."""
+    reasons of every such rule it fails (in suite order). Fills table `raw_texts` for these rows."""
     out: list[tuple] = []
+    any_blocking = " or ".join(f"f{i}" for i in blocking) or "false"
+    db.run("blocking rows", f"create or replace view blocking_rows as select _row_id from rule_failures "
+                            f"where {any_blocking}")
+    db.run("raw texts", f"create or replace table raw_texts as {raw_texts_sql(source, 'blocking_rows', typed, raw)}")
     if blocking:
-        any_blocking = " or ".join(f"f.f{i}" for i in blocking)
-        details = db.df("rejected rows", f"select t.*, {', '.join(f'f.f{i}' for i in blocking)} from {quote(typed)} t "
-                                         f"join rule_failures f using (_row_id) where {any_blocking} order by _row_id")
+        details = db.df("rejected rows", f"select t.*, x.* exclude (_row_id), {', '.join(f'f.f{i}' for i in blocking)} "
+                                         f"from {quote(typed)} t join rule_failures f using (_row_id) "
+                                         f"join raw_texts x using (_row_id) where {any_blocking} order by _row_id")
         for _, row in details.iterrows():
             failed = [i for i in blocking if row[f"f{i}"]]
             reasons = "; ".join(_reason(metas[i], row, source, run_date) for i in failed)

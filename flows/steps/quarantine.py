@@ -29,9 +29,10 @@ QUARANTINE_SCHEMA = pa.schema([
 def write_quarantine(db: Database, spec: RunSpec, src: SourceConfig, set_aside: list[SetAside]) -> None:
     """quarantine/<source>.parquet (masked, for the warehouse) and staging/<source>.rejected.parquet (the
     rejected rows' original text under the export's column names, private state for replay), from the
-    tables `typed` and `rejected` in `db`."""
-    bad = db.df("rejected rows", "select t.*, r.rule as _rule, r.severity as _severity, r.reason as _reason "
-                                 "from rejected r join typed t using (_row_id) order by _row_id")
+    tables `typed`, `raw_texts` (their texts: transforms.validate.validate_table) and `rejected` in `db`."""
+    bad = db.df("rejected rows", "select t.*, x.* exclude (_row_id), r.rule as _rule, r.severity as _severity, "
+                                 "r.reason as _reason from rejected r join typed t using (_row_id) "
+                                 "join raw_texts x using (_row_id) order by _row_id")
     rows = []
     for rec in bad.to_dict("records"):
         rows.append({"run_id": spec.run_id, "source": src.name, "system": src.system, "entity": src.entity,
@@ -46,16 +47,17 @@ def write_quarantine(db: Database, spec: RunSpec, src: SourceConfig, set_aside: 
     # the export's columns the expressions, keys and filter read (from the extracted rows, `extracted`): a
     # corrected row replayed under the export's column names computes them again
     exported = [c for c in src.export_columns if c not in src.columns.values()]
-    originals = ", ".join([*(f"t.{quote(name + '__raw')} as {quote(col)}" for name, col in src.columns.items()),
+    originals = ", ".join([*(f"x.{quote(name + '__raw')} as {quote(col)}" for name, col in src.columns.items()),
                            *(f"e.{quote(EXPORT_PREFIX + c)} as {quote(c)}" for c in exported),
                            # the synthetic keys the row had: a replayed row keeps them (connectors.extract)
-                           *(f"t.{quote(k + '__raw')} as {quote('_key__' + k)}" for k in src.keys)])
+                           *(f"x.{quote(k + '__raw')} as {quote('_key__' + k)}" for k in src.keys)])
     join = ("join extracted e on e._source_file = t._source_file and e._row_number = t._row_number "
             if exported else "")
     db.run("rejected originals", f"create view rejected_originals as select {originals}, "
                                  "t._source_file as _quarantined_file, t._row_number as _quarantined_row, "
                                  "r.rule as _rule, r.reason as _reason "
-                                 f"from rejected r join typed t using (_row_id) {join}order by t._row_id")
+                                 f"from rejected r join typed t using (_row_id) join raw_texts x using (_row_id) "
+                                 f"{join}order by t._row_id")
     db.write_parquet("rejected_originals", spec.path("staging", f"{src.name}.rejected.parquet"))
 
 
