@@ -96,10 +96,14 @@ class Database(RowQueries):
         return db
 
     # ---------------------------------------------------------------------------------- statements
-    def _execute(self, name: str, sql: str, params: dict | Sequence | None, fetch: Callable[[Any], Any]):
+    def _execute(self, name: str, sql: str, params: dict | Sequence | None, fetch: Callable[[Any], Any],
+                 relation: bool = False):
         start = time.perf_counter()
         try:
-            result = fetch(self._con.execute(sql, params) if params is not None else self._con.execute(sql))
+            if relation:
+                result = fetch(self._con.sql(sql, params=params))
+            else:
+                result = fetch(self._con.execute(sql, params) if params is not None else self._con.execute(sql))
         except duckdb.Error as exc:
             log.debug("%s %s failed after %.3fs", self.step, name, time.perf_counter() - start)
             raise StatementError(self.step, name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
@@ -119,8 +123,9 @@ class Database(RowQueries):
         return self._execute(name, sql, params, lambda r: r.df())
 
     def arrow(self, name: str, sql: str, params: dict | Sequence | None = None):
-        """A query's rows as a pyarrow Table."""
-        return self._execute(name, sql, params, lambda r: r.to_arrow_table())
+        """A query's rows as a pyarrow Table (from a relation: DuckDB 2.0 warns that Arrow output of a DB-API
+        result makes an extra copy of the rows)."""
+        return self._execute(name, sql, params, lambda r: r.to_arrow_table(), relation=True)
 
     def run_many(self, name: str, sql: str, rows: Iterable[Sequence]) -> None:
         """Execute one statement once per parameter row (small inserts of configuration values)."""
