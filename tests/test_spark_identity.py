@@ -84,8 +84,8 @@ class _Tee(Database):
                 f"{list(only_d)[:1]} spark {list(only_s)[:1]}")[:2000]))
 
     # ---------------------------------------------------------------------------------------- statements
-    def _execute(self, name, sql, params, fetch):
-        result = super()._execute(name, sql, params, fetch)
+    def _execute(self, name, sql, params, fetch, **kwargs):
+        result = super()._execute(name, sql, params, fetch, **kwargs)
         if sql.lstrip().lower().startswith(("set ", "copy ")):
             return result  # session settings; writes are compared as the tables they write
         tree, target = self._prepare(sql)
