@@ -26,7 +26,7 @@ SQL_FILES = sorted(f.name[:-4] for f in resources.files("transforms").joinpath("
                    if f.name.endswith(".sql"))
 PARITY = [
     "customer_journeys", "dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints",
-    "int_touchpoints__sequenced",
+    "int_customers__chosen", "int_touchpoints__sequenced",
     "metric_complaint_promo", "metric_complete_360", "metric_contact_data_disagreement",
     "metric_customers_by_system_count", "metric_freshness", "metric_linked_to_other_system_share",
     "metric_policy_conflicts", "metric_post_sale_feedback", "metric_price_mismatch", "metric_promo_not_honoured",

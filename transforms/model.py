@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints", "customer_journeys")
 # Tables the models select from, built before the model that first reads them (not published).
-INTERMEDIATE = {"fct_touchpoints": ("int_touchpoints__sequenced",)}
+INTERMEDIATE = {"dim_customers": ("int_customers__chosen",), "fct_touchpoints": ("int_touchpoints__sequenced",)}
 # Models that only select columns or rows of an intermediate table, in its order: views, not copies (each is read
 # once, by the Parquet writer; DuckDB keeps a table's insertion order through a projection and a filter, unless
 # preserve_insertion_order is turned off). Written from a view, a never-null column is an optional Parquet column
