@@ -9,20 +9,30 @@ attributes as (
 keyed as (
     select distinct rid from int_identity__all_keys
 ),
+-- a record with another record of its person under one of its key values: the (key, person) groups of more
+-- than one record, not the pairs of each key's records (quadratic in a key shared by many)
+key_persons as (
+    select k.rid, k.key_type, k.key_value, j.person_id
+    from int_identity__all_keys as k
+    join joined as j using (rid)
+    where j.person_id is not null
+),
 strong_mates as (
-    select distinct a.rid
-    from int_identity__all_keys as a
-    join int_identity__all_keys as b on a.key_type = b.key_type and a.key_value = b.key_value and a.rid <> b.rid
-    join joined as ja on ja.rid = a.rid
-    join joined as jb on jb.rid = b.rid
-    where ja.person_id = jb.person_id
+    select distinct p.rid
+    from key_persons as p
+    join (select key_type, key_value, person_id from key_persons
+          group by key_type, key_value, person_id having count(distinct rid) > 1) as g
+      on g.key_type = p.key_type and g.key_value = p.key_value and g.person_id = p.person_id
 ),
 fuzzy_evidence as (
     select distinct a.rid
+    -- only records without a strong mate can be fuzzy_linkable (below)
     from joined as a join joined as b on a.person_id = b.person_id and a.rid <> b.rid
+    left join strong_mates as s on s.rid = a.rid
     join int_identity__records as l on l.rid = a.rid
     join int_identity__records as r on r.rid = b.rid
-    where sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, $name_close) in ('exact', 'close', 'partial')
+    where s.rid is null
+      and sb_name_level(l.name_key, l.name_partial, r.name_key, r.name_partial, $name_close) in ('exact', 'close', 'partial')
       and (sb_birth_level(l.birth_date, r.birth_date) in ('exact', 'close')
            or sb_text_level(l.street_key, r.street_key, $street_close) in ('exact', 'close')
            or sb_exact_level(l.postcode_key, r.postcode_key) = 'exact')
