@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from importlib import resources
+from pathlib import Path
 
 from transforms.database import Database
 from transforms.sqltext import bind, create_table, create_view, load_sql as _load, quote
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 MODELS = ("dim_customers", "fct_orders", "fct_support_cases", "fct_touchpoints", "customer_journeys")
 # Tables the models select from, built before the model that first reads them (not published).
 INTERMEDIATE = {"dim_customers": ("int_customers__chosen",), "fct_touchpoints": ("int_touchpoints__sequenced",)}
+# The intermediate tables each model reads (its own INTERMEDIATE and those built for an earlier model).
+READS = {**INTERMEDIATE, "customer_journeys": ("int_touchpoints__sequenced",)}
 # Models that only select columns or rows of an intermediate table, in its order: views, not copies (each is read
 # once, by the Parquet writer; DuckDB keeps a table's insertion order through a projection and a filter, unless
 # preserve_insertion_order is turned off). Written from a view, a never-null column is an optional Parquet column
@@ -96,10 +99,16 @@ def metric_definitions() -> dict[str, dict]:
     return out
 
 
-def build_models(db: Database, params: dict) -> dict[str, int]:
+def build_models(db: Database, params: dict, out_dir: Path | None = None) -> dict[str, int]:
     """Create every model (a table, or a view in VIEWS) from its SQL file, after the intermediate tables it
-    reads; return rows per model."""
+    reads; return rows per model.
+
+    With `out_dir`, each model is written to `<out_dir>/<model>.parquet` as soon as it is built and then read
+    from that file (a view), and each intermediate table is dropped after its last reader: the database keeps
+    no model in memory while it builds the next (at a million customers the touchpoints' sort spilled to disk
+    beside the tables already built)."""
     rows = {}
+    last_reader = {table: name for name in MODELS for table in READS.get(name, ())}
     for name in MODELS:
         for table in INTERMEDIATE.get(name, ()):
             sql = load_sql(table)
@@ -107,7 +116,15 @@ def build_models(db: Database, params: dict) -> dict[str, int]:
         sql = load_sql(name)
         db.run(f"model.{name}", create_view(name, sql) if name in VIEWS else create_table(name, sql),
                bind(sql, params))
-        rows[name] = db.count(name)
+        if out_dir is None:
+            rows[name] = db.count(name)
+        else:
+            path = out_dir / f"{name}.parquet"
+            rows[name] = db.write_parquet(name, path)
+            db.run(f"model.{name} drop", f"drop {'view' if name in VIEWS else 'table'} {quote(name)}")
+            db.view_over_parquet(name, path)
+            for table in sorted(t for t, reader in last_reader.items() if reader == name):
+                db.run(f"model.{table} drop", f"drop table {quote(table)}")
         log.debug("model %s: %d rows", name, rows[name])
     return rows
 

@@ -15,8 +15,8 @@ def model_step(spec: RunSpec, hash_key: str) -> dict[str, int]:
     cfg = spec.config()
     with open_analysis(spec, cfg, hash_key, "model", spec.engine) as db:
         attach_identity(db, spec)
-        rows = build_models(db, params(spec, cfg))
+        # each model written to out/ as it is built (then read from its file); a run whose models do not
+        # reconcile fails below and publishes none of them
+        rows = build_models(db, params(spec, cfg), spec.path("out"))
         check_models_reconcile(model_rows(db))
-        for table in rows:
-            db.write_parquet(table, spec.path("out", f"{table}.parquet"))
     return rows
