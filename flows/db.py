@@ -74,7 +74,7 @@ class Database(RowQueries):
         self.step = step
 
     @classmethod
-    def connect(cls, threads: int = 2, memory_limit: str = "6GB", temp_directory: Path | None = None,
+    def connect(cls, threads: int = 2, memory_limit: str = "5GB", temp_directory: Path | None = None,
                 database: str | Path = ":memory:", read_only: bool = False, step: str = "") -> "Database":
         """A connection set up for pipeline work (UTC session time zone); it spills to `temp_directory`
         when over the memory limit (DuckDB's default is `.tmp` in the working directory)."""

@@ -33,7 +33,7 @@ class RunSpec(BaseModel):
     engine: Literal["duckdb", "spark"] = "duckdb"  # where the model and metrics steps run
     spark_master: str = "local[2]"
     duckdb_threads: int = 2
-    duckdb_memory_limit: str = "6GB"
+    duckdb_memory_limit: str = "5GB"
     keep_versions: int = 3
     lock_wait_seconds: float = 60.0  # how long a run waits for another one holding the warehouse
 
