@@ -39,7 +39,7 @@ SURVIVING_ATTRIBUTES = ("name", "email", "phone", "birth_date", "address", "acco
 def register_survivorship(db: Database, rules: dict[str, list[str]]) -> None:
     """Table `survivorship(system, <attribute>_rank...)`: a system's rank for each attribute (1 = most
     trusted). Systems not listed for an attribute rank after every listed one; within a rank the newest
-    record wins (dim_customers.sql)."""
+    record wins (int_customers__chosen.sql, read by dim_customers.sql)."""
     unknown = set(rules) - set(SURVIVING_ATTRIBUTES)
     if unknown:
         raise ValueError(f"survivorship rules for unknown attributes {sorted(unknown)}; known: {SURVIVING_ATTRIBUTES}")
