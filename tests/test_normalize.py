@@ -59,7 +59,7 @@ def test_ids_names_and_masks():
 
 
 def test_keyed_hash_is_hmac_sha256_for_any_key_length():
-    # the pads are prepared once per key (privacy._hmac_pads): the digest must stay the standard HMAC's, for
+    # the HMAC is set up once per key and copied per value (privacy._keyed): the digest must stay hmac.new's, for
     # keys shorter than, as long as and longer than SHA-256's 64-byte block, and for non-ASCII keys and values
     for key in ("k1", "k" * 64, "k" * 65, "密鑰" * 40):
         for value in ("a@b.tw", "", "王小明", "+886912345678"):

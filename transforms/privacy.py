@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 from functools import lru_cache
 
 from connectors.masking import looks_personal, masked, redact, shape
@@ -14,24 +14,16 @@ def keyed_hash(value: str | None, key: str) -> str | None:
     """HMAC-SHA256 of a normalised identifier, hex, first 32 characters (stable for one key)."""
     if value is None:
         return None
-    inner, outer = _hmac_pads(key)
-    inner, outer = inner.copy(), outer.copy()
-    inner.update(value.encode())
-    outer.update(inner.digest())
-    return outer.hexdigest()[:32]
+    h = _keyed(key).copy()
+    h.update(value.encode())
+    return h.hexdigest()[:32]
 
 
 @lru_cache(maxsize=4)
-def _hmac_pads(key: str) -> tuple:
-    """The key's HMAC-SHA256 inner and outer hash states (RFC 2104: a key longer than SHA-256's 64-byte block is
-    hashed first, then zero-padded, then XORed with 0x36 and 0x5c), prepared once per key: `keyed_hash` copies
-    them for each value: `hmac.new` without its per-call set-up, 2.5x faster (dim_customers hashes every
-    customer's email and phone)."""
-    raw = key.encode()
-    if len(raw) > 64:
-        raw = hashlib.sha256(raw).digest()
-    raw = raw.ljust(64, b"\0")
-    return hashlib.sha256(bytes(b ^ 0x36 for b in raw)), hashlib.sha256(bytes(b ^ 0x5C for b in raw))
+def _keyed(key: str) -> hmac.HMAC:
+    """The key's HMAC-SHA256, set up once per key; `keyed_hash` copies it for each value (dim_customers hashes
+    every customer's email and phone): 2x faster than `hmac.new` per value, the same digests."""
+    return hmac.new(key.encode(), digestmod="sha256")
 
 
 def mask_email(value: str | None) -> str | None:
