@@ -35,6 +35,8 @@ def connected_components(db: Database, nodes: str, edges: str, out: str) -> int:
     db.register(f"{out}__labels", pa.table({"node": node, "label": node[smallest[component]]}))
     db.run(f"clusters.{out}", f"create or replace table {quote(out)} as select node, label from {quote(out + '__labels')}")
     db.run(f"clusters.{out} drop numbered", f"drop table {quote(numbered)}")
+    # the registered Arrow table would otherwise stay referenced by the connection until the step ends
+    db.run(f"clusters.{out} drop labels", f"drop view {quote(out + '__labels')}")
     return int(count)
 
 
