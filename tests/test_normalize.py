@@ -203,6 +203,16 @@ def test_invisible_format_characters_do_not_split_an_identifier():
     assert normalize_name("\u200e林美\u200b玲") == normalize_name("林美玲") == "林美玲"
 
 
+def test_format_character_class_is_unicodes_cf_category():
+    """The hard-written Cf ranges are exactly this Python's Unicode category Cf (a newer Unicode fails here)."""
+    import unicodedata
+
+    from transforms.normalize import CF_RANGES
+    listed = {c for a, b in CF_RANGES for c in range(a, b + 1)}
+    assert listed == {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+    assert len(listed) == 163
+
+
 @given(emails, st.lists(st.sampled_from(FORMAT_CHARS), max_size=4), st.randoms(use_true_random=False))
 def test_email_with_format_characters_anywhere_normalises_as_without(email, chars, rnd):
     text = list(email)

@@ -17,6 +17,15 @@ PLACEHOLDER_EMAILS = frozenset({
 })
 PLACEHOLDER_TEXT = frozenset({"", "n/a", "na", "none", "null", "nil", "-", "unknown", "0", "?"})
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The Unicode format characters (category Cf) of Python 3.11's Unicode 14.0, as one character class: removed by
+# one regex substitution instead of a category lookup per character (5 of a Chinese address's 15 us).
+# tests/test_normalize.py checks it against unicodedata, so a Python with a newer Unicode says so.
+CF_RANGES = ((0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+             (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+             (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+             (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+             (0xE0020, 0xE007F))
+_CF_RE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in CF_RANGES) + "]")
 
 
 def _clean(value: str | None) -> str | None:
@@ -27,7 +36,7 @@ def _clean(value: str | None) -> str | None:
     # ASCII text is its own NFKC form and has no format character: most emails, phones and ids skip both
     text = value if value.isascii() else unicodedata.normalize("NFKC", value)
     if not text.isascii():
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+        text = _CF_RE.sub("", text)
     text = text.strip()
     return None if text.lower() in PLACEHOLDER_TEXT else text
 
