@@ -415,3 +415,29 @@ def test_febrl3_sample_deduplication_through_the_whole_resolution():
     tp = sum(person(a) == person(b) for a, b in got)
     assert (len(sample), true_pairs, len(got) - tp) == (395, 556, 0)  # no wrong pair
     assert tp == 548  # recall 0.986 (480, 0.863, before)
+
+
+def test_phones_of_another_country_read_with_the_wrong_region_are_counted_and_said():
+    """US numbers without a country code in a system whose sources set no default_region are read as Taiwan's:
+    none is valid there, so none is an identity key. phone_validity counts them per system and region, and the
+    identity step says so (counts, not values); a system whose phones mostly parse is not named."""
+    from flows.steps.identity import phone_warnings
+    from transforms.identity.records import phone_validity
+
+    us = [crm(f"C{i}", last_name="Smith", first_name=f"Ann{i}", phone=f"(415) 555-{1000 + i:04d}") for i in range(24)]
+    tw = [pos(f"P{i}", last_name="陳", first_name="志明", phone=f"0912-{100000 + i:06d}"[:12]) for i in range(20)]
+    tw[0]["phone"] = "n/a"  # a placeholder: no key either, but one of twenty
+    con = kinds_connection({"customers": us + tw}, regions={"crm": "TW", "pos": "TW"})
+    resolve_customers(con, IdentityConfig(), "r1")
+    validity = phone_validity(con)
+    assert validity == [("crm", "TW", 24, 24), ("pos", "TW", 20, 1)]
+    assert phone_warnings(validity, configured={"pos"}) == [
+        "crm: 24 of 24 records' phones (100%) are not valid numbers for region TW (no source of the system sets "
+        "default_region, so Taiwan's was assumed) or are placeholders: they link no records. If the numbers are "
+        "another country's, set default_region on the system's sources (`silobridge sources draft` proposes one "
+        "from the values)"]
+    # a region the configuration chose is named as such; under twenty records or half the phones: no warning
+    assert phone_warnings([("crm", "US", 40, 21)], configured={"crm"})[0].startswith(
+        "crm: 21 of 40 records' phones (52%) are not valid numbers for region US (the region its sources' "
+        "default_region sets)")
+    assert phone_warnings([("crm", "TW", 19, 19), ("pos", "TW", 40, 20)], configured=set()) == []

@@ -24,11 +24,16 @@ from transforms.identity import (
     IdentityGateError, check_stability, evaluate_identity, identity_metric_rows, resolve_customers,
 )
 from transforms.identity.clerical import LABEL_COLUMNS, clerical_metric_rows
+from transforms.identity.records import phone_validity
 from transforms.identity.tables import build
 
 log = logging.getLogger("silobridge.pipeline")
 
 IDENTITY_TABLES = ("int_identity__key_customers", "identity_evaluation")
+# A system whose phones are mostly no valid number for their region most likely has the wrong region (a source
+# without `default_region` is read as Taiwan's): said, with the counts, rather than losing its phone keys silently.
+UNUSABLE_PHONES_SHARE = 0.5
+UNUSABLE_PHONES_MIN_RECORDS = 20
 PUBLISHED_IDENTITY_TABLES = ("customer_identities", "identity_guards", "identity_links", "identity_model",
                              "customer_id_map", "customer_id_history", "identity_review")
 
@@ -47,6 +52,10 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
         _attach_labels(db, spec.state_dir)
         stored = _stored_model(spec, previous, cfg.identity.probabilistic.retrain_after_days)
         counts = resolve_customers(db, cfg.identity, spec.run_id, has_previous, stored)
+        configured = {s.system for s in cfg.sources if s.default_region}
+        for warning in phone_warnings(phone_validity(db), configured):
+            log.warning("identity: %s", warning)
+            counts["warnings"].append(warning)
         if not spec.accept_identity_changes:  # before anything else is built: a gated run stops here
             try:
                 check_stability(counts["changes"], cfg.identity.stability.max_changed_share,
@@ -66,6 +75,22 @@ def identity_step(spec: RunSpec, hash_key: str) -> IdentityResult:
         db.write_parquet("int_identity__records", spec.path("staging", IDENTITY_RECORDS_STATE))
     counts["model"] = _store_model(spec, counts.pop("model"), stored if counts.pop("model_reused") else None)
     return counts | {"evaluation": scores}
+
+
+def phone_warnings(validity: list[tuple[str, str, int, int]], configured: set[str]) -> list[str]:
+    """Warnings for the systems most of whose phones are no valid number for their region (`phone_validity`
+    rows); `configured`: the systems one of whose sources sets `default_region`."""
+    out = []
+    for system, region, phones, unusable in validity:
+        if phones < UNUSABLE_PHONES_MIN_RECORDS or unusable <= UNUSABLE_PHONES_SHARE * phones:
+            continue
+        why = ("the region its sources' default_region sets" if system in configured else
+               "no source of the system sets default_region, so Taiwan's was assumed")
+        out.append(f"{system}: {unusable:,} of {phones:,} records' phones ({unusable / phones:.0%}) are not valid "
+                   f"numbers for region {region} ({why}) or are placeholders: they link no records. If the numbers "
+                   f"are another country's, set default_region on the system's sources (`silobridge sources draft` "
+                   f"proposes one from the values)")
+    return out
 
 
 def _stored_model(spec: RunSpec, previous: Path | None, retrain_after_days: int) -> dict | None:

@@ -91,7 +91,9 @@ class IdentityResult(TypedDict):
     candidate_pairs: int  # pairs Splink scored at or above the review band
     possible_matches: int  # ... below the threshold, or held back by the household rule
     held_by_household_rule: int
-    warnings: list[str]  # the probabilistic model's (cannot train, far fewer links than expected)
+    # the probabilistic model's (cannot train, far fewer links than expected); systems whose phones are mostly
+    # not valid for their region (flows.steps.identity.phone_warnings)
+    warnings: list[str]
     # the probabilistic model used tonight: trained by which run, on what run date and how many records, and
     # whether tonight reused it (m and u) rather than training it; None when no model was trained
     model: dict | None

@@ -26,3 +26,11 @@ def build_records(db: Database, postcode_key_length: int = 3, placeholder_phones
     for table in NORMALISED:
         build(db, table, {"placeholder_phones": list(placeholder_phones)})
     build(db, "int_identity__records", {"postcode_key_length": postcode_key_length})
+
+
+def phone_validity(db: Database) -> list[tuple[str, str, int, int]]:
+    """Per system and phone region: (system, region, records with a phone, of them those whose phone is no
+    valid number for the region, or a placeholder), from int_identity__records."""
+    return [tuple(r) for r in db.rows(
+        "identity.phone validity", "select system, region, count(phone), count(phone) - count(phone_norm) "
+                                   "from int_identity__records where phone is not null group by all order by all")]
