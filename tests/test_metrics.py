@@ -726,3 +726,28 @@ def test_complete_360_defaults_to_every_system_with_a_customers_source(tmp_path)
     path.write_text(base + "metrics: {complete_360_systems: [crm, febrl_a]}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"metrics.complete_360_systems: systems \['crm'\] have no source"):
         load_config(path)
+
+
+def test_an_order_whose_key_two_customers_hold_names_neither():
+    """U1 and U2 share a login id, and a steward labelled them two people: the login names no one customer, so
+    its order line is kept without a customer (it was given to either, whichever the join met first); a login
+    one customer holds names it; a line with both keys falls back to the loyalty id when the login is shared."""
+    from transforms.identity.clerical import LABEL_COLUMNS
+
+    identity = IdentityConfig()
+    con = kinds_connection({
+        "customers": [cust("shop", "customers", "U1", email="ann@a.tw", login_id="L1"),
+                      cust("shop", "customers", "U2", email="bob@b.tw", login_id="L1", loyalty_id="M2"),
+                      cust("shop", "customers", "U3", email="cy@c.tw", login_id="L3")],
+        "order_lines": [line("shop", "O1", "2026-11-28T03:00:00", "web", "SKU-P", login_id="L1"),
+                        line("shop", "O2", "2026-11-28T04:00:00", "web", "SKU-P", login_id="L3"),
+                        line("shop", "O3", "2026-11-28T05:00:00", "web", "SKU-P", login_id="L1", loyalty_id="M2")],
+    }, identity=identity, regions={"shop": "TW"})
+    con.run("labels", f"create table identity_review_labels ({LABEL_COLUMNS})")
+    con.run("labels row", "insert into identity_review_labels values "
+                          "('shop', 'customers', 'U1', 'shop', 'customers', 'U2', 'non-match')")
+    resolve_customers(con, identity, "test-run")
+    build_models(con, PARAMS)
+    assert rows(con, "select o.order_id, i.record_id, o.customer_linked_by from fct_orders as o "
+                     "left join customer_identities as i on i.customer_id = o.customer_id order by 1") == [
+        ("O1", None, None), ("O2", "U3", "login_id"), ("O3", "U2", "loyalty_id")]

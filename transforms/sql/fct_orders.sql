@@ -8,7 +8,11 @@ with lines as (
 ),
 
 key_customers as (
-    select * from int_identity__key_customers
+    -- one row per key; a key records of two customers hold (their link cut by a steward's non-match label) names
+    -- neither: its lines are kept without that key's customer rather than given to whichever the join met first
+    select key_type, key_value, case when count(*) = 1 then min(customer_id) end as customer_id
+    from int_identity__key_customers
+    group by key_type, key_value
 ),
 
 line_keys as (
