@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from connectors.masking import redact_quoted
+from flows.settings import DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS
 from transforms.sqltext import quote  # noqa: F401  (re-exported: one quoting rule for transforms and the seam)
 
 log = logging.getLogger("silobridge.db")
@@ -74,7 +75,8 @@ class Database(RowQueries):
         self.step = step
 
     @classmethod
-    def connect(cls, threads: int = 2, memory_limit: str = "5GB", temp_directory: Path | None = None,
+    def connect(cls, threads: int = DUCKDB_THREADS, memory_limit: str = DUCKDB_MEMORY_LIMIT,
+                temp_directory: Path | None = None,
                 database: str | Path = ":memory:", read_only: bool = False, step: str = "") -> "Database":
         """A connection set up for pipeline work (UTC session time zone); it spills to `temp_directory`
         when over the memory limit (DuckDB's default is `.tmp` in the working directory)."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from flows.config import PipelineConfig, load_config
 from flows.db import Database
-from flows.settings import Settings
+from flows.settings import DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, Settings
 
 
 class RunSpec(BaseModel):
@@ -32,8 +32,8 @@ class RunSpec(BaseModel):
     retrain_identity_model: bool = False  # train the probabilistic model tonight even if a stored one fits
     engine: Literal["duckdb", "spark"] = "duckdb"  # where the model and metrics steps run
     spark_master: str = "local[2]"
-    duckdb_threads: int = 2
-    duckdb_memory_limit: str = "5GB"
+    duckdb_threads: int = DUCKDB_THREADS
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
     keep_versions: int = 3
     lock_wait_seconds: float = 60.0  # how long a run waits for another one holding the warehouse
 
