@@ -145,6 +145,8 @@ NO_SUFFIX = {"name"}
 # phone), never the person's own name, address or contact details
 ORG_WORDS = {"employer", "company", "business", "vendor", "supplier", "store", "shop", "office", "work",
              "merchant", "branch", "warehouse"}
+
+
 PERSON_FIELDS = {"full_name", "first_name", "middle_name", "last_name", "email", "phone", "street", "city",
                  "postcode", "birth_date"}
 # a US social security number is not a phone number
@@ -226,6 +228,12 @@ def _norm(name: str) -> str:
     text = unicodedata.normalize("NFKC", name)
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text).lower().replace("#", " no ")
     return " ".join(re.sub(r"[^\w]+|_", " ", text).split())
+
+
+def _about_org(name: str) -> bool:
+    """True for a column name whose first word is an ORG_WORDS one (`employer_address`, `store phone`)."""
+    words = _norm(name).split()
+    return bool(words) and words[0] in ORG_WORDS
 
 
 def _unqualified(name: str) -> str:
@@ -437,7 +445,7 @@ def _propose(columns: list[Column], kind: str) -> tuple[dict[str, tuple[str, str
             if fld == "status" and address and (_norm(col.name) in ADDRESS_PARTS or words[-1:] and
                                                  words[-1] in ADDRESS_PARTS):
                 continue
-            if fld in PERSON_FIELDS and words[:1] and words[0] in ORG_WORDS:
+            if fld in PERSON_FIELDS and _about_org(col.name):
                 continue
             score = _name_score(col.name, fld)
             if score and _shape_fits(col, fld, kind):
@@ -456,7 +464,7 @@ def _propose(columns: list[Column], kind: str) -> tuple[dict[str, tuple[str, str
         if fld in KINDS[kind] and fld not in mapping:
             found = [c for c in columns if c.shape == shape and c.name not in used
                      and _norm(c.name) not in identifier_names
-                     and not set(_norm(c.name).split()[:1]) & ORG_WORDS]
+                     and not _about_org(c.name)]
             if found:
                 mapping[fld] = (found[0].name, f"guessed from its values ({describe(found[0])}): check")
                 used.add(found[0].name)
@@ -708,7 +716,7 @@ def _identifiers(d: Draft) -> None:
     def part(names: set[str]) -> Column | None:
         found = [c for c in d.columns if c.name not in used and c.shape != "empty"
                  and any(_norm(c.name) == n or _norm(c.name).endswith(" " + n) for n in names)
-                 and _norm(c.name).split()[0] not in ORG_WORDS]
+                 and not _about_org(c.name)]
         return next((c for c in found if _norm(c.name).startswith(prefix)), None) if prefix else \
             next((c for c in found if _norm(c.name) in names), None)
 
