@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -232,6 +233,42 @@ def test_jsonl_native_reader_gives_the_python_readers_text(tmp_path):
     ]
     python = _read_jsonl_python(p, src("jsonl"), "e.jsonl")
     assert t.select(python.column_names).to_pylist() == python.to_pylist()
+
+
+def test_json_array_read_by_arrow_gives_the_python_readers_text(tmp_path, monkeypatch):
+    """A JSON array's records go through Arrow's JSON Lines reader; columns Arrow cannot render as the Python
+    reader does (lists of objects, a nested date-like text, an integer beyond float precision) are rendered
+    from the parsed records. The result equals the Python reader's, value for value; a key with a dot in it
+    (no key path) takes the Python reader whole."""
+    import connectors.readers as readers
+
+    records = [
+        {"id": "T1", "customer": {"name": "王小明", "since": "2026-01-02", "tags": ["vip"]}, "ok": True, "x": 0.1,
+         "transfers": [{"to": "A2", "at": "2026-10-21T16:34:57Z"}], "n": 12345678901234567890},
+        {"id": "T2", "customer": {"name": None}, "ok": False, "x": 3.0, "transfers": [], "y": 1e-07},
+        {"id": "T3", "transfers": [{"to": "A9", "hops": [1.5, 2.0]}], "x": None},
+    ]
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    native = read_export(p, src("json"), "t.json")
+    monkeypatch.setattr(readers, "_native_json_lines", lambda *a: (_ for _ in ()).throw(readers._NotExact("off")))
+    python = read_export(p, src("json"), "t.json")
+    assert native.select(python.column_names).to_pylist() == python.to_pylist()
+    assert native.column("transfers").to_pylist() == [
+        '[{"at": "2026-10-21T16:34:57Z", "to": "A2"}]', "[]", '[{"hops": [1.5, 2.0], "to": "A9"}]']
+    assert native.column("customer.since").to_pylist() == ["2026-01-02", None, None]
+    assert native.column("n").to_pylist() == ["12345678901234567890", None, None]
+    # and the first table was Arrow's: its reader returned (no fallback to the Python reader)
+    monkeypatch.undo()
+    returned = []
+    original = readers._native_json_lines
+    monkeypatch.setattr(readers, "_native_json_lines", lambda *a: returned.append(original(*a)) or returned[-1])
+    assert read_export(p, src("json"), "t.json").to_pylist() == native.to_pylist() and len(returned) == 1
+    # {"a.b": 1} and {"a": {"b": 1}} both flatten to "a.b": the Python reader, whole
+    p.write_text(json.dumps([{"a.b": "1", "c": [{"d": 1}]}]), encoding="utf-8")
+    with pytest.raises(readers._NotExact, match="a key holds a dot"):
+        original(lambda: contextlib.nullcontext(pa.BufferReader(b'{"a.b": "1"}')), lambda path: [None])
+    assert read_export(p, src("json"), "t.json").to_pylist()[0]["a.b"] == "1"
 
 
 @pytest.mark.parametrize("line, value", [
