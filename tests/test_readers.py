@@ -391,3 +391,12 @@ def test_extract_notes_reach_the_console_line_and_the_runs_warnings():
     assert describe("extract", extract) == f"2 sources, 2 files, 6 rows; NOTE: shop__orders: {note}"
     assert run_warnings({"extract": extract, "identity": {"warnings": ["nothing linked"]}}) == [
         f"extract: shop__orders: {note}", "identity: nothing linked"]
+
+
+@pytest.mark.parametrize("value, n", [("analytics", 5), ("", 4), ("王小明/events.jsonl", 3), ("x", 0)])
+def test_a_repeated_lineage_column_is_the_value_n_times(value, n):
+    from connectors.readers import _repeat
+
+    column = _repeat(value, n)
+    column.validate(full=True)
+    assert column.type == pa.string() and column.to_pylist() == [value] * n
