@@ -145,8 +145,6 @@ NO_SUFFIX = {"name"}
 # phone), never the person's own name, address or contact details
 ORG_WORDS = {"employer", "company", "business", "vendor", "supplier", "store", "shop", "office", "work",
              "merchant", "branch", "warehouse"}
-
-
 PERSON_FIELDS = {"full_name", "first_name", "middle_name", "last_name", "email", "phone", "street", "city",
                  "postcode", "birth_date"}
 # a US social security number is not a phone number

@@ -18,7 +18,7 @@ PLACEHOLDER_EMAILS = frozenset({
 PLACEHOLDER_TEXT = frozenset({"", "n/a", "na", "none", "null", "nil", "-", "unknown", "0", "?"})
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # The Unicode format characters (category Cf) of Python 3.11's Unicode 14.0, as one character class: removed by
-# one regex substitution instead of a category lookup per character (5 of a Chinese address's 15 us).
+# one regex substitution instead of a category lookup per character (a Chinese address: 15.7 -> 12.0 us).
 # tests/test_normalize.py checks it against unicodedata, so a Python with a newer Unicode says so.
 CF_RANGES = ((0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
              (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
