@@ -460,20 +460,17 @@ def _native_json_lines(opened: Callable[[], contextlib.AbstractContextManager],
         with opened() as raw:
             table = pajson.read_json(raw, parse_options=pajson.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="infer"))
-    paths = [[f.name] for f in table.schema]
     while any(pa.types.is_struct(f.type) for f in table.schema):
-        # flatten() puts a struct's fields, in order, where the struct was
-        paths = [q for p, f in zip(paths, table.schema)
-                 for q in ([[*p, c.name] for c in f.type] if pa.types.is_struct(f.type) else [p])]
         table = table.flatten()
     columns = []
-    for i, path in enumerate(paths):
+    for i, name in enumerate(table.column_names):
         try:
             columns.append(_text_column(table.column(i)))
         except _NotExact:
             if values is None:
                 raise
-            columns.append(pa.array([_text(v) for v in values(path)], pa.string()))
+            # no key holds a dot (checked above): the flattened name splits into the key path
+            columns.append(pa.array([_text(v) for v in values(name.split("."))], pa.string()))
     return pa.table(columns, names=table.column_names)
 
 

@@ -433,7 +433,7 @@ def test_phones_of_another_country_read_with_the_wrong_region_are_counted_and_sa
     assert validity == [("crm", "TW", 24, 24), ("pos", "TW", 20, 1)]
     assert phone_warnings(validity, configured={"pos"}) == [
         "crm: 24 of 24 records' phones (100%) are not valid numbers for region TW (no source of the system sets "
-        "default_region, so Taiwan's was assumed) or are placeholders: they link no records. If the numbers are "
+        "default_region: the default) or are placeholders: they link no records. If the numbers are "
         "another country's, set default_region on the system's sources (`silobridge sources draft` proposes one "
         "from the values)"]
     # a region the configuration chose is named as such; under twenty records or half the phones: no warning

@@ -85,7 +85,7 @@ def phone_warnings(validity: list[tuple[str, str, int, int]], configured: set[st
         if phones < UNUSABLE_PHONES_MIN_RECORDS or unusable <= UNUSABLE_PHONES_SHARE * phones:
             continue
         why = ("the region its sources' default_region sets" if system in configured else
-               "no source of the system sets default_region, so Taiwan's was assumed")
+               "no source of the system sets default_region: the default")
         out.append(f"{system}: {unusable:,} of {phones:,} records' phones ({unusable / phones:.0%}) are not valid "
                    f"numbers for region {region} ({why}) or are placeholders: they link no records. If the numbers "
                    f"are another country's, set default_region on the system's sources (`silobridge sources draft` "
