@@ -43,6 +43,24 @@ surveys as (
     where csat is not null
 ),
 
+-- one row per subscriber and per campaign, so that each email event is one touchpoint without a window over
+-- the events, which sorted them all (the 197,460 email events at 100k customers: 0.77-0.92 -> 0.54-0.71 CPU s):
+-- a subscriber id that several of the system's records hold (not devices) is the customer of the first entity
+-- by name, as the window chose; a campaign id that several campaign exports hold names a sku only when they
+-- agree on it (the window kept either row, not always the same one)
+subscriber_customers as (
+    select system, record_id, arg_min(customer_id, entity) as customer_id
+    from customer_identities
+    where entity <> 'devices'
+    group by system, record_id
+),
+
+campaign_skus as (
+    select campaign_id, case when count(distinct sku) = 1 then any_value(sku) end as sku
+    from kind_campaigns
+    group by campaign_id
+),
+
 email_activity as (
     select
         e._source_system as system,
@@ -58,10 +76,8 @@ email_activity as (
         c.sku,
         null::decimal(18, 2) as amount
     from kind_marketing_events as e
-    left join customer_identities as i
-        on i.system = e._source_system and i.record_id = e.subscriber_id and i.entity <> 'devices'
-    left join kind_campaigns as c on c.campaign_id = e.campaign_id
-    qualify row_number() over (partition by e._source_system, e._source_file, e._row_number order by i.entity) = 1
+    left join subscriber_customers as i on i.system = e._source_system and i.record_id = e.subscriber_id
+    left join campaign_skus as c on c.campaign_id = e.campaign_id
 ),
 
 web_events as (
