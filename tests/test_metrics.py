@@ -396,6 +396,25 @@ def test_promo_code_shared_by_two_campaigns_is_honoured_for_both():
         ("SKU-P", "K1"), ("SKU-R", "K4"), ("SKU-R", None)]
 
 
+def test_an_email_event_is_one_touchpoint_whoever_holds_its_subscriber_and_campaign_ids():
+    """Subscriber id S1 is held by two records of the marketing system (two people): the event is the first
+    entity's by name (contacts), as before. Campaign K1 is in two campaign exports with different SKUs: the
+    touchpoint names none (a window over the events kept either row); K2, in both with the same SKU, names it."""
+    con = run({
+        "customers": [sub("S1", "ann@a.tw"), cust("marketing", "contacts", "S1", email="zed@z.tw")],
+        "campaigns": [campaign("K1", "A", "SKU-P", ["web"], "2026-11-01", "2026-11-30"),
+                      {**campaign("K1", "A", "SKU-Q", ["web"], "2026-11-01", "2026-11-30"), "_source_system": "ads"},
+                      campaign("K2", "B", "SKU-R", ["web"], "2026-11-01", "2026-11-30"),
+                      {**campaign("K2", "B", "SKU-R", ["web"], "2026-11-01", "2026-11-30"), "_source_system": "ads"}],
+        "marketing_events": [event("K1", "S1", "sent", "2026-11-26T00:00:00"),
+                             event("K2", "S1", "open", "2026-11-27T00:00:00")],
+    })
+    assert rows(con, "select t.reference_id, t.sku, i.entity from fct_touchpoints as t "
+                     "join customer_identities as i using (customer_id) "
+                     "where t.touchpoint_type like 'email_%' order by 1") == [
+        ("K1", None, "contacts"), ("K2", "SKU-R", "contacts")]
+
+
 # -------------------------------------------------------------------------------- repeat contacts
 @pytest.fixture(scope="module")
 def contacts():
