@@ -104,7 +104,7 @@ class ProbabilisticConfig(BaseModel):
     retrain_after_days: int = Field(7, ge=0)
     retrain_record_change: float = Field(0.25, gt=0)
     household: HouseholdRule = HouseholdRule()
-    # warn when links found < this share of the pairs the model itself expects to match
+    # warn when the final customers join fewer than this share of the pairs the model itself expects to match
     min_expected_share: float = Field(0.25, ge=0, le=1)
     seed: int = Field(42, ge=0)
     output_prefix: str = Field("int_identity__splink_", pattern=r"^[a-z][a-z0-9_]*$")

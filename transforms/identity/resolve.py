@@ -12,7 +12,7 @@ from transforms.identity.clusters import connected_components, merge_components
 from transforms.identity.customer_ids import assign_customer_ids
 from transforms.identity.keys import build_keys
 from transforms.identity.levels import register_level_macros
-from transforms.identity.probabilistic import link_probabilistically, no_probabilistic_links
+from transforms.identity.probabilistic import link_probabilistically, no_probabilistic_links, short_of_expected
 from transforms.identity.records import build_records
 from transforms.identity.tables import build
 
@@ -62,6 +62,7 @@ def resolve_identities(db: Database, identity: IdentityConfig, stored_model: dic
     clerical = apply_labels(db)  # checked against the model's clusters, then applied
     if clerical["must_links"] or clerical["links_cut"]:
         components = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
+    warnings = fs["warnings"] + short_of_expected(db, fs["expected_matching_pairs"], identity.probabilistic.min_expected_share)
     lap("final clusters")
     return {
         "identity_records": db.count("int_identity__records"),
@@ -72,7 +73,7 @@ def resolve_identities(db: Database, identity: IdentityConfig, stored_model: dic
         "candidate_pairs": fs["candidate_pairs"],
         "possible_matches": fs["possible_matches"],
         "held_by_household_rule": fs["held_by_household_rule"],
-        "warnings": fs["warnings"],
+        "warnings": warnings,
         "model": fs["model"],
         "model_reused": fs["model_reused"],
         "clerical": clerical,
