@@ -62,7 +62,8 @@ def resolve_identities(db: Database, identity: IdentityConfig, stored_model: dic
     clerical = apply_labels(db)  # checked against the model's clusters, then applied
     if clerical["must_links"] or clerical["links_cut"]:
         components = connected_components(db, "int_identity__nodes", "int_identity__all_edges", "int_identity__clusters")
-    warnings = fs["warnings"] + short_of_expected(db, fs["expected_matching_pairs"], identity.probabilistic.min_expected_share)
+    warnings = fs["warnings"] + short_of_expected(db, fs["expected_matching_pairs"],
+                                                  identity.probabilistic.min_expected_share)
     lap("final clusters")
     return {
         "identity_records": db.count("int_identity__records"),
