@@ -246,8 +246,9 @@ def test_sql_fast_path_for_taiwan_mobiles_agrees_with_phonenumbers():
     db = kinds_connection({}, config)
     regions = ["TW", "GB", None]
     db.run("located", "create table int_identity__located (phone varchar, region varchar)")
-    db.run_many("located rows", "insert into int_identity__located values (?, ?)",
-                [(p, r) for p in phones for r in regions])
+    pairs = [(p, r) for p in phones for r in regions]
+    db.run("located rows", "insert into int_identity__located select unnest($phones), unnest($regions)",
+           {"phones": [p for p, _ in pairs], "regions": [r for _, r in pairs]})
     build(db, "int_identity__norm_phone", {"placeholder_phones": [placeholder]})
     got = {(p, r): e for p, r, e in rows(db, "select phone, region, phone_norm from int_identity__norm_phone")}
     expected = {(p, r): (None if normalize_phone(p, r) == placeholder else normalize_phone(p, r))
