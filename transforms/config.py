@@ -97,7 +97,11 @@ class ProbabilisticConfig(BaseModel):
     training_blocking: list[list[Field_]] = [["given_name", "family_name"], ["birth_date"], ["name"]]
     train_on_identifiers: bool = True
     em_max_pairs: int = Field(1_000_000, ge=1000)  # EM pairs per training rule (Splink samples records)
-    max_iterations: int = Field(25, ge=1)
+    # EM's iterations per training rule (Splink's default is 25). At 1M customers the given+family name rule's
+    # same-name pairs include many households: its parameters drift (street and postcode) and settle in 31
+    # iterations, so 25 warned "did not converge" every large night; 40 converges there with the same precision
+    # and recall (0.9932 / 0.8580), and no smaller night ever reached 25 (2k-100k: 2-12)
+    max_iterations: int = Field(40, ge=1)
     # days for which the m and u probabilities trained by a run are reused by the next runs (0: train on every
     # run). A run trains anyway when there is no stored model, on full_refresh, when the comparisons or the
     # training settings changed, or when the records grew or shrank by more than `retrain_record_change`.
