@@ -69,7 +69,7 @@ test: install chromium spark
 # engine: spark and the parity tests: the optional `spark` group (requirements-spark.lock, ~900 MB with its jars)
 # installed with uv when pyspark or rapidfuzz is missing, and a Java 17+ runtime (Debian's, installed here when missing, as root).
 # pyspark is published as a source archive only, and uv builds it anew at every install, keeping each build in its
-# cache (1.4 GB each: 50 GB after 36 fresh clones here, a full disk): its cache entry is dropped once installed (the
+# cache (1.4 GB each: 50 GB of them here, a full disk): its cache entry is dropped once installed (the
 # venv keeps its own files; the next install builds it again, as it did anyway, 25 s).
 spark: install
 	@$(BIN)/python -c 'import pyspark, rapidfuzz' 2>/dev/null || { \

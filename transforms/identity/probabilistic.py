@@ -155,7 +155,7 @@ def short_of_expected(db: Database, expected: float | None, share: float) -> lis
     warning = (f"the customers join {int(linked)} pairs of the records the model compares, far fewer than the "
                f"model's own expected matching pairs ({expected:.0f}): check the blocking rules, the strong keys and "
                "the input columns")
-    log.warning("splink linker: %s", warning)
+    log.warning("identity: %s", warning)  # judged on the customers, not by the linker
     return [warning]
 
 
