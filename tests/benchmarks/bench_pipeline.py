@@ -3,7 +3,7 @@
 Usage (from the repository root):
 
     .venv/bin/python tests/benchmarks/bench_pipeline.py [--customers 20000] [--days 30] [--seed 7] [--keep DIR]
-                                                        [--next-night]
+                                                        [--next-night] [--bound]
 
 What it does:
   1. generates the demo exports (flows.demo.generator.generate, end date 2026-11-20) into
@@ -21,7 +21,12 @@ What it does:
      multiple of the floor's CPU. The last line is
      `floor ratio: <x>x (pipeline <cpu> CPU s / floor <cpu> CPU s, <rows> rows, peak <GiB> GiB)`, the first
      night's (an empty warehouse: everything is new, the identity model is trained);
-  6. with --next-night, before that line: the next night (run date +1 day) on the same exports, on top of the
+  6. with --bound, after the first night: what the pipeline's own passes cost with no logic, in a child process:
+     each staged file of the night (the validate step's accepted rows) and each published Parquet file
+     (models, identity tables, metrics) read and written again by DuckDB with the pipeline's writer settings
+     (zstd level 1), no typing, rule, join, sort or window; printed with the floor as `bound ratio: ...`, the
+     least these steps could cost however their logic were written (see README "Speed");
+  7. with --next-night, before that line: the next night (run date +1 day) on the same exports, on top of the
      first night's warehouse, as a scheduled night runs (the identity model reused), its steps and
      `next night floor ratio: ...`.
 
@@ -102,6 +107,34 @@ for i, (path, fmt, encoding, delimiter) in enumerate(files):
 ru1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
 print(json.dumps({"cpu": ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, "wall": t1 - t0,
                   "peak_mib": ru1.ru_maxrss / 1024, "files": len(files)}))
+"""
+
+# The passes without logic, in a child process: argv[1] a JSON list of Parquet files, argv[2] an output directory.
+# Each file is read and written again as Database.write_parquet writes (zstd level 1). Prints {"cpu", "wall", "files",
+# "rows"} per group of files (argv[1] maps a group's name to its files).
+BOUND_CODE = r"""
+import json, resource, sys, time
+from pathlib import Path
+import duckdb
+
+def q(s):
+    return "'" + str(s).replace("'", "''") + "'"
+
+groups, out = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2])
+con = duckdb.connect()
+con.execute("set threads = 2")
+result = {}
+for name, files in groups.items():
+    ru0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    rows = 0
+    for i, path in enumerate(files):
+        target = out / f"{name}-{i}.parquet"
+        rows += con.execute(f"copy (select * from read_parquet({q(path)})) to {q(target)} "
+                            "(format parquet, compression zstd, compression_level 1)").fetchone()[0]
+    ru1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    result[name] = {"cpu": ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, "wall": t1 - t0,
+                    "files": len(files), "rows": rows}
+print(json.dumps(result))
 """
 
 
@@ -222,6 +255,19 @@ def _floor(data: Path, exports: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _bound(groups: dict[str, list[Path]]) -> dict:
+    """Run BOUND_CODE in a child process over `groups` (name -> Parquet files): per group CPU s, wall s, files, rows."""
+    with tempfile.TemporaryDirectory(prefix="silobridge-bound-") as tmp:
+        listing = Path(tmp) / "files.json"
+        listing.write_text(json.dumps({k: [str(p) for p in v] for k, v in groups.items()}), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-c", BOUND_CODE, str(listing), tmp], cwd=REPO,
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(f"the bound failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 # ------------------------------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -232,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--next-night", action="store_true",
                     help="then run the next night (run date +1 day) on the same exports, as a scheduled night runs "
                          "after the first (the identity model reused), and print its steps and ratio too")
+    ap.add_argument("--bound", action="store_true",
+                    help="then measure the pipeline's own passes without logic (the staged and published Parquet "
+                         "files read and written again by DuckDB) and print them with the floor")
     args = ap.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -380,6 +429,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"catalog warehouse.duckdb: {catalog.stat().st_size / 1024:,.1f} KiB")
         print()
         first_cpu, first_peak = total_cpu, top_peak
+        if args.bound:
+            staged = sorted((spec.state_dir / version.name / "staging").glob("*.parquet"))
+            # the accepted rows of each source (not the private copies of rejected rows, nor the identity records)
+            bound = _bound({"staged": [p for p in staged if not p.name.startswith("_")
+                                       and not p.name.endswith(".rejected.parquet")], "published": files})
+            b_cpu = floor["cpu"] + sum(g["cpu"] for g in bound.values())
+            print("the pipeline's passes without logic (child process, DuckDB, zstd level 1; no typing, rules, joins, "
+                  "sorts or windows):")
+            print(f"  extract: the floor itself, {floor['cpu']:.2f} CPU s")
+            for name, what in (("staged", "the staged rows (validate's write)"),
+                               ("published", "every published Parquet file (models, identity tables, metrics)")):
+                g = bound[name]
+                print(f"  {what}: {g['rows']:,} rows in {g['files']} files read and written again, "
+                      f"{g['cpu']:.2f} CPU s, {g['wall']:.2f} s wall")
+            print(f"bound ratio: {b_cpu / floor_cpu:.1f}x ({b_cpu:.1f} CPU s / floor {floor['cpu']:.2f} CPU s; the "
+                  f"pipeline's {first_cpu:.1f} CPU s is {first_cpu / b_cpu:.1f}x this)")
+            print()
         if args.next_night:  # the same steps and table, on top of the first night's warehouse
             rows, total_s, total_cpu = [], 0.0, 0.0
             now = datetime.now(timezone.utc)
