@@ -109,9 +109,9 @@ print(json.dumps({"cpu": ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_sti
                   "peak_mib": ru1.ru_maxrss / 1024, "files": len(files)}))
 """
 
-# The passes without logic, in a child process: argv[1] a JSON list of Parquet files, argv[2] an output directory.
-# Each file is read and written again as Database.write_parquet writes (zstd level 1). Prints {"cpu", "wall", "files",
-# "rows"} per group of files (argv[1] maps a group's name to its files).
+# The passes without logic, in a child process: argv[1] a JSON object mapping a group's name to its Parquet files,
+# argv[2] an output directory. Each file is read and written again as Database.write_parquet writes (zstd level 1).
+# Prints {group: {"cpu", "wall", "files", "rows"}}.
 BOUND_CODE = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -242,30 +242,27 @@ def _floor_files(data: Path, exports: Path) -> list[list[str]]:
     return out
 
 
-def _floor(data: Path, exports: Path) -> dict:
-    """Run the floor in a child process on the export files: its CPU s, wall s, peak RSS MiB, files."""
-    with tempfile.TemporaryDirectory(prefix="silobridge-floor-") as tmp:
-        listing = Path(tmp) / "files.json"
-        listing.write_text(json.dumps(_floor_files(data, exports)), encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-c", FLOOR_CODE, str(listing), tmp], cwd=REPO,
-                              capture_output=True, text=True)
+def _child(code: str, listing: object, what: str) -> dict:
+    """Run `code` in a child process with `listing` (JSON) in a file and a scratch output directory; its last
+    line of output, parsed. Exits naming `what` when it fails."""
+    with tempfile.TemporaryDirectory(prefix=f"silobridge-{what}-") as tmp:
+        path = Path(tmp) / "files.json"
+        path.write_text(json.dumps(listing), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-c", code, str(path), tmp], cwd=REPO, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
-        sys.exit(f"the floor failed (exit {proc.returncode})")
+        sys.exit(f"the {what} failed (exit {proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _floor(data: Path, exports: Path) -> dict:
+    """Run the floor in a child process on the export files: its CPU s, wall s, peak RSS MiB, files."""
+    return _child(FLOOR_CODE, _floor_files(data, exports), "floor")
 
 
 def _bound(groups: dict[str, list[Path]]) -> dict:
     """Run BOUND_CODE in a child process over `groups` (name -> Parquet files): per group CPU s, wall s, files, rows."""
-    with tempfile.TemporaryDirectory(prefix="silobridge-bound-") as tmp:
-        listing = Path(tmp) / "files.json"
-        listing.write_text(json.dumps({k: [str(p) for p in v] for k, v in groups.items()}), encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-c", BOUND_CODE, str(listing), tmp], cwd=REPO,
-                              capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        sys.exit(f"the bound failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _child(BOUND_CODE, {k: [str(p) for p in v] for k, v in groups.items()}, "bound")
 
 
 # ------------------------------------------------------------------------------------------ main
