@@ -44,19 +44,23 @@ def evaluate_identity(db: Database, identity: IdentityConfig) -> dict:
            {"name_close": p.name_close, "street_close": p.street_close})
     truth_records = db.count("truth")
     out: dict = {"truth_records": truth_records, "scopes": {}}
-    for scope in SCOPES:
-        records, tp, predicted, actual = db.one(f"evaluate.scores {scope}", sql("eval_scores"), {"scope": scope})
-        terms = db.rows(f"evaluate.bcubed {scope}", sql("eval_bcubed"), {"scope": scope})
+    # every scope in one pass of each query: pair counts from group sizes, B-cubed terms by size
+    doubled = {kind: dict(zip(SCOPES, counts)) for kind, *counts in db.rows("evaluate.scores", sql("eval_scores"))}
+    terms = db.rows("evaluate.bcubed", sql("eval_bcubed"))
+    for i, scope in enumerate(SCOPES):
+        records = int(doubled["records"][scope] or 0)
+        tp, predicted, actual = (int(doubled.get(kind, {}).get(scope) or 0) // 2
+                                 for kind in ("true_positive", "predicted", "true"))
         # summed exactly (fractions), then rounded: the same figures on every run and engine
-        bp = round(float(sum((Fraction(n * cell, cluster) for cell, cluster, _, n in terms), Fraction(0))), 9)
-        br = round(float(sum((Fraction(n * cell, person) for cell, _, person, n in terms), Fraction(0))), 9)
+        bp = round(float(sum((Fraction(t[3 + i] * t[0], t[1]) for t in terms), Fraction(0))), 9)
+        br = round(float(sum((Fraction(t[3 + i] * t[0], t[2]) for t in terms), Fraction(0))), 9)
         precision = tp / predicted if predicted else 1.0
         recall = tp / actual if actual else 1.0
         b_precision = bp / records if records else 1.0
         b_recall = br / records if records else 1.0
         out["scopes"][scope] = {
-            "records": records, "true_positive_pairs": int(tp), "predicted_pairs": int(predicted),
-            "true_pairs": int(actual), "precision": precision, "recall": recall, "f1": _f1(precision, recall),
+            "records": records, "true_positive_pairs": tp, "predicted_pairs": predicted,
+            "true_pairs": actual, "precision": precision, "recall": recall, "f1": _f1(precision, recall),
             "bcubed_precision": b_precision, "bcubed_recall": b_recall, "bcubed_f1": _f1(b_precision, b_recall),
             "bcubed_precision_sum": float(bp or 0), "bcubed_recall_sum": float(br or 0),
         }
