@@ -100,7 +100,7 @@ def preview(
     from flows.db import Database, StatementError, quote
     from flows.steps.validate import merge_rows
     from transforms.privacy import masked
-    from transforms.stage import prepared_sql, typed_sql
+    from transforms.stage import create_typed, prepared_sql
     from transforms.validate import validate_table
 
     settings = Settings()
@@ -127,9 +127,7 @@ def preview(
             raise typer.Exit(1) from None
         db.run("raw", "create view raw as select * exclude (_kept) from prepared where _kept")
         filtered = db.scalar("filtered", "select count(*) from prepared where not _kept")
-        sql, params = typed_sql(src)
-        db.run("typed", f"create table typed as {sql}", params)
-        typed_rows = db.count("typed")
+        typed_rows, _ = create_typed(db, src)
         fields = [f for f in KINDS[src.kind] if f in src.mapped_fields]
         shown = db.rows("shown rows", "select _source_file || ':' || _row_number, "
                         + ", ".join(f"cast({quote(f)} as varchar)" for f in fields)

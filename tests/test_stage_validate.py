@@ -11,7 +11,7 @@ import pytest
 from connectors.config import SourceConfig
 from flows.db import Database
 from tests.helpers import connect
-from transforms.stage import FORMULA_RE, formula_sql, prepared_sql, trimmed, typed_sql
+from transforms.stage import FORMULA_RE, create_typed, formula_sql, prepared_sql, trimmed, typed_sql
 from transforms.validate import build_suite, quarantine_record, re2_pattern, validate_table
 
 
@@ -45,8 +45,7 @@ def validated(source: SourceConfig, rows: list[dict], run_date: date = RUN_DATE)
     """(the validation outcome, the typed frame) of the rows, through the pipeline's SQL pass."""
     db = Database(connect(), step="test")
     db.register("raw", raw_table(rows))
-    sql, params = typed_sql(source)
-    db.run("typed", f"create table typed as {sql}", params)
+    create_typed(db, source)
     # with the texts of the rejected rows (validate_table's `raw_texts`), as the quarantine reads them
     return validate_table(db, source, run_date), db.df("typed", "select * from typed left join raw_texts "
                                                                 "using (_row_id) order by _row_id")
@@ -167,10 +166,10 @@ def test_replayed_rows_come_first_so_a_corrected_row_keeps_its_key():
     t = raw_table([line(quantity="-1"), line(quantity="1")])
     files = ["pos/t.csv", "replay/pos__transactions/fix.csv"]
     t = t.set_column(t.column_names.index("_source_file"), "_source_file", pa.array(files))
-    con = connect()
-    con.register("raw", t)
-    sql, params = typed_sql(POS)
-    df = con.execute(sql + " order by _row_id", params).df()
+    db = Database(connect(), step="test")
+    db.register("raw", t)
+    create_typed(db, POS)
+    df = db.df("typed", "select * from typed order by _row_id")
     assert list(zip(df["_source_file"], df["quantity"], df["_key_rank"])) == [
         ("replay/pos__transactions/fix.csv", 1, 1), ("pos/t.csv", -1, 2)]
 
@@ -183,11 +182,12 @@ def test_row_ids_follow_file_order_and_only_repeated_keys_are_ranked():
     files, numbers = ["pos/b.csv", "pos/b.csv", "pos/b.csv", "pos/a.csv", "pos/a.csv"], [1, 2, 3, 1, 2]
     t = t.set_column(t.column_names.index("_source_file"), "_source_file", pa.array(files))
     t = t.set_column(t.column_names.index("_row_number"), "_row_number", pa.array(numbers, pa.int64()))
-    con = connect()
-    con.register("raw", t)
-    sql, params = typed_sql(POS)
-    got = con.execute(f"select _row_id, _source_file, _row_number, order_id, _key_rank, _key_first_file, "
-                      f"_key_first_row from ({sql}) order by _row_id", params).fetchall()
+    db = Database(connect(), step="test")
+    db.register("raw", t)
+    # rows in b.csv before a.csv: not in _row_id order, so whoever needs the order must sort
+    assert create_typed(db, POS) == (5, False)
+    got = db.rows("typed", "select _row_id, _source_file, _row_number, order_id, _key_rank, _key_first_file, "
+                           "_key_first_row from typed order by _row_id")
     assert got == [
         (1, "pos/a.csv", 1, "T1", 1, "pos/a.csv", 1),
         (2, "pos/a.csv", 2, "T2", 1, "pos/a.csv", 2),
@@ -195,6 +195,15 @@ def test_row_ids_follow_file_order_and_only_repeated_keys_are_ranked():
         (4, "pos/b.csv", 2, "T1", 3, "pos/a.csv", 1),
         (5, "pos/b.csv", 3, None, 1, "pos/b.csv", 3),
     ]
+
+
+def test_typed_rows_read_in_file_order_are_reported_in_order_with_their_keys_ranked():
+    # a repeated key in the middle of the rows: ranking it must not move rows (a left join to the ranks did)
+    rows = [line(order_id=f"T{i}") for i in range(3000)] + [line(order_id="T5")] + [line(order_id="X")]
+    db = Database(connect(), step="test")
+    db.register("raw", raw_table(rows))
+    assert create_typed(db, POS) == (3002, True)
+    assert db.rows("ranked", "select _row_id, _key_rank, _key_first_row from typed where _key_rank > 1") == [(3001, 2, 6)]
 
 
 def test_great_expectations_stand_ins_import_the_module_on_first_use():

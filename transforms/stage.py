@@ -7,6 +7,7 @@ import re
 from connectors.config import SourceConfig, SyntheticKey
 from connectors.expressions import EXPORT_PREFIX, export_sql
 from connectors.schemas import ATTRIBUTES, KINDS, LINEAGE, REPLAY_PREFIX, REPLAYED_KEY, FieldSpec
+from transforms.database import Database
 from transforms.sqltext import quote
 
 __all__ = ["DUCK_TYPES", "FORMULA_RE", "field_format", "formula_sql", "prepared_sql", "quote", "raw_texts_sql",
@@ -227,13 +228,15 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     file name and row number; its position where no row was filtered out, else unique and in that order but
     with gaps), `_unparsed__<field>` (text present but not of the field's type),
     `_key_rank` / `_key_first_file` / `_key_first_row` (duplicate keys: a row's rank among the rows with its
-    key, and the first such row's file and row number; 1 and the row's own for a key held once or incomplete),
+    key, and the first such row's file and row number; 1 and the row's own here, as for a key held once or
+    incomplete: `key_ranks_sql` ranks the rows of repeated keys in the typed table, `create_typed` does both),
     `_header_row` (every mapped column holds its own name: a header repeated mid-file),
     `_formula_field` / `_long_field` (the first field holding a spreadsheet formula / more characters than
     the contract's max_field_length), and `_orphan__<field>` for each contract relation: `relations` maps
     the field to a relation (table or view) whose column `value` holds the target's values; a relation
-    without a table gets NULL flags (not checked). Rows come in no particular order (a global sort of the
-    wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters.
+    without a table gets NULL flags (not checked). Rows come in no guaranteed order (a global sort of the
+    wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters, or
+    check it (`create_typed`).
     Row numbers must be 1.. within each file (as the readers number them): `_row_id` is then unique.
     The text each field was typed from is not kept (a second copy of every row): `raw_texts_sql` reads it
     back from `raw_table` for the rows that need it (quarantine reasons and records).
@@ -242,8 +245,6 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     typed, raws, flags = _typed_columns(source, params)
     flags += _row_flags(source, relations, params)
     params["replay_prefix"] = f"{REPLAY_PREFIX}/"
-    keys = ", ".join(quote(k) for k in source.unique_keys)
-    keys_present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
     nl = ",\n        "
     sql = f"""
 with files as (
@@ -255,33 +256,10 @@ with files as (
                                   rows between unbounded preceding and 1 preceding), 0) as _offset
     from (select _source_file, max(_row_number) as _rows from {quote(raw_table)} group by all)
 ),
-source as not materialized (
-    -- read twice, for the key fields alone (`keyed`) and for every field (`typed`): the wide rows are copied
-    -- once, into the result (a materialized `typed` CTE copied them twice)
+source as (
     select r.*, f._offset + r._row_number as _row_id
     from {quote(raw_table)} as r
     join files as f using (_source_file)
-),
-keyed as materialized (
-    -- narrow: read by both `repeated` and `ranked`
-    select _row_id, _source_file, _row_number, {", ".join(typed[k] for k in source.unique_keys)}
-    from source
-),
-repeated as (
-    -- hashes of keys held by more than one row (a number groups faster than text; a hash shared by two
-    -- keys only adds their rows to the ranking below, where each key is ranked on its own)
-    select hash({keys}) as _key_hash from keyed where {keys_present} group by all having count(*) > 1
-),
-ranked as (
-    -- only the rows of repeated keys are ranked (a window over every row sorts them all)
-    select
-        _row_id,
-        row_number() over w as _key_rank,
-        first_value(_source_file) over w as _key_first_file,
-        first_value(_row_number) over w as _key_first_row
-    from keyed
-    where {keys_present} and hash({keys}) in (select _key_hash from repeated)
-    window w as (partition by {keys} order by _row_id)
 ),
 typed as (
     select
@@ -291,18 +269,60 @@ typed as (
     from source
 ),
 final as (
+    -- every row first of its key (key_ranks_sql ranks the rows of repeated keys): no join to the ranks, whose
+    -- left join put a chunk's matched rows before the others, so that the rows left their file order
     select
         t.* exclude ({", ".join(quote(n + "__raw") for n in _raw_fields(source))}),
         {" ".join(flags)}
-        coalesce(k._key_rank, 1) as _key_rank,
-        coalesce(k._key_first_file, t._source_file) as _key_first_file,
-        coalesce(k._key_first_row, t._row_number) as _key_first_row
+        cast(1 as bigint) as _key_rank,
+        t._source_file as _key_first_file,
+        t._row_number as _key_first_row
     from typed as t
-    left join ranked as k using (_row_id)
 )
 select * from final
 """
     return sql, params
+
+
+def key_ranks_sql(source: SourceConfig, table: str = "typed") -> str:
+    """UPDATE of typed table `table` (typed_sql's columns) giving each row of a repeated key its rank among
+    the rows with that key (by `_row_id`) and the first such row's file and row number; only the rows of keys
+    held more than once are ranked (a window over every row sorts them all), and only those ranked after the
+    first are written (the first keeps typed_sql's values, its own)."""
+    keys = ", ".join(quote(k) for k in source.unique_keys)
+    present = " and ".join(f"{quote(k)} is not null" for k in source.unique_keys)
+    t = quote(table)
+    return f"""
+update {t} set _key_rank = k._key_rank, _key_first_file = k._key_first_file, _key_first_row = k._key_first_row
+from (
+    select
+        _row_id,
+        row_number() over w as _key_rank,
+        first_value(_source_file) over w as _key_first_file,
+        first_value(_row_number) over w as _key_first_row
+    from {t}
+    -- hashes of keys held by more than one row (a number groups faster than text; a hash shared by two keys
+    -- only adds their rows to the ranking, where each key is ranked on its own)
+    where {present} and hash({keys}) in (select hash({keys}) from {t} where {present} group by all having count(*) > 1)
+    window w as (partition by {keys} order by _row_id)
+) as k
+where {t}._row_id = k._row_id and k._key_rank > 1
+"""
+
+
+def create_typed(db: Database, source: SourceConfig, relations: dict[str, str] | None = None,
+                 raw_table: str = "raw", table: str = "typed") -> tuple[int, bool]:
+    """Table `table`: the rows of `raw_table` typed (typed_sql) with their keys ranked (key_ranks_sql).
+    Returns (rows, whether the table holds them in `_row_id` order): DuckDB keeps the rows' order through
+    the typing in practice, but does not promise it across a join, so it is checked (one streaming pass over
+    `_row_id`), and a reader that needs the order sorts only when this says it must."""
+    sql, params = typed_sql(source, raw_table, relations)
+    db.run("typed", f"create table {quote(table)} as {sql}", params)
+    if source.unique_keys:
+        db.run("typed key ranks", key_ranks_sql(source, table))
+    rows, back = db.one("typed order", f"select count(*), count(*) filter (where _row_id < previous) from "
+                                       f"(select _row_id, lag(_row_id) over () as previous from {quote(table)})")
+    return rows, back == 0
 
 
 def _raw_fields(source: SourceConfig) -> list[str]:

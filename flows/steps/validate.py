@@ -19,7 +19,7 @@ from flows.steps.policy import PipelineError, check_reconciles, decide_status, r
 from flows.steps.quarantine import write_merged, write_quarantine
 from flows.steps.results import FileCounts, Freshness, SourceValidation
 from flows.steps.spec import RunSpec
-from transforms.stage import merged_sql, prepared_sql, staged_columns, typed_sql
+from transforms.stage import create_typed, merged_sql, prepared_sql, staged_columns
 from transforms.validate import validate_table
 from transforms.data_docs import data_docs_html
 
@@ -62,7 +62,7 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> tuple[SourceValidation
     files = json.loads(spec.path("raw", f"{src.name}.files.json").read_text(encoding="utf-8"))
     with spec.connect(f"validate {src.name}") as db:
         rows_in, filtered = _prepare_rows(db, spec, src)
-        typed = _type_rows(db, spec, src)
+        typed, in_order = _type_rows(db, spec, src)
         outcome = validate_table(db, src, spec.run_date)
         quarantined = len(outcome.rejected)
         db.register("rejected", outcome.rejected)
@@ -73,7 +73,7 @@ def _validate_source(spec: RunSpec, src: SourceConfig) -> tuple[SourceValidation
                                files_read=len(files["files"]), drop=drop)
         staged = spec.path("staging", f"{src.name}.parquet") if status == "loaded" else None
         merged, conflicts = merge_rows(db, src, bool(staged and src.merge))
-        accepted = _stage_accepted(db, src, staged) if staged else 0
+        accepted = _stage_accepted(db, src, staged, in_order) if staged else 0
         held_back = typed - accepted - quarantined if status == "held_back" else 0
         per_file = _file_counts(db, files["files"], staged, status, src.merge)
         freshness = _freshness(db, src, spec.run_date, staged) if staged else None
@@ -161,18 +161,16 @@ def _prepare_rows(db: Database, spec: RunSpec, src: SourceConfig) -> tuple[int, 
     return rows_in, rows_in - kept
 
 
-def _type_rows(db: Database, spec: RunSpec, src: SourceConfig) -> int:
+def _type_rows(db: Database, spec: RunSpec, src: SourceConfig) -> tuple[int, bool]:
     """Table `typed`: the raw text (view `raw`) typed by the source's contract, with relation flags; returns
-    its rows."""
+    its rows and whether it holds them in `_row_id` order (transforms.stage.create_typed)."""
     relations = {}
     for name, (field, path) in _relation_targets(spec, src).items():
         db.run(f"relation {name}", f"create view {quote('rel_' + name)} as select distinct "
                                    f"cast({quote(field)} as varchar) as value from {parquet_source(path)} "
                                    f"where {quote(field)} is not null")
         relations[name] = f"rel_{name}"
-    sql, params = typed_sql(src, relations=relations)
-    db.run("typed", f"create table typed as {sql}", params)
-    return db.count("typed")
+    return create_typed(db, src, relations)
 
 
 def _first_critical_row(db: Database) -> tuple:
@@ -198,13 +196,18 @@ def merge_rows(db: Database, src: SourceConfig, merge: bool) -> tuple[int, dict[
     return db.count("merged"), conflicts
 
 
-def _stage_accepted(db: Database, src: SourceConfig, staged: Path) -> int:
-    """View `accepted` (typed rows neither rejected nor merged, staged columns) written to `staged`; returns its
-    rows."""
+def _stage_accepted(db: Database, src: SourceConfig, staged: Path, in_order: bool) -> int:
+    """View `accepted` (typed rows neither rejected nor merged, staged columns, in `_row_id` order) written to
+    `staged`; returns its rows. The rows to leave out are marked in `typed` (column `_staged`) rather than
+    joined away, so that the rows keep the table's order: a table in `_row_id` order (`in_order`) is written
+    as it is, without a sort of every wide row (at 1M customers the 20M web events' write took 83 CPU s
+    sorted, 42 not); any other is sorted."""
     cols = ", ".join(quote(c) for c in staged_columns(src.kind))
-    db.run("accepted", f"create view accepted as select {cols} from typed "
-                       "where _row_id not in (select _row_id from rejected) "
-                       "and _row_id not in (select _row_id from merged) order by _row_id")
+    db.run("staged flag", "alter table typed add column _staged boolean default true")
+    db.run("unstaged rows", "update typed set _staged = false where _row_id in (select _row_id from rejected) "
+                            "or _row_id in (select _row_id from merged)")
+    db.run("accepted", f"create view accepted as select {cols} from typed where _staged"
+                       + ("" if in_order else " order by _row_id"))
     return db.write_parquet("accepted", staged)
 
 
