@@ -220,7 +220,27 @@ def prepared_sql(source: SourceConfig, extracted: str) -> str:
     return f"select {', '.join(items)}, {kept} AS _kept from {quote(extracted)}"
 
 
-def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None) -> tuple[str, dict]:
+# A file's offset (typed_sql) is a constant of a CASE for up to this many files, else joined: DuckDB does not keep
+# the rows' order through the join (at 100k customers it moved blocks of the 2M web events), which the staged
+# write then has to sort; a CASE keeps it, at a cost per row that grows with the files.
+OFFSETS_INLINE_MAX = 64
+
+
+def file_offsets_sql(raw_table: str = "raw") -> str:
+    """SELECT (_source_file, _offset) of the files of `raw_table`: a row's `_row_id` is its file's offset plus its
+    row number. Replayed rows (corrected quarantined rows) first, so that a corrected row wins its key over the
+    bad original; then by file name. No sort of the rows themselves."""
+    return f"""
+    select
+        _source_file,
+        coalesce(sum(_rows) over (order by not starts_with(_source_file, $replay_prefix), _source_file
+                                  rows between unbounded preceding and 1 preceding), 0) as _offset
+    from (select _source_file, max(_row_number) as _rows from {quote(raw_table)} group by all)
+"""
+
+
+def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str, str] | None = None,
+              offsets: list[tuple[str, int]] | None = None) -> tuple[str, dict]:
     """SELECT typing every canonical field of the source's kind, with flags and lineage.
 
     Returns (sql, parameters). Unmapped fields are typed NULLs so that all sources of one kind union.
@@ -238,29 +258,35 @@ def typed_sql(source: SourceConfig, raw_table: str = "raw", relations: dict[str,
     wide rows costs a quarter of the typing time at 10M rows): order by `_row_id` where order matters, or
     check it (`create_typed`).
     Row numbers must be 1.. within each file (as the readers number them): `_row_id` is then unique.
+    `offsets` (file, offset) are the files' offsets as `file_offsets_sql` gives them, when the caller has them
+    (`create_typed`): up to OFFSETS_INLINE_MAX files they are constants of the SELECT, else they are joined.
     The text each field was typed from is not kept (a second copy of every row): `raw_texts_sql` reads it
     back from `raw_table` for the rows that need it (quarantine reasons and records).
     """
     params: dict = {}
     typed, raws, flags = _typed_columns(source, params)
     flags += _row_flags(source, relations, params)
-    params["replay_prefix"] = f"{REPLAY_PREFIX}/"
     nl = ",\n        "
-    sql = f"""
-with files as (
-    -- replayed rows (corrected quarantined rows) first: a corrected row wins its key over the bad original;
-    -- a row's position is its file's offset plus its row number: no sort of the rows themselves
-    select
-        _source_file,
-        coalesce(sum(_rows) over (order by not starts_with(_source_file, $replay_prefix), _source_file
-                                  rows between unbounded preceding and 1 preceding), 0) as _offset
-    from (select _source_file, max(_row_number) as _rows from {quote(raw_table)} group by all)
-),
+    if offsets and len(offsets) <= OFFSETS_INLINE_MAX:
+        # each file's offset a constant of a CASE (no join: the rows keep their order)
+        whens = []
+        for i, (file, offset) in enumerate(offsets):
+            params[f"file_{i}"], params[f"offset_{i}"] = file, int(offset)
+            whens.append(f"when $file_{i} then cast($offset_{i} as hugeint)")
+        source_cte = f"""source as (
+    select r.*, (case r._source_file {' '.join(whens)} end) + r._row_number as _row_id
+    from {quote(raw_table)} as r
+),"""
+    else:
+        params["replay_prefix"] = f"{REPLAY_PREFIX}/"
+        source_cte = f"""files as ({file_offsets_sql(raw_table)}),
 source as (
     select r.*, f._offset + r._row_number as _row_id
     from {quote(raw_table)} as r
     join files as f using (_source_file)
-),
+),"""
+    sql = f"""
+with {source_cte}
 typed as (
     select
         {nl.join(typed.values())},
@@ -316,7 +342,8 @@ def create_typed(db: Database, source: SourceConfig, relations: dict[str, str] |
     Returns (rows, whether the table holds them in `_row_id` order): DuckDB keeps the rows' order through
     the typing in practice, but does not promise it across a join, so it is checked (one streaming pass over
     `_row_id`), and a reader that needs the order sorts only when this says it must."""
-    sql, params = typed_sql(source, raw_table, relations)
+    offsets = db.rows("typed file offsets", file_offsets_sql(raw_table), {"replay_prefix": f"{REPLAY_PREFIX}/"})
+    sql, params = typed_sql(source, raw_table, relations, offsets)
     db.run("typed", f"create table {quote(table)} as {sql}", params)
     if source.unique_keys:
         db.run("typed key ranks", key_ranks_sql(source, table))

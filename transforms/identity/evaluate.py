@@ -44,7 +44,8 @@ def evaluate_identity(db: Database, identity: IdentityConfig) -> dict:
            {"name_close": p.name_close, "street_close": p.street_close})
     truth_records = db.count("truth")
     out: dict = {"truth_records": truth_records, "scopes": {}}
-    # every scope in one pass of each query: pair counts from group sizes, B-cubed terms by size
+    # every scope in one pass of each query: pair counts from group sizes, B-cubed terms by size; both give
+    # one column per scope, in SCOPES' order
     doubled = {kind: dict(zip(SCOPES, counts)) for kind, *counts in db.rows("evaluate.scores", sql("eval_scores"))}
     terms = db.rows("evaluate.bcubed", sql("eval_bcubed"))
     for i, scope in enumerate(SCOPES):
